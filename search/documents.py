@@ -1,0 +1,102 @@
+"""What goes into the search index and what comes out: one document model for every kind of hit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class DocKind(StrEnum):
+    resource = "resource"  # a resource's metadata: title, description, tags
+    file_page = "file_page"  # one page or slide of a document
+    video_cue = "video_cue"  # one subtitle cue of a video
+    post = "post"  # a research topic or reply
+
+
+# Keyword fields that can be filtered on and counted as facets.
+FACET_FIELDS = (
+    "stage",
+    "grade",
+    "subject",
+    "edition",
+    "volume",
+    "unit",
+    "resource_type",
+    "school_id",
+    "tags",
+    "kind",
+)
+
+
+class SearchDocument(BaseModel):
+    id: str
+    kind: DocKind
+    # The resource (or topic) a hit belongs to, so hits inside one resource can be grouped.
+    parent_id: str
+    title: str
+    body: str = ""
+    stage: str | None = None
+    grade: str | None = None
+    subject: str | None = None
+    edition: str | None = None
+    volume: str | None = None
+    unit: str | None = None
+    resource_type: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    school_id: str | None = None
+    owner_id: str | None = None
+    visibility: Literal["private", "school", "district", "public"] = "public"
+    status: Literal["draft", "published"] = "published"
+    page: int | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+    created_at: datetime
+    popularity: int = 0
+
+
+class AccessFilter(BaseModel):
+    """Who is asking. Both backends turn this into a query clause, so counts and facets obey it too."""
+
+    see_everything: bool = False
+    user_id: str | None = None
+    school_id: str | None = None
+    # A school admin sees every document of their school, drafts and private ones included.
+    whole_school: bool = False
+    # Visibilities readable once published, beside "school" (which needs school_id to match).
+    published_visibilities: frozenset[str] = frozenset({"public"})
+
+
+SortOrder = Literal["relevance", "newest", "popular"]
+
+
+class SearchQuery(BaseModel):
+    text: str = ""
+    filters: dict[str, list[str]] = Field(default_factory=dict)
+    kinds: list[DocKind] | None = None
+    access: AccessFilter = Field(default_factory=AccessFilter)
+    sort: SortOrder = "relevance"
+    offset: int = 0
+    limit: int = 20
+    facets: list[str] = Field(default_factory=list)
+
+
+class SearchHit(BaseModel):
+    id: str
+    kind: DocKind
+    parent_id: str
+    score: float
+    document: SearchDocument
+
+
+class FacetValue(BaseModel):
+    value: str
+    count: int
+
+
+class SearchResult(BaseModel):
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, list[FacetValue]] = Field(default_factory=dict)

@@ -1,0 +1,357 @@
+"""Elasticsearch 8 backend, official async client.
+
+Mappings use server-core features only (whitespace analyzer, keyword, numeric and date fields): text
+is segmented by search.text in Python, so no analysis plugin is needed and any hosted cluster works.
+The live index sits behind an alias; a rebuild fills a new versioned index and swaps the alias.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Sequence
+from typing import Any
+
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout
+from elasticsearch import AsyncElasticsearch, NotFoundError, TransportError
+
+from search.documents import FACET_FIELDS, FacetValue, SearchDocument, SearchHit, SearchQuery, SearchResult
+from search.index import SearchUnavailable
+from search.text import chars_field, query_words, words_field
+
+_KEYWORD = {"type": "keyword"}
+_WHITESPACE_TEXT = {"type": "text", "analyzer": "whitespace", "norms": True}
+
+MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "id": _KEYWORD,
+        "kind": _KEYWORD,
+        "parent_id": _KEYWORD,
+        **{field: _KEYWORD for field in FACET_FIELDS if field != "kind"},
+        "owner_id": _KEYWORD,
+        "visibility": _KEYWORD,
+        "status": _KEYWORD,
+        "page": {"type": "integer"},
+        "start_s": {"type": "float"},
+        "end_s": {"type": "float"},
+        "created_at": {"type": "date"},
+        "popularity": {"type": "integer"},
+        "title_words": _WHITESPACE_TEXT,
+        "body_words": _WHITESPACE_TEXT,
+        "title_chars": _WHITESPACE_TEXT,
+        "body_chars": _WHITESPACE_TEXT,
+        # The document as given, returned with hits; not searchable itself.
+        "source": {"type": "object", "enabled": False},
+    },
+}
+SETTINGS: dict[str, Any] = {"number_of_shards": 1, "auto_expand_replicas": "0-1", "refresh_interval": "1s"}
+
+
+def to_es_document(document: SearchDocument) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        field: getattr(document, field)
+        for field in (
+            "id",
+            "kind",
+            "parent_id",
+            *FACET_FIELDS,
+            "owner_id",
+            "visibility",
+            "status",
+            "page",
+            "start_s",
+            "end_s",
+            "created_at",
+            "popularity",
+        )
+        if field != "kind"
+    }
+    body["kind"] = document.kind.value
+    body["created_at"] = document.created_at.isoformat()
+    body["title_words"] = words_field(document.title)
+    body["body_words"] = words_field(document.body)
+    body["title_chars"] = chars_field(document.title)
+    body["body_chars"] = chars_field(document.body)
+    body["source"] = document.model_dump(mode="json")
+    return body
+
+
+def text_clause(text: str) -> dict[str, Any] | None:
+    """All query words in the word fields, or the whole query as a phrase in the character fields."""
+    words = query_words(text)
+    chars = chars_field(text)
+    should: list[dict[str, Any]] = []
+    if words:
+        should.append(
+            {
+                "multi_match": {
+                    "query": " ".join(words),
+                    "fields": ["title_words^4", "body_words"],
+                    "type": "cross_fields",
+                    "operator": "and",
+                }
+            }
+        )
+    if chars:
+        should.append(
+            {"multi_match": {"query": chars, "fields": ["title_chars^8", "body_chars^2"], "type": "phrase"}}
+        )
+    if not should:
+        return None
+    return {"bool": {"should": should, "minimum_should_match": 1}}
+
+
+def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
+    clauses: list[dict[str, Any]] = []
+    for field, values in query.filters.items():
+        if field not in FACET_FIELDS:
+            raise ValueError(f"cannot filter on {field!r}")
+        if values:
+            clauses.append({"terms": {field: values}})
+    if query.kinds:
+        clauses.append({"terms": {"kind": [kind.value for kind in query.kinds]}})
+    access = query.access
+    if not access.see_everything:
+        published: list[dict[str, Any]] = [
+            {
+                "bool": {
+                    "filter": [
+                        {"term": {"visibility": "school"}},
+                        {"term": {"school_id": access.school_id or ""}},
+                    ]
+                }
+            }
+        ]
+        if access.published_visibilities:
+            published.append({"terms": {"visibility": sorted(access.published_visibilities)}})
+        visible: list[dict[str, Any]] = [
+            {"term": {"owner_id": access.user_id or ""}},
+            {
+                "bool": {
+                    "filter": [{"term": {"status": "published"}}],
+                    "should": published,
+                    "minimum_should_match": 1,
+                }
+            },
+        ]
+        if access.whole_school and access.school_id:
+            visible.append({"term": {"school_id": access.school_id}})
+        clauses.append({"bool": {"should": visible, "minimum_should_match": 1}})
+    return clauses
+
+
+class ElasticsearchSearchIndex:
+    name = "elasticsearch"
+
+    def __init__(self, client: AsyncElasticsearch, prefix: str) -> None:
+        self.client = client
+        self.alias = f"{prefix}-search"
+        self.building_alias = f"{prefix}-search-building"
+        self._index_pattern = f"{prefix}-search-v*"
+
+    async def _call(self, coroutine: Any) -> Any:
+        try:
+            return await coroutine
+        except (TransportConnectionError, ConnectionTimeout) as exc:
+            raise SearchUnavailable(f"elasticsearch unreachable: {exc}") from exc
+        except TransportError as exc:
+            raise SearchUnavailable(f"elasticsearch error: {exc}") from exc
+
+    async def _next_version_name(self) -> str:
+        existing = await self._call(
+            self.client.indices.get(index=self._index_pattern, expand_wildcards="all")
+        )
+        versions = [int(name.rsplit("-v", 1)[1]) for name in existing if name.rsplit("-v", 1)[1].isdigit()]
+        return f"{self.alias}-v{max(versions, default=0) + 1}"
+
+    async def _create_index(self, name: str) -> None:
+        await self._call(self.client.indices.create(index=name, settings=SETTINGS, mappings=MAPPINGS))
+
+    async def ensure_ready(self) -> None:
+        if await self._call(self.client.indices.exists_alias(name=self.alias)):
+            return
+        name = await self._next_version_name()
+        try:
+            await self._create_index(name)
+            await self._call(
+                self.client.indices.update_aliases(
+                    actions=[{"add": {"index": name, "alias": self.alias, "is_write_index": True}}]
+                )
+            )
+        except SearchUnavailable:
+            # Another replica won the race; it created the alias.
+            if not await self._call(self.client.indices.exists_alias(name=self.alias)):
+                raise
+            await self._call(self.client.indices.delete(index=name, ignore_unavailable=True))
+        await self._call(
+            self.client.cluster.health(index=self.alias, wait_for_status="yellow", timeout="30s")
+        )
+
+    async def ping(self) -> None:
+        if not await self._call(self.client.indices.exists_alias(name=self.alias)):
+            raise SearchUnavailable(f"index alias {self.alias} missing")
+
+    async def _write_targets(self) -> list[str]:
+        targets = [self.alias]
+        if await self._call(self.client.indices.exists_alias(name=self.building_alias)):
+            targets.append(self.building_alias)
+        return targets
+
+    async def _bulk(self, operations: list[dict[str, Any]]) -> None:
+        if not operations:
+            return
+        response = await self._call(self.client.bulk(operations=operations))
+        if response.get("errors"):
+            failures = [
+                item
+                for item in response["items"]
+                for action in item.values()
+                if action.get("error") and action.get("status") != 404
+            ]
+            if failures:
+                raise SearchUnavailable(f"bulk write failed: {failures[:3]}")
+
+    @staticmethod
+    def _index_operations(target: str, documents: Sequence[SearchDocument]) -> list[dict[str, Any]]:
+        operations: list[dict[str, Any]] = []
+        for document in documents:
+            operations.append({"index": {"_index": target, "_id": document.id}})
+            operations.append(to_es_document(document))
+        return operations
+
+    async def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        for target in await self._write_targets():
+            await self._bulk(self._index_operations(target, documents))
+
+    async def delete(self, ids: Sequence[str]) -> None:
+        for target in await self._write_targets():
+            await self._bulk([{"delete": {"_index": target, "_id": doc_id}} for doc_id in ids])
+
+    async def delete_by_parent(self, parent_ids: Sequence[str]) -> None:
+        if not parent_ids:
+            return
+        for target in await self._write_targets():
+            await self._call(
+                self.client.delete_by_query(
+                    index=target,
+                    query={"terms": {"parent_id": list(parent_ids)}},
+                    conflicts="proceed",
+                    refresh=True,
+                )
+            )
+
+    async def refresh(self) -> None:
+        targets = await self._write_targets()
+        await self._call(self.client.indices.refresh(index=",".join(targets)))
+
+    async def count(self) -> int:
+        response = await self._call(self.client.count(index=self.alias))
+        return int(response["count"])
+
+    async def search(self, query: SearchQuery) -> SearchResult:
+        for field in query.facets:
+            if field not in FACET_FIELDS:
+                raise ValueError(f"cannot facet on {field!r}")
+        must: list[dict[str, Any]] = []
+        if query.text.strip():
+            clause = text_clause(query.text)
+            if clause is None:
+                return SearchResult(total=0, hits=[], facets={field: [] for field in query.facets})
+            must.append(clause)
+        relevance = query.sort == "relevance" and bool(must)
+        sort: list[Any] = {
+            "relevance": ["_score", {"created_at": "desc"}] if relevance else [{"created_at": "desc"}],
+            "newest": [{"created_at": "desc"}],
+            "popular": [{"popularity": "desc"}, {"created_at": "desc"}],
+        }[query.sort]
+        sort.append({"id": "asc"})
+        aggregations = {
+            field: {"terms": {"field": field, "size": 50, "order": [{"_count": "desc"}, {"_key": "asc"}]}}
+            for field in query.facets
+        }
+        try:
+            response = await self._call(
+                self.client.search(
+                    index=self.alias,
+                    query={"bool": {"must": must or [{"match_all": {}}], "filter": filter_clauses(query)}},
+                    sort=sort,
+                    from_=query.offset,
+                    size=query.limit,
+                    track_total_hits=True,
+                    track_scores=True,
+                    source=["source"],
+                    aggregations=aggregations or None,
+                )
+            )
+        except NotFoundError as exc:
+            raise SearchUnavailable(f"index alias {self.alias} missing") from exc
+        hits = []
+        for hit in response["hits"]["hits"]:
+            document = SearchDocument.model_validate(hit["_source"]["source"])
+            hits.append(
+                SearchHit(
+                    id=document.id,
+                    kind=document.kind,
+                    parent_id=document.parent_id,
+                    score=float(hit.get("_score") or 0.0),
+                    document=document,
+                )
+            )
+        facets = {
+            field: [
+                FacetValue(value=str(bucket["key"]), count=int(bucket["doc_count"]))
+                for bucket in response.get("aggregations", {}).get(field, {}).get("buckets", [])
+            ]
+            for field in query.facets
+        }
+        return SearchResult(total=int(response["hits"]["total"]["value"]), hits=hits, facets=facets)
+
+    async def rebuild(self, documents: AsyncIterable[Sequence[SearchDocument]]) -> int:
+        # A rebuild left behind by a crashed run is discarded first.
+        await self._drop_building()
+        name = await self._next_version_name()
+        await self._create_index(name)
+        await self._call(
+            self.client.indices.update_aliases(
+                actions=[{"add": {"index": name, "alias": self.building_alias}}]
+            )
+        )
+        written = 0
+        try:
+            async for batch in documents:
+                await self._bulk(self._index_operations(name, batch))
+                written += len(batch)
+            await self._call(self.client.indices.refresh(index=name))
+        except BaseException:
+            await self._drop_building()
+            raise
+        old = list((await self._call(self.client.indices.get_alias(name=self.alias))).keys())
+        # One atomic alias update: readers see either the old index or the new one, never none.
+        actions: list[dict[str, Any]] = [{"remove": {"index": index, "alias": self.alias}} for index in old]
+        actions.append({"add": {"index": name, "alias": self.alias, "is_write_index": True}})
+        actions.append({"remove": {"index": name, "alias": self.building_alias}})
+        await self._call(self.client.indices.update_aliases(actions=actions))
+        for index in old:
+            await self._call(self.client.indices.delete(index=index, ignore_unavailable=True))
+        return written
+
+    async def _drop_building(self) -> None:
+        try:
+            building = await self._call(self.client.indices.get_alias(name=self.building_alias))
+        except NotFoundError:
+            return
+        for index in building:
+            await self._call(self.client.indices.delete(index=index, ignore_unavailable=True))
+
+    async def drop_all(self) -> None:
+        await self._call(
+            self.client.indices.delete(
+                index=self._index_pattern,
+                ignore_unavailable=True,
+                expand_wildcards="all",
+                allow_no_indices=True,
+            )
+        )
+
+    async def close(self) -> None:
+        await self.client.close()

@@ -1,0 +1,53 @@
+"""The search-index interface every backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Sequence
+from typing import Protocol, runtime_checkable
+
+from search.documents import SearchDocument, SearchQuery, SearchResult
+
+
+class SearchUnavailable(Exception):
+    """The backend cannot be reached; callers keep the change in the outbox and retry."""
+
+
+@runtime_checkable
+class SearchIndex(Protocol):
+    name: str
+
+    async def ensure_ready(self) -> None:
+        """Create the live index (and its alias) when missing."""
+
+    async def ping(self) -> None:
+        """Raise SearchUnavailable when the backend cannot serve queries."""
+
+    async def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        """Insert or replace documents by id. Visible to search after refresh()."""
+
+    async def delete(self, ids: Sequence[str]) -> None:
+        """Delete documents by id; unknown ids are ignored."""
+
+    async def delete_by_parent(self, parent_ids: Sequence[str]) -> None:
+        """Delete every document belonging to these parents (a resource's pages and cues)."""
+
+    async def refresh(self) -> None:
+        """Make every write so far visible to search."""
+
+    async def search(self, query: SearchQuery) -> SearchResult: ...
+
+    async def count(self) -> int:
+        """Number of documents in the live index."""
+
+    async def rebuild(self, documents: AsyncIterable[Sequence[SearchDocument]]) -> int:
+        """Fill a fresh versioned index from batches, then swap it in atomically.
+
+        Writes made while a rebuild runs go to both the live and the new index.
+        Returns the number of documents written.
+        """
+        ...
+
+    async def drop_all(self) -> None:
+        """Remove every index this instance owns (tests and uninstall)."""
+
+    async def close(self) -> None: ...

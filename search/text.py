@@ -1,0 +1,68 @@
+"""Chinese-first text analysis, done in Python so every search backend sees identical tokens.
+
+Each text is indexed twice: as jieba words (search mode, so 一年级 also yields 一年 and 年级) and as
+single characters / latin words (so any single character and exact phrases match).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+import jieba
+
+_jieba_lock = threading.Lock()
+_jieba_ready = False
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# A CJK character, or a run of latin letters/digits.
+_CHAR_TOKEN = re.compile(rf"[{_CJK}]|[0-9a-z]+")
+# Tokens carry only CJK, latin letters and digits, so any backend's whitespace tokenizer keeps them whole.
+_WORD_PART = re.compile(rf"[{_CJK}0-9a-z]+")
+
+
+def _ensure_jieba() -> None:
+    global _jieba_ready
+    if _jieba_ready:
+        return
+    with _jieba_lock:
+        if not _jieba_ready:
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+            _jieba_ready = True
+
+
+def normalize(text: str) -> str:
+    # NFKC folds full-width latin and digits (ＡＢＣ１２３) into their ASCII forms.
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def word_tokens(text: str) -> list[str]:
+    _ensure_jieba()
+    return [part for token in jieba.cut_for_search(normalize(text)) for part in _WORD_PART.findall(token)]
+
+
+def char_tokens(text: str) -> list[str]:
+    return _CHAR_TOKEN.findall(normalize(text))
+
+
+def words_field(text: str) -> str:
+    return " ".join(word_tokens(text))
+
+
+def chars_field(text: str) -> str:
+    return " ".join(char_tokens(text))
+
+
+@lru_cache(maxsize=4096)
+def query_words(text: str) -> tuple[str, ...]:
+    """Query words: jieba's precise cut, so a query word is one the indexed text also yields."""
+    _ensure_jieba()
+    seen: dict[str, None] = {}
+    for token in jieba.cut(normalize(text)):
+        for part in _WORD_PART.findall(token):
+            seen.setdefault(part, None)
+    return tuple(seen)

@@ -1,0 +1,59 @@
+"""The FastAPI application: clients are created in the lifespan and injected per request."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from services.blob_links.router import router as blob_links_router
+from services.context import AppContext, build_context, prepare_backends
+from services.errors import install_error_handlers
+from services.health.router import router as health_router
+from services.jobs.worker import Worker
+from services.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
+    """Build the app. Tests pass a ready context; otherwise one is built from settings at start-up."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = context is None
+        active = context or build_context(settings or Settings())
+        if owned:
+            await prepare_backends(active)
+        app.state.context = active
+        stop = asyncio.Event()
+        worker_task: asyncio.Task[None] | None = None
+        if owned and active.settings.runs_worker_in_process:
+            worker_task = asyncio.create_task(Worker(active).run_forever(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                await worker_task
+            if owned:
+                await active.close()
+
+    app = FastAPI(
+        title="Jiaoyun 教云",
+        summary="District education cloud: lesson resources, search and teaching research",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    if context is not None:
+        # A context handed in (tests, embedding) is usable without running the lifespan.
+        app.state.context = context
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(blob_links_router)
+    return app

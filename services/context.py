@@ -1,0 +1,93 @@
+"""Builds the clients the app, the worker and the CLI share, from settings. Nothing here runs at import."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from elasticsearch import AsyncElasticsearch
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from search.elastic import ElasticsearchSearchIndex
+from search.embedded import EmbeddedSearchIndex
+from search.index import SearchIndex, SearchUnavailable
+from services.settings import Settings
+from storage.blobs.base import BlobError, BlobStore
+from storage.blobs.local import LocalBlobStore
+from storage.blobs.s3 import S3BlobStore, make_minio_client
+from storage.blobs.signing import LinkSigner
+from storage.database import create_engine, create_sessionmaker
+from storage.migrate import upgrade_to_head_async
+
+logger = logging.getLogger(__name__)
+
+PRESIGNED_LINK_TTL = timedelta(minutes=15)
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    blob_store: BlobStore
+    search_index: SearchIndex
+    link_signer: LinkSigner
+
+    async def close(self) -> None:
+        await self.search_index.close()
+        await self.engine.dispose()
+
+
+def build_blob_store(settings: Settings, signer: LinkSigner) -> BlobStore:
+    if not settings.s3_endpoint:
+        return LocalBlobStore(settings.blob_dir, signer=signer, public_base_url=settings.public_base_url)
+    secret = settings.s3_secret_key.get_secret_value()
+    client = make_minio_client(settings.s3_endpoint, settings.s3_access_key, secret, settings.s3_region)
+    presign_client = None
+    if settings.s3_public_endpoint:
+        presign_client = make_minio_client(
+            settings.s3_public_endpoint, settings.s3_access_key, secret, settings.s3_region
+        )
+    return S3BlobStore(client, settings.s3_bucket, presign_client=presign_client)
+
+
+def build_search_index(settings: Settings) -> SearchIndex:
+    if not settings.elasticsearch_url:
+        return EmbeddedSearchIndex(settings.search_db_path)
+    client = AsyncElasticsearch(
+        settings.elasticsearch_url, request_timeout=10, max_retries=2, retry_on_timeout=True
+    )
+    return ElasticsearchSearchIndex(client, settings.search_index_prefix)
+
+
+def build_context(settings: Settings) -> AppContext:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
+    signer = LinkSigner(settings.secret_key.get_secret_value().encode())
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        sessionmaker=create_sessionmaker(engine),
+        blob_store=build_blob_store(settings, signer),
+        search_index=build_search_index(settings),
+        link_signer=signer,
+    )
+
+
+async def prepare_backends(context: AppContext, *, migrate: bool = True) -> None:
+    """Apply migrations and create the bucket and search index if missing.
+
+    Blob store and search index failures are tolerated here: the API still starts and /readyz says
+    what is missing; writes queue in the outbox until search is back.
+    """
+    if migrate:
+        await upgrade_to_head_async(context.settings.resolved_database_url)
+    try:
+        await context.blob_store.ensure_ready()
+    except BlobError:
+        logger.warning("blob store not ready at start-up; /readyz will report it", exc_info=True)
+    try:
+        await context.search_index.ensure_ready()
+    except SearchUnavailable:
+        logger.warning("search index not ready at start-up; /readyz will report it", exc_info=True)

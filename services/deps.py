@@ -1,0 +1,53 @@
+"""Request-scoped dependencies, injected as Annotated aliases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from search.index import SearchIndex
+from services.context import AppContext
+from services.settings import Settings
+from storage.blobs.base import BlobStore
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the handler returns, rolled back when it raises."""
+    async with context.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def get_settings(context: ContextDep) -> Settings:
+    return context.settings
+
+
+def get_blob_store(context: ContextDep) -> BlobStore:
+    return context.blob_store
+
+
+def get_search_index(context: ContextDep) -> SearchIndex:
+    return context.search_index
+
+
+# scope="function": the commit happens before the response is sent, so a failed commit is an error
+# response rather than a 200 for data that was never saved.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
+SearchIndexDep = Annotated[SearchIndex, Depends(get_search_index)]

@@ -1,0 +1,272 @@
+"""Blobs on local disk: the embedded default. Presigned links are HMAC-signed URLs served by the API."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+from anyio import to_thread
+
+from storage.blobs.base import (
+    BlobNotFound,
+    BlobStat,
+    HashingCounter,
+    InvalidBlobRequest,
+    StoredBlob,
+    UploadedPart,
+    resolve_range,
+    validate_key,
+    validate_part_number,
+)
+from storage.blobs.signing import LinkClaims, LinkSigner
+
+READ_CHUNK = 256 * 1024
+SIGNED_LINK_PATH = "/api/v1/blobs/signed/"
+
+
+class LocalBlobStore:
+    name = "local"
+
+    def __init__(self, root: Path, *, signer: LinkSigner, public_base_url: str) -> None:
+        self.root = root.resolve()
+        self._objects = self.root / "objects"
+        self._meta = self.root / "meta"
+        self._multipart = self.root / "multipart"
+        self._tmp = self.root / "tmp"
+        self.signer = signer
+        self._base_url = public_base_url.rstrip("/")
+
+    def _object_path(self, key: str) -> Path:
+        path = (self._objects / validate_key(key)).resolve()
+        if not path.is_relative_to(self._objects):
+            raise InvalidBlobRequest(f"invalid blob key: {key!r}")
+        return path
+
+    def _meta_path(self, key: str) -> Path:
+        return self._meta / f"{validate_key(key)}.json"
+
+    def _upload_dir(self, key: str, upload_id: str) -> Path:
+        validate_key(key)
+        try:
+            canonical = uuid.UUID(hex=upload_id).hex
+        except ValueError as exc:
+            raise InvalidBlobRequest("unknown upload id") from exc
+        directory = self._multipart / canonical
+        manifest = directory / "upload.json"
+        if not manifest.is_file() or json.loads(manifest.read_text())["key"] != key:
+            raise InvalidBlobRequest("unknown upload id")
+        return directory
+
+    async def ensure_ready(self) -> None:
+        def make_dirs() -> None:
+            for directory in (self._objects, self._meta, self._multipart, self._tmp):
+                directory.mkdir(parents=True, exist_ok=True)
+
+        await to_thread.run_sync(make_dirs)
+
+    async def ping(self) -> None:
+        await self.ensure_ready()
+
+    def _commit_file(self, tmp_path: Path, key: str, content_type: str, etag: str) -> None:
+        target = self._object_path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        meta = self._meta_path(key)
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(json.dumps({"content_type": content_type, "etag": etag}))
+        os.replace(tmp_path, target)
+
+    async def put(
+        self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = "application/octet-stream"
+    ) -> StoredBlob:
+        self._object_path(key)
+        await self.ensure_ready()
+        tmp_path = self._tmp / uuid.uuid4().hex
+        counter = HashingCounter()
+        handle = await to_thread.run_sync(tmp_path.open, "wb")
+        try:
+            async for chunk in chunks:
+                counter.update(chunk)
+                await to_thread.run_sync(handle.write, chunk)
+            await to_thread.run_sync(handle.close)
+            await to_thread.run_sync(self._commit_file, tmp_path, key, content_type, counter.sha256)
+        except BaseException:
+            handle.close()
+            tmp_path.unlink(missing_ok=True)
+            raise
+        return StoredBlob(key=key, size=counter.size, sha256=counter.sha256, etag=counter.sha256)
+
+    async def get(
+        self, key: str, *, start: int | None = None, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        path = self._object_path(key)
+        try:
+            handle = await to_thread.run_sync(path.open, "rb")
+        except FileNotFoundError as exc:
+            raise BlobNotFound(key) from exc
+        try:
+            size = os.fstat(handle.fileno()).st_size
+            first, last = resolve_range(size, start, end)
+            await to_thread.run_sync(handle.seek, first)
+            remaining = last - first + 1
+            while remaining > 0:
+                chunk = await to_thread.run_sync(handle.read, min(READ_CHUNK, remaining))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+                yield chunk
+        finally:
+            handle.close()
+
+    async def stat(self, key: str) -> BlobStat:
+        path = self._object_path(key)
+
+        def read_stat() -> BlobStat:
+            try:
+                file_stat = path.stat()
+                meta = json.loads(self._meta_path(key).read_text())
+            except FileNotFoundError as exc:
+                raise BlobNotFound(key) from exc
+            return BlobStat(
+                key=key,
+                size=file_stat.st_size,
+                etag=meta["etag"],
+                content_type=meta["content_type"],
+                last_modified=datetime.fromtimestamp(file_stat.st_mtime, UTC),
+            )
+
+        return await to_thread.run_sync(read_stat)
+
+    async def exists(self, key: str) -> bool:
+        return await to_thread.run_sync(self._object_path(key).is_file)
+
+    async def delete(self, key: str) -> None:
+        path = self._object_path(key)
+
+        def remove() -> None:
+            path.unlink(missing_ok=True)
+            self._meta_path(key).unlink(missing_ok=True)
+
+        await to_thread.run_sync(remove)
+
+    async def list_keys(self, prefix: str = "") -> AsyncIterator[str]:
+        def walk() -> list[str]:
+            if not self._objects.is_dir():
+                return []
+            keys = [path.relative_to(self._objects).as_posix() for path in self._objects.rglob("*")]
+            return sorted(key for key in keys if key.startswith(prefix) and (self._objects / key).is_file())
+
+        for key in await to_thread.run_sync(walk):
+            yield key
+
+    def _link(self, claims: LinkClaims) -> str:
+        return f"{self._base_url}{SIGNED_LINK_PATH}{quote(self.signer.sign(claims))}"
+
+    async def presigned_get_url(
+        self, key: str, *, expires: timedelta, download_name: str | None = None
+    ) -> str:
+        validate_key(key)
+        expires_at = int(time.time() + expires.total_seconds())
+        return self._link(LinkClaims("GET", key, expires_at, download_name=download_name))
+
+    async def presigned_put_url(self, key: str, *, expires: timedelta) -> str:
+        validate_key(key)
+        return self._link(LinkClaims("PUT", key, int(time.time() + expires.total_seconds())))
+
+    async def create_multipart_upload(self, key: str, *, content_type: str) -> str:
+        validate_key(key)
+        await self.ensure_ready()
+        upload_id = uuid.uuid4().hex
+
+        def create() -> None:
+            directory = self._multipart / upload_id
+            directory.mkdir()
+            manifest = {"key": key, "content_type": content_type, "created": time.time()}
+            (directory / "upload.json").write_text(json.dumps(manifest))
+
+        await to_thread.run_sync(create)
+        return upload_id
+
+    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> UploadedPart:
+        validate_part_number(part_number)
+        directory = await to_thread.run_sync(self._upload_dir, key, upload_id)
+        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+        def write_part() -> None:
+            tmp = directory / f"{part_number:05d}.{uuid.uuid4().hex}.tmp"
+            tmp.write_bytes(data)
+            # Atomic replace: a retried part never leaves a half-written file behind.
+            os.replace(tmp, directory / f"{part_number:05d}.part")
+
+        await to_thread.run_sync(write_part)
+        return UploadedPart(part_number=part_number, etag=etag, size=len(data))
+
+    async def presigned_upload_part_url(
+        self, key: str, upload_id: str, part_number: int, *, expires: timedelta
+    ) -> str:
+        validate_part_number(part_number)
+        await to_thread.run_sync(self._upload_dir, key, upload_id)
+        expires_at = int(time.time() + expires.total_seconds())
+        return self._link(LinkClaims("PART", key, expires_at, upload_id=upload_id, part_number=part_number))
+
+    async def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        directory = await to_thread.run_sync(self._upload_dir, key, upload_id)
+
+        def read_parts() -> list[UploadedPart]:
+            parts = []
+            for path in sorted(directory.glob("*.part")):
+                digest = hashlib.md5(usedforsecurity=False)
+                with path.open("rb") as handle:
+                    while block := handle.read(READ_CHUNK):
+                        digest.update(block)
+                parts.append(
+                    UploadedPart(
+                        part_number=int(path.stem), etag=digest.hexdigest(), size=path.stat().st_size
+                    )
+                )
+            return parts
+
+        return await to_thread.run_sync(read_parts)
+
+    async def complete_multipart_upload(
+        self, key: str, upload_id: str, parts: list[UploadedPart]
+    ) -> BlobStat:
+        directory = await to_thread.run_sync(self._upload_dir, key, upload_id)
+        stored = {part.part_number: part for part in await self.list_parts(key, upload_id)}
+        ordered = sorted(parts, key=lambda part: part.part_number)
+        if not ordered:
+            raise InvalidBlobRequest("no parts to complete")
+        for part in ordered:
+            existing = stored.get(part.part_number)
+            if existing is None or existing.etag.strip('"') != part.etag.strip('"'):
+                raise InvalidBlobRequest(f"part {part.part_number} is missing or does not match")
+        content_type = json.loads((directory / "upload.json").read_text())["content_type"]
+
+        def assemble() -> None:
+            tmp_path = self._tmp / uuid.uuid4().hex
+            digest = hashlib.sha256()
+            with tmp_path.open("wb") as out:
+                for part in ordered:
+                    with (directory / f"{part.part_number:05d}.part").open("rb") as handle:
+                        while block := handle.read(READ_CHUNK):
+                            digest.update(block)
+                            out.write(block)
+            self._commit_file(tmp_path, key, content_type, digest.hexdigest())
+            shutil.rmtree(directory, ignore_errors=True)
+
+        await to_thread.run_sync(assemble)
+        return await self.stat(key)
+
+    async def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        try:
+            directory = await to_thread.run_sync(self._upload_dir, key, upload_id)
+        except InvalidBlobRequest:
+            return
+        await to_thread.run_sync(shutil.rmtree, directory, True)

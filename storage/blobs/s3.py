@@ -1,0 +1,272 @@
+"""Blobs in MinIO or any S3 service, through the official `minio` client.
+
+The minio SDK is synchronous, so every call runs in a worker thread. Its multipart calls are
+underscore-prefixed but are the SDK's own S3 operations; they are wrapped here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
+from datetime import timedelta
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import urllib3
+from anyio import to_thread
+from minio import Minio
+from minio.datatypes import Part
+from minio.error import S3Error
+
+from storage.blobs.base import (
+    DEFAULT_PART_SIZE,
+    BlobNotFound,
+    BlobStat,
+    BlobStoreUnavailable,
+    HashingCounter,
+    InvalidBlobRequest,
+    StoredBlob,
+    UploadedPart,
+    resolve_range,
+    validate_key,
+    validate_part_number,
+)
+
+READ_CHUNK = 256 * 1024
+LIST_BATCH = 1000
+T = TypeVar("T")
+
+_NOT_FOUND_CODES = {"NoSuchKey", "NoSuchObject", "NoSuchBucket"}
+_INVALID_CODES = {"NoSuchUpload", "InvalidPart", "InvalidPartOrder", "EntityTooSmall", "InvalidRange"}
+
+
+def make_minio_client(endpoint: str, access_key: str, secret_key: str, region: str) -> Minio:
+    url = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    http_client = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=3.0, read=60.0),
+        # Fail fast when the store is down: callers answer 503 instead of hanging.
+        retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+        maxsize=32,
+    )
+    return Minio(
+        url.netloc,
+        access_key=access_key,
+        secret_key=secret_key,
+        secure=url.scheme == "https",
+        region=region,
+        http_client=http_client,
+    )
+
+
+def content_disposition(download_name: str) -> str:
+    ascii_fallback = download_name.encode("ascii", "replace").decode().replace('"', "")
+    return f"attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{quote(download_name)}"
+
+
+class S3BlobStore:
+    name = "s3"
+
+    def __init__(self, client: Minio, bucket: str, *, presign_client: Minio | None = None) -> None:
+        self.client = client
+        self.bucket = bucket
+        # Presigned URLs must name the host browsers reach, which may differ from the internal one.
+        self._presign_client = presign_client or client
+
+    async def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        def invoke() -> T:
+            return function(*args, **kwargs)
+
+        try:
+            return await to_thread.run_sync(invoke)
+        except S3Error as exc:
+            if exc.code in _NOT_FOUND_CODES:
+                raise BlobNotFound(str(exc.code)) from exc
+            if exc.code in _INVALID_CODES:
+                raise InvalidBlobRequest(str(exc.code)) from exc
+            raise
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise BlobStoreUnavailable(f"object storage unreachable: {exc}") from exc
+
+    async def ensure_ready(self) -> None:
+        if not await self._call(self.client.bucket_exists, self.bucket):
+            try:
+                await self._call(self.client.make_bucket, self.bucket)
+            except S3Error as exc:
+                # Another replica created it first.
+                if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                    raise
+
+    async def ping(self) -> None:
+        if not await self._call(self.client.bucket_exists, self.bucket):
+            raise BlobStoreUnavailable(f"bucket {self.bucket} does not exist")
+
+    async def put(
+        self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = "application/octet-stream"
+    ) -> StoredBlob:
+        validate_key(key)
+        counter = HashingCounter()
+        buffer = bytearray()
+        upload_id: str | None = None
+        parts: list[UploadedPart] = []
+        try:
+            async for chunk in chunks:
+                counter.update(chunk)
+                buffer.extend(chunk)
+                if len(buffer) >= DEFAULT_PART_SIZE:
+                    if upload_id is None:
+                        upload_id = await self.create_multipart_upload(key, content_type=content_type)
+                    data = bytes(buffer[:DEFAULT_PART_SIZE])
+                    del buffer[:DEFAULT_PART_SIZE]
+                    parts.append(await self.upload_part(key, upload_id, len(parts) + 1, data))
+            if upload_id is None:
+                result = await self._call(
+                    self.client.put_object,
+                    self.bucket,
+                    key,
+                    io.BytesIO(bytes(buffer)),
+                    len(buffer),
+                    content_type=content_type,
+                )
+                etag = str(result.etag)
+            else:
+                if buffer:
+                    parts.append(await self.upload_part(key, upload_id, len(parts) + 1, bytes(buffer)))
+                etag = (await self.complete_multipart_upload(key, upload_id, parts)).etag
+        except BaseException:
+            if upload_id is not None:
+                await self.abort_multipart_upload(key, upload_id)
+            raise
+        return StoredBlob(key=key, size=counter.size, sha256=counter.sha256, etag=etag)
+
+    async def get(
+        self, key: str, *, start: int | None = None, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        validate_key(key)
+        size = (await self.stat(key)).size
+        first, last = resolve_range(size, start, end)
+        if last < first:
+            return
+        response = await self._call(self.client.get_object, self.bucket, key, first, last - first + 1)
+        try:
+            stream: Iterator[bytes] = response.stream(READ_CHUNK)
+            while True:
+                chunk = await self._call(next, stream, b"")
+                if not chunk:
+                    break
+                yield chunk
+        finally:
+            response.close()
+            response.release_conn()
+
+    async def stat(self, key: str) -> BlobStat:
+        validate_key(key)
+        result = await self._call(self.client.stat_object, self.bucket, key)
+        return BlobStat(
+            key=key,
+            size=int(result.size or 0),
+            etag=str(result.etag),
+            content_type=str(result.content_type),
+            last_modified=result.last_modified,
+        )
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await self.stat(key)
+        except BlobNotFound:
+            return False
+        return True
+
+    async def delete(self, key: str) -> None:
+        validate_key(key)
+        await self._call(self.client.remove_object, self.bucket, key)
+
+    async def list_keys(self, prefix: str = "") -> AsyncIterator[str]:
+        objects = self.client.list_objects(self.bucket, prefix=prefix or None, recursive=True)
+
+        def next_batch() -> list[str]:
+            batch = []
+            for item in objects:
+                batch.append(str(item.object_name))
+                if len(batch) >= LIST_BATCH:
+                    break
+            return batch
+
+        while batch := await self._call(next_batch):
+            for key in batch:
+                yield key
+
+    async def presigned_get_url(
+        self, key: str, *, expires: timedelta, download_name: str | None = None
+    ) -> str:
+        validate_key(key)
+        headers = (
+            {"response-content-disposition": content_disposition(download_name)} if download_name else None
+        )
+        return await self._call(
+            self._presign_client.presigned_get_object, self.bucket, key, expires, response_headers=headers
+        )
+
+    async def presigned_put_url(self, key: str, *, expires: timedelta) -> str:
+        validate_key(key)
+        return await self._call(self._presign_client.presigned_put_object, self.bucket, key, expires)
+
+    async def create_multipart_upload(self, key: str, *, content_type: str) -> str:
+        validate_key(key)
+        return await self._call(
+            self.client._create_multipart_upload, self.bucket, key, {"Content-Type": content_type}
+        )
+
+    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> UploadedPart:
+        validate_key(key)
+        validate_part_number(part_number)
+        etag = await self._call(
+            self.client._upload_part, self.bucket, key, data, None, upload_id, part_number
+        )
+        return UploadedPart(part_number=part_number, etag=str(etag).strip('"'), size=len(data))
+
+    async def presigned_upload_part_url(
+        self, key: str, upload_id: str, part_number: int, *, expires: timedelta
+    ) -> str:
+        validate_key(key)
+        validate_part_number(part_number)
+        return await self._call(
+            self._presign_client.get_presigned_url,
+            "PUT",
+            self.bucket,
+            key,
+            expires,
+            extra_query_params={"partNumber": str(part_number), "uploadId": upload_id},
+        )
+
+    async def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        validate_key(key)
+        parts: list[UploadedPart] = []
+        marker: str | None = None
+        while True:
+            result = await self._call(
+                self.client._list_parts, self.bucket, key, upload_id, part_number_marker=marker
+            )
+            parts.extend(
+                UploadedPart(part_number=part.part_number, etag=str(part.etag).strip('"'), size=part.size)
+                for part in result.parts
+            )
+            if not result.is_truncated:
+                return parts
+            marker = str(result.next_part_number_marker)
+
+    async def complete_multipart_upload(
+        self, key: str, upload_id: str, parts: list[UploadedPart]
+    ) -> BlobStat:
+        validate_key(key)
+        if not parts:
+            raise InvalidBlobRequest("no parts to complete")
+        ordered = [Part(part.part_number, part.etag) for part in sorted(parts, key=lambda p: p.part_number)]
+        await self._call(self.client._complete_multipart_upload, self.bucket, key, upload_id, ordered)
+        return await self.stat(key)
+
+    async def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        validate_key(key)
+        try:
+            await self._call(self.client._abort_multipart_upload, self.bucket, key, upload_id)
+        except (BlobNotFound, InvalidBlobRequest):
+            pass
