@@ -270,15 +270,20 @@ ensure_minio() {
 
 ensure_elasticsearch() {
     [[ -x "$ES_DIST/bin/elasticsearch" ]] && return 0
-    local dl="$CACHE/downloads" zip tmp
+    local dl="$CACHE/downloads" zip tmp mvnlog
     zip="$dl/elasticsearch-$ES_VERSION.zip"
     mkdir -p "$dl"
     if [[ ! -s "$zip" ]]; then
-        log "fetching $ES_ARTIFACT with mvn"
+        mkdir -p "$CACHE/logs"
+        mvnlog="$CACHE/logs/mvn-elasticsearch.log"
+        log "fetching $ES_ARTIFACT with mvn (log: $mvnlog)"
         # Plain `mvn` with its default configuration: resolves from Maven Central (or
         # whatever mirror the machine's settings.xml names) and reuses ~/.m2 if present.
-        (cd "$dl" && mvn -B -q -Dstyle.color=never dependency:copy -Dartifact="$ES_ARTIFACT" -DoutputDirectory="$dl" >&2) ||
+        if ! (cd "$dl" && mvn -B dependency:copy -Dartifact="$ES_ARTIFACT" -DoutputDirectory="$dl") >"$mvnlog" 2>&1; then
+            log "---- last 40 lines of $mvnlog ----"
+            tail -n 40 "$mvnlog" | redact_urls >&2 || true
             die "mvn could not fetch $ES_ARTIFACT"
+        fi
     fi
     [[ -s "$zip" ]] || die "expected $zip after mvn dependency:copy"
     log "unpacking Elasticsearch $ES_VERSION into $CACHE"

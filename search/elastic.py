@@ -228,17 +228,25 @@ class ElasticsearchSearchIndex:
             await self._bulk([{"delete": {"_index": target, "_id": doc_id}} for doc_id in ids])
 
     async def delete_by_parent(self, parent_ids: Sequence[str]) -> None:
+        # Found by search and bulk-deleted: server-core Elasticsearch has no _delete_by_query.
         if not parent_ids:
             return
         for target in await self._write_targets():
-            await self._call(
-                self.client.delete_by_query(
-                    index=target,
-                    query={"terms": {"parent_id": list(parent_ids)}},
-                    conflicts="proceed",
-                    refresh=True,
+            await self._call(self.client.indices.refresh(index=target))
+            while True:
+                response = await self._call(
+                    self.client.search(
+                        index=target,
+                        query={"terms": {"parent_id": list(parent_ids)}},
+                        size=1000,
+                        source=False,
+                    )
                 )
-            )
+                hits = response["hits"]["hits"]
+                if not hits:
+                    break
+                await self._bulk([{"delete": {"_index": hit["_index"], "_id": hit["_id"]}} for hit in hits])
+                await self._call(self.client.indices.refresh(index=target))
 
     async def refresh(self) -> None:
         targets = await self._write_targets()
@@ -279,7 +287,7 @@ class ElasticsearchSearchIndex:
                     size=query.limit,
                     track_total_hits=True,
                     track_scores=True,
-                    source=["source"],
+                    source_includes=["source"],
                     aggregations=aggregations or None,
                 )
             )

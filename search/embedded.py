@@ -94,7 +94,8 @@ class EmbeddedSearchIndex:
             f"CREATE TABLE IF NOT EXISTS docs_{generation} ("
             "rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, parent_id TEXT NOT NULL, "
             f"{keyword_columns}, tags TEXT NOT NULL, owner_id TEXT, visibility TEXT NOT NULL, "
-            "status TEXT NOT NULL, created_at REAL NOT NULL, popularity INTEGER NOT NULL, source TEXT NOT NULL)"
+            "status TEXT NOT NULL, created_at REAL NOT NULL, popularity INTEGER NOT NULL, "
+            "source TEXT NOT NULL)"
         )
         connection.execute(
             f"CREATE INDEX IF NOT EXISTS docs_{generation}_parent ON docs_{generation}(parent_id)"
@@ -317,7 +318,8 @@ class EmbeddedSearchIndex:
             }[query.sort]
             total = connection.execute(f"SELECT count(*) FROM {source}{where}", params).fetchone()[0]
             rows = connection.execute(
-                f"SELECT d.source, {score} AS score FROM {source}{where} ORDER BY {order}, d.id LIMIT ? OFFSET ?",
+                f"SELECT d.source, {score} AS score FROM {source}{where} "
+                f"ORDER BY {order}, d.id LIMIT ? OFFSET ?",
                 [*params, query.limit, query.offset],
             ).fetchall()
             hits = []
@@ -393,8 +395,12 @@ class EmbeddedSearchIndex:
 
     async def drop_all(self) -> None:
         await self.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+        def remove_files() -> None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+        await to_thread.run_sync(remove_files)
 
     async def close(self) -> None:
         with self._lock:

@@ -33,6 +33,10 @@ def _with_context(work: Callable[[AppContext], Awaitable[T]], *, migrate: bool =
     return asyncio.run(run())
 
 
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
@@ -42,10 +46,13 @@ def serve(
     """Apply pending migrations and serve the API (with the job worker in-process on embedded defaults)."""
     import uvicorn
 
+    _configure_logging()
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_to_head(settings.resolved_database_url)
-    uvicorn.run("services.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+    uvicorn.run(
+        "services.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True
+    )
 
 
 @app.command()
@@ -62,7 +69,7 @@ def worker() -> None:
     """Run the background job worker until interrupted."""
     from services.jobs.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging()
 
     async def work(context: AppContext) -> None:
         stop = asyncio.Event()

@@ -23,5 +23,4 @@ def upgrade_to_head(database_url: str) -> None:
 
 
 async def upgrade_to_head_async(database_url: str) -> None:
-    # env.py drives its own event loop, so it runs in a worker thread here.
     await asyncio.to_thread(upgrade_to_head, database_url)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -41,7 +42,9 @@ def postgres_url() -> str:
             await connection.execute(text("CREATE SCHEMA public"))
         await engine.dispose()
 
-    asyncio.run(reset())
+    # May be first requested from inside a running event loop: use a fresh loop in another thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, reset()).result()
     upgrade_to_head(url)
     return url
 
@@ -81,7 +84,7 @@ async def search_index(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 @pytest.fixture(params=["embedded", "servers"])
 async def context(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AppContext]:
     """A whole stack: SQLite + local disk + FTS5, or PostgreSQL + MinIO + Elasticsearch."""
-    settings = stacks.test_settings(tmp_path)
+    settings = stacks.settings_for_tests(tmp_path)
     if request.param == "embedded":
         async with (
             stacks.sqlite_database(request.getfixturevalue("sqlite_template"), tmp_path) as db,

@@ -62,7 +62,9 @@ async def postgres_database(url: str) -> AsyncIterator[Database]:
             "postgresql",
             url,
             engine,
-            async_sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"),
+            async_sessionmaker(
+                bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            ),
         )
     finally:
         await transaction.rollback()
@@ -83,7 +85,9 @@ async def local_blob_store(root: Path) -> AsyncIterator[LocalBlobStore]:
 
 @asynccontextmanager
 async def s3_blob_store() -> AsyncIterator[S3BlobStore]:
-    client = make_minio_client(backends.S3_ENDPOINT, backends.S3_ACCESS_KEY, backends.S3_SECRET_KEY, "us-east-1")
+    client = make_minio_client(
+        backends.S3_ENDPOINT, backends.S3_ACCESS_KEY, backends.S3_SECRET_KEY, "us-east-1"
+    )
     store = S3BlobStore(client, f"test-{uuid.uuid4().hex[:12]}")
     await store.ensure_ready()
     try:
@@ -96,7 +100,7 @@ async def s3_blob_store() -> AsyncIterator[S3BlobStore]:
 
 def _remove_bucket(client: Minio, bucket: str) -> None:
     for upload in client._list_multipart_uploads(bucket).uploads:
-        client._abort_multipart_upload(bucket, upload.object_name, upload.upload_id)
+        client._abort_multipart_upload(bucket, upload.object_name, str(upload.upload_id))
     client.remove_bucket(bucket)
 
 
@@ -122,7 +126,7 @@ async def elasticsearch_index() -> AsyncIterator[ElasticsearchSearchIndex]:
         await index.close()
 
 
-def test_settings(workdir: Path, **overrides: object) -> Settings:
+def settings_for_tests(workdir: Path, **overrides: object) -> Settings:
     return Settings(
         data_dir=workdir,
         secret_key=SecretStr(TEST_SECRET),

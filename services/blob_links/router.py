@@ -62,4 +62,3 @@ async def put_signed(token: str, request: Request, store: BlobStoreDep) -> Respo
             raise NotFound("Upload not found") from exc
         return Response(status_code=200, headers={"ETag": f'"{part.etag}"'})
     raise AppError("Link does not allow writing", 403, code="forbidden")
-

@@ -9,7 +9,9 @@ from services.identity.repository import UserRepository
 from storage.models.identity import Role, User
 
 
-async def create_district_admin(session: AsyncSession, username: str, password: str, display_name: str) -> User:
+async def create_district_admin(
+    session: AsyncSession, username: str, password: str, display_name: str
+) -> User:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     users = UserRepository(session)

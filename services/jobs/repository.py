@@ -19,7 +19,9 @@ class JobRepository:
         self.session = session
 
     def add(self, kind: str, payload: dict[str, Any], *, max_attempts: int = 5) -> Job:
-        job = Job(kind=kind, payload=payload, max_attempts=max_attempts, status=JobStatus.queued, run_after=utcnow())
+        job = Job(
+            kind=kind, payload=payload, max_attempts=max_attempts, status=JobStatus.queued, run_after=utcnow()
+        )
         self.session.add(job)
         return job
 
@@ -71,13 +73,19 @@ class JobRepository:
         await self.session.execute(
             update(Job)
             .where(Job.id == job_id, Job.locked_by == worker_id)
-            .values(status=JobStatus.succeeded, finished_at=now, locked_until=None, last_error=None, updated_at=now)
+            .values(
+                status=JobStatus.succeeded,
+                finished_at=now,
+                locked_until=None,
+                last_error=None,
+                updated_at=now,
+            )
         )
 
     async def mark_failed(self, job: Job, worker_id: str, error: str) -> None:
         now = utcnow()
         final = job.attempts >= job.max_attempts
-        backoff = timedelta(seconds=min(300, 2 ** job.attempts))
+        backoff = timedelta(seconds=min(300, 2**job.attempts))
         await self.session.execute(
             update(Job)
             .where(Job.id == job.id, Job.locked_by == worker_id)

@@ -7,6 +7,7 @@ holds a lease, so a killed worker's jobs are picked up again once the lease runs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -112,8 +113,6 @@ class Worker:
                 logger.exception("worker round failed")
                 done = 0
             if done == 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), interval)
-                except TimeoutError:
-                    pass
         logger.info("worker %s stopped", self.worker_id)

@@ -6,9 +6,10 @@ underscore-prefixed but are the SDK's own S3 operations; they are wrapped here a
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -166,7 +167,7 @@ class S3BlobStore:
             size=int(result.size or 0),
             etag=str(result.etag),
             content_type=str(result.content_type),
-            last_modified=result.last_modified,
+            last_modified=result.last_modified or datetime.now(UTC),
         )
 
     async def exists(self, key: str) -> bool:
@@ -247,7 +248,9 @@ class S3BlobStore:
                 self.client._list_parts, self.bucket, key, upload_id, part_number_marker=marker
             )
             parts.extend(
-                UploadedPart(part_number=part.part_number, etag=str(part.etag).strip('"'), size=part.size)
+                UploadedPart(
+                    part_number=part.part_number, etag=str(part.etag).strip('"'), size=part.size or 0
+                )
                 for part in result.parts
             )
             if not result.is_truncated:
@@ -266,7 +269,5 @@ class S3BlobStore:
 
     async def abort_multipart_upload(self, key: str, upload_id: str) -> None:
         validate_key(key)
-        try:
+        with contextlib.suppress(BlobNotFound, InvalidBlobRequest):
             await self._call(self.client._abort_multipart_upload, self.bucket, key, upload_id)
-        except (BlobNotFound, InvalidBlobRequest):
-            pass

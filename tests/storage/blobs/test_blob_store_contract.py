@@ -36,7 +36,9 @@ async def read_all(store: BlobStore, key: str, start: int | None = None, end: in
 def http_for(store: BlobStore, tmp_path: Path) -> httpx.AsyncClient:
     """Presigned URLs of the local store are served by the API; S3's by the S3 server itself."""
     if isinstance(store, LocalBlobStore):
-        context = dataclasses.replace(build_context(stacks.test_settings(tmp_path / "app")), blob_store=store)
+        context = dataclasses.replace(
+            build_context(stacks.settings_for_tests(tmp_path / "app")), blob_store=store
+        )
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(context=context)))
     return httpx.AsyncClient(timeout=30)
 
@@ -98,7 +100,9 @@ async def test_delete(blob_store: BlobStore) -> None:
     assert not await blob_store.exists(key)
 
 
-@pytest.mark.parametrize("key", ["../escape", "a/../../b", "/absolute", "Upper/Case", "with space", "", "a//b"])
+@pytest.mark.parametrize(
+    "key", ["../escape", "a/../../b", "/absolute", "Upper/Case", "with space", "", "a//b"]
+)
 async def test_keys_that_are_not_minted_keys_are_refused(blob_store: BlobStore, key: str) -> None:
     with pytest.raises(InvalidBlobRequest):
         await blob_store.put(key, chunks_of(b"x"))
@@ -135,7 +139,9 @@ async def test_presigned_get_and_put(blob_store: BlobStore, tmp_path: Path) -> N
         assert response.status_code == 200, response.text
         assert (await blob_store.stat(key)).size == len(data)
 
-        get_url = await blob_store.presigned_get_url(key, expires=timedelta(minutes=5), download_name="树和喜鹊.pdf")
+        get_url = await blob_store.presigned_get_url(
+            key, expires=timedelta(minutes=5), download_name="树和喜鹊.pdf"
+        )
         response = await http.get(get_url)
         assert response.status_code == 200
         assert response.content == data
@@ -182,7 +188,9 @@ async def test_multipart_through_presigned_part_urls(blob_store: BlobStore, tmp_
     upload_id = await blob_store.create_multipart_upload(key, content_type="application/octet-stream")
     async with http_for(blob_store, tmp_path) as http:
         for number, data in enumerate(parts_data, start=1):
-            url = await blob_store.presigned_upload_part_url(key, upload_id, number, expires=timedelta(minutes=5))
+            url = await blob_store.presigned_upload_part_url(
+                key, upload_id, number, expires=timedelta(minutes=5)
+            )
             response = await http.put(url, content=data)
             assert response.status_code == 200, response.text
             assert response.headers["etag"]
