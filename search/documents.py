@@ -63,7 +63,7 @@ class AccessFilter(BaseModel):
     see_everything: bool = False
     user_id: str | None = None
     school_id: str | None = None
-    # A school admin sees every document of their school, drafts and private ones included.
+    # A school admin sees every document of their school, drafts included; private stays with its owner.
     whole_school: bool = False
     # Visibilities readable once published, beside "school" (which needs school_id to match).
     published_visibilities: frozenset[str] = frozenset({"public"})

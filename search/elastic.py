@@ -135,7 +135,14 @@ def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
             },
         ]
         if access.whole_school and access.school_id:
-            visible.append({"term": {"school_id": access.school_id}})
+            visible.append(
+                {
+                    "bool": {
+                        "filter": [{"term": {"school_id": access.school_id}}],
+                        "must_not": [{"term": {"visibility": "private"}}],
+                    }
+                }
+            )
         clauses.append({"bool": {"should": visible, "minimum_should_match": 1}})
     return clauses
 

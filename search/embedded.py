@@ -281,7 +281,7 @@ class EmbeddedSearchIndex:
             visible = ["d.owner_id = ?"]
             params.append(access.user_id or "")
             if access.whole_school and access.school_id:
-                visible.append("d.school_id = ?")
+                visible.append("d.school_id = ? AND d.visibility != 'private'")
                 params.append(access.school_id)
             published = ["d.visibility = 'school' AND d.school_id = ?"]
             params.append(access.school_id or "")

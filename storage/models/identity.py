@@ -4,10 +4,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.database import Base, Timestamps, UUIDPrimaryKey
+from storage.database import Base, Timestamps, UUIDPrimaryKey, utcnow
 
 
 class Role(StrEnum):
@@ -40,3 +40,39 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     last_login_at: Mapped[datetime | None]
 
     school: Mapped[School | None] = relationship(lazy="raise")
+
+
+class Visibility(StrEnum):
+    private = "private"
+    school = "school"
+    district = "district"
+    public = "public"
+
+
+class PublicationStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+
+
+class LoginFailure(Base):
+    """Failed logins, kept in the database so the rate limit holds across API replicas."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ShareLink(UUIDPrimaryKey, Base):
+    """A revocable, expiring grant for a guest to view one object."""
+
+    __tablename__ = "share_links"
+
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

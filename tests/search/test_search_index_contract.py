@@ -162,7 +162,6 @@ async def test_access_rules_hold_inside_the_query(search_index: SearchIndex) -> 
     assert sorted(await ids(search_index, "资源", access=school_admin)) == [
         "draft",
         "other-school",
-        "private",
         "public",
     ]
 

@@ -28,11 +28,15 @@ def test_migrate_and_admin_create(tmp_path: Path) -> None:
     env = embedded_env(tmp_path)
     result = runner.invoke(app, ["migrate"], env=env)
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["admin", "create", "--username", "district", "--password", "s3cret-pass"], env=env)
+    result = runner.invoke(
+        app, ["admin", "create", "--username", "district", "--password", "s3cret-pass"], env=env
+    )
     assert result.exit_code == 0, result.output
     assert "created district admin district" in result.output
 
-    again = runner.invoke(app, ["admin", "create", "--username", "district", "--password", "s3cret-pass"], env=env)
+    again = runner.invoke(
+        app, ["admin", "create", "--username", "district", "--password", "s3cret-pass"], env=env
+    )
     assert again.exit_code == 1
     assert "taken" in again.output
     short = runner.invoke(app, ["admin", "create", "--username", "other", "--password", "short"], env=env)
