@@ -13,6 +13,7 @@ from services.blob_links.router import router as blob_links_router
 from services.context import AppContext, build_context, prepare_backends
 from services.errors import install_error_handlers
 from services.health.router import router as health_router
+from services.identity.router import router as identity_router
 from services.jobs.worker import Worker
 from services.settings import Settings
 
@@ -56,4 +57,5 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(blob_links_router)
+    app.include_router(identity_router)
     return app

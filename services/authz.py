@@ -95,7 +95,9 @@ def can(principal: Principal | None, action: Action, obj: Governed) -> bool:
         return False
     if action == Action.read:
         return True
-    assert principal is not None  # guests can read public content and do nothing else
+    if principal is None:
+        # Guests read public content and do nothing else.
+        return False
     if action == Action.comment:
         return principal.role in _CONTRIBUTORS and (
             obj.status == PublicationStatus.published or _is_owner(principal, obj)
@@ -129,3 +131,50 @@ def search_access(principal: Principal | None) -> AccessFilter:
         whole_school=principal.role == Role.school_admin,
         published_visibilities=frozenset(visible),
     )
+
+
+# -- people ------------------------------------------------------------------------------------
+
+_SCHOOL_ADMIN_ASSIGNABLE = frozenset({Role.student, Role.teacher, Role.school_admin})
+
+
+def assignable_roles(principal: Principal) -> frozenset[Role]:
+    if principal.is_district_admin:
+        return frozenset(Role)
+    if principal.role == Role.school_admin:
+        return _SCHOOL_ADMIN_ASSIGNABLE
+    return frozenset()
+
+
+def can_see_user(principal: Principal, user: User) -> bool:
+    if user.id == principal.user_id or principal.is_district_admin:
+        return True
+    return (
+        principal.role == Role.school_admin
+        and user.school_id is not None
+        and user.school_id == principal.school_id
+    )
+
+
+def can_manage_user(principal: Principal, user: User) -> bool:
+    if principal.is_district_admin:
+        return True
+    return (
+        principal.role == Role.school_admin
+        and user.school_id == principal.school_id
+        and user.role in _SCHOOL_ADMIN_ASSIGNABLE
+    )
+
+
+def user_scope(principal: Principal) -> uuid.UUID | None:
+    """The school a user list is restricted to (None: the whole district). 403 for non-admins."""
+    if principal.is_district_admin:
+        return None
+    if principal.role == Role.school_admin and principal.school_id is not None:
+        return principal.school_id
+    raise Forbidden("Only administrators can list users")
+
+
+def require_district_admin(principal: Principal) -> None:
+    if not principal.is_district_admin:
+        raise Forbidden("Only district administrators can do this")

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
     public_base_url: str = "http://127.0.0.1:8000"
 
+    access_token_ttl_minutes: int = 8 * 60
+    # Login attempts allowed per username and client address within the window before 429.
+    login_max_failures: int = 5
+    login_failure_window_s: int = 15 * 60
+
     # Run the job worker inside the API process; defaults to on in embedded mode.
     embedded_worker: bool | None = None
     worker_poll_interval_s: float = 1.0

@@ -6,7 +6,12 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from search.documents import DocKind, SearchDocument
+from services.identity.passwords import hash_password
+from storage.models.identity import Role, School, User
 
 _sequence = itertools.count(1)
 _EPOCH = datetime(2026, 9, 1, tzinfo=UTC)
@@ -35,3 +40,54 @@ def search_document(**overrides: Any) -> SearchDocument:
     if "parent_id" not in overrides and "id" in overrides:
         values["parent_id"] = overrides["id"]
     return SearchDocument(**values)
+
+
+# -- people --------------------------------------------------------------------------------------
+
+DEFAULT_PASSWORD = "correct-horse-battery"
+_PASSWORD_HASH: str | None = None
+
+
+def _password_hash() -> str:
+    # argon2 is slow on purpose; one hash serves every factory-made user.
+    global _PASSWORD_HASH
+    if _PASSWORD_HASH is None:
+        _PASSWORD_HASH = hash_password(DEFAULT_PASSWORD)
+    return _PASSWORD_HASH
+
+
+async def make_school(session: AsyncSession, **overrides: Any) -> School:
+    number = next(_sequence)
+    school = School(
+        **{"name": f"金水区第{number}小学", "code": f"S{number:04d}", "stages": "小学", **overrides}
+    )
+    session.add(school)
+    await session.flush()
+    return school
+
+
+async def make_user(
+    session: AsyncSession, role: Role = Role.teacher, school: School | None = None, **overrides: Any
+) -> User:
+    number = next(_sequence)
+    user = User(
+        **{
+            "username": f"user{number}",
+            "display_name": f"用户{number}",
+            "password_hash": _password_hash(),
+            "role": role,
+            "school_id": school.id if school else None,
+            **overrides,
+        }
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def token_for(
+    client: httpx.AsyncClient, user: User, password: str = DEFAULT_PASSWORD
+) -> dict[str, str]:
+    response = await client.post("/api/v1/auth/token", data={"username": user.username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

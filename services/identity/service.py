@@ -1,12 +1,224 @@
-"""Identity use cases."""
+"""Identity use cases: signing in, schools, users and share links."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identity.passwords import MIN_PASSWORD_LENGTH, hash_password
-from services.identity.repository import UserRepository
-from storage.models.identity import Role, User
+from services import authz
+from services.authz import Action, Governed, Principal
+from services.errors import AppError, Conflict, Forbidden, NotFound
+from services.identity.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from services.identity.repository import (
+    LoginFailureRepository,
+    SchoolRepository,
+    ShareLinkRepository,
+    UserRepository,
+)
+from services.identity.schemas import SchoolCreate, SchoolUpdate, UserCreate, UserUpdate
+from services.settings import Settings
+from storage.database import utcnow
+from storage.models.identity import Role, School, ShareLink, User
+
+# Roles that belong to a school; district admins and research leads work across schools.
+SCHOOL_ROLES = frozenset({Role.student, Role.teacher, Role.school_admin})
+
+
+class TooManyAttempts(AppError):
+    status_code = 429
+    code = "too_many_attempts"
+
+
+# -- signing in --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    user: User | None
+    message: str = ""
+
+
+def _login_key(username: str, client_address: str) -> str:
+    return f"{username.strip().lower()}|{client_address}"
+
+
+async def login(
+    session: AsyncSession, settings: Settings, username: str, password: str, client_address: str
+) -> LoginOutcome:
+    """Check credentials; failures are recorded (and committed by the caller) to rate-limit guessing."""
+    failures = LoginFailureRepository(session)
+    key = _login_key(username, client_address)
+    now = utcnow()
+    window_start = now - timedelta(seconds=settings.login_failure_window_s)
+    if await failures.count_since(key, window_start) >= settings.login_max_failures:
+        oldest = await failures.oldest_since(key, window_start) or now
+        retry_after = max(1, int((oldest - window_start).total_seconds()))
+        raise TooManyAttempts(
+            "Too many failed sign-in attempts; try again later", headers={"Retry-After": str(retry_after)}
+        )
+    user = await UserRepository(session).get_by_username(username)
+    # Hash even for unknown users so response time does not reveal which usernames exist.
+    valid = verify_password(password, user.password_hash if user else _DUMMY_HASH)
+    if user is None or not valid or not user.is_active:
+        failures.record(key, now)
+        await failures.clear(key, before=window_start)
+        return LoginOutcome(None, "Incorrect username or password")
+    await failures.clear(key)
+    user.last_login_at = now
+    return LoginOutcome(user)
+
+
+_DUMMY_HASH = hash_password("not-a-real-password")
+
+
+# -- schools -----------------------------------------------------------------------------------
+
+
+async def create_school(session: AsyncSession, principal: Principal, data: SchoolCreate) -> School:
+    authz.require_district_admin(principal)
+    schools = SchoolRepository(session)
+    if await schools.name_or_code_taken(data.name, data.code, excluding=None):
+        raise Conflict("A school with this name or code already exists")
+    school = schools.add(School(name=data.name, code=data.code, stages=data.stages))
+    await session.flush()
+    return school
+
+
+async def list_schools(session: AsyncSession, *, offset: int, limit: int) -> tuple[list[School], int]:
+    return await SchoolRepository(session).list(offset=offset, limit=limit)
+
+
+async def get_school(session: AsyncSession, school_id: uuid.UUID) -> School:
+    school = await SchoolRepository(session).get(school_id)
+    if school is None:
+        raise NotFound("School not found")
+    return school
+
+
+async def update_school(
+    session: AsyncSession, principal: Principal, school_id: uuid.UUID, data: SchoolUpdate
+) -> School:
+    authz.require_district_admin(principal)
+    school = await get_school(session, school_id)
+    if await SchoolRepository(session).name_or_code_taken(data.name, data.code, excluding=school.id):
+        raise Conflict("A school with this name or code already exists")
+    for field, value in data.model_dump(exclude_unset=True).items():
+        setattr(school, field, value)
+    await session.flush()
+    return school
+
+
+async def delete_school(session: AsyncSession, principal: Principal, school_id: uuid.UUID) -> None:
+    authz.require_district_admin(principal)
+    school = await get_school(session, school_id)
+    if await UserRepository(session).count_in_school(school.id):
+        raise Conflict("The school still has users; move or deactivate them first")
+    await SchoolRepository(session).delete(school)
+
+
+# -- users -------------------------------------------------------------------------------------
+
+
+async def _check_placement(
+    session: AsyncSession, principal: Principal, role: Role, school_id: uuid.UUID | None
+) -> None:
+    if role not in authz.assignable_roles(principal):
+        raise Forbidden(f"You may not assign the role {role.value}")
+    if role in SCHOOL_ROLES:
+        if school_id is None:
+            raise AppError(f"A {role.value} must belong to a school", 422, code="invalid_payload")
+        if not principal.is_district_admin and school_id != principal.school_id:
+            raise Forbidden("You may only manage users of your own school")
+        if await SchoolRepository(session).get(school_id) is None:
+            raise NotFound("School not found")
+    elif school_id is not None:
+        raise AppError(f"A {role.value} works across schools and has no school", 422, code="invalid_payload")
+
+
+async def create_user(session: AsyncSession, principal: Principal, data: UserCreate) -> User:
+    school_id = data.school_id
+    if school_id is None and principal.role == Role.school_admin and data.role in SCHOOL_ROLES:
+        school_id = principal.school_id
+    await _check_placement(session, principal, data.role, school_id)
+    users = UserRepository(session)
+    if await users.get_by_username(data.username) is not None:
+        raise Conflict("This username is taken")
+    user = users.add(
+        User(
+            username=data.username,
+            display_name=data.display_name,
+            password_hash=hash_password(data.password),
+            role=data.role,
+            school_id=school_id,
+        )
+    )
+    await session.flush()
+    return user
+
+
+async def get_user(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> User:
+    user = await UserRepository(session).get(user_id)
+    # Out of scope looks exactly like missing: ids of other schools reveal nothing.
+    if user is None or not authz.can_see_user(principal, user):
+        raise NotFound("User not found")
+    return user
+
+
+async def list_users(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    school_id: uuid.UUID | None,
+    role: Role | None,
+    text: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[User], int]:
+    scope = authz.user_scope(principal)
+    if scope is not None:
+        if school_id is not None and school_id != scope:
+            return [], 0
+        school_id = scope
+    return await UserRepository(session).list(
+        school_id=school_id, role=role, text=text, offset=offset, limit=limit
+    )
+
+
+async def update_user(
+    session: AsyncSession, principal: Principal, user_id: uuid.UUID, data: UserUpdate
+) -> User:
+    user = await get_user(session, principal, user_id)
+    changes = data.model_dump(exclude_unset=True)
+    is_self_service = user.id == principal.user_id and set(changes) <= {"display_name"}
+    if not is_self_service:
+        if not authz.can_manage_user(principal, user):
+            raise Forbidden("You may not change this user")
+        if user.id == principal.user_id and ({"role", "is_active"} & set(changes)):
+            raise Forbidden("You may not change your own role or deactivate yourself")
+        role = changes.get("role", user.role)
+        school_id = changes.get("school_id", user.school_id)
+        if "role" in changes or "school_id" in changes:
+            await _check_placement(session, principal, role, school_id)
+    password = changes.pop("password", None)
+    if password is not None:
+        user.password_hash = hash_password(password)
+    for field, value in changes.items():
+        setattr(user, field, value)
+    await session.flush()
+    return user
+
+
+async def change_own_password(session: AsyncSession, user: User, current: str, new: str) -> None:
+    if not verify_password(current, user.password_hash):
+        raise Forbidden("The current password is not correct")
+    user.password_hash = hash_password(new)
 
 
 async def create_district_admin(
@@ -28,3 +240,85 @@ async def create_district_admin(
     )
     await session.flush()
     return user
+
+
+# -- share links -------------------------------------------------------------------------------
+
+# Each shareable kind of object registers how to load it (None when it does not exist).
+ShareableLoader = Callable[[AsyncSession, uuid.UUID], Awaitable[Governed | None]]
+SHAREABLE: dict[str, ShareableLoader] = {}
+
+
+def _share_signature(link_id: uuid.UUID, settings: Settings) -> str:
+    digest = hmac.new(
+        settings.secret_key.get_secret_value().encode(), b"share:" + link_id.bytes, hashlib.sha256
+    )
+    return base64.urlsafe_b64encode(digest.digest()[:18]).decode()
+
+
+def share_token(link_id: uuid.UUID, settings: Settings) -> str:
+    return f"{link_id.hex}.{_share_signature(link_id, settings)}"
+
+
+async def _load_shareable(session: AsyncSession, object_type: str, object_id: uuid.UUID) -> Governed | None:
+    loader = SHAREABLE.get(object_type)
+    if loader is None:
+        raise AppError(f"Objects of type {object_type!r} cannot be shared", 422, code="invalid_payload")
+    return await loader(session, object_id)
+
+
+async def create_share_link(
+    session: AsyncSession,
+    principal: Principal,
+    object_type: str,
+    object_id: uuid.UUID,
+    expires_in: timedelta,
+) -> ShareLink:
+    obj = await _load_shareable(session, object_type, object_id)
+    if obj is None:
+        raise NotFound("Not found")
+    # Sharing widens who can see something, so it takes the right to change it.
+    authz.authorize(principal, Action.update, obj)
+    link = ShareLinkRepository(session).add(
+        ShareLink(
+            object_type=object_type,
+            object_id=object_id,
+            created_by_id=principal.user_id,
+            expires_at=utcnow() + expires_in,
+        )
+    )
+    await session.flush()
+    return link
+
+
+async def resolve_share_token(session: AsyncSession, settings: Settings, token: str) -> ShareLink:
+    """The live link a token names; 404 for anything forged, expired, revoked or orphaned."""
+    link_hex, _, signature = token.partition(".")
+    try:
+        link_id = uuid.UUID(hex=link_hex)
+    except ValueError as exc:
+        raise NotFound("Share link not found") from exc
+    if not hmac.compare_digest(signature, _share_signature(link_id, settings)):
+        raise NotFound("Share link not found")
+    link = await ShareLinkRepository(session).get(link_id)
+    if link is None or link.revoked_at is not None or link.expires_at <= utcnow():
+        raise NotFound("Share link not found or expired")
+    if await _load_shareable(session, link.object_type, link.object_id) is None:
+        raise NotFound("Share link not found")
+    return link
+
+
+async def revoke_share_link(session: AsyncSession, principal: Principal, link_id: uuid.UUID) -> ShareLink:
+    link = await ShareLinkRepository(session).get(link_id)
+    if link is None:
+        raise NotFound("Share link not found")
+    if link.created_by_id != principal.user_id:
+        obj = await _load_shareable(session, link.object_type, link.object_id)
+        if obj is None or not authz.can(principal, Action.update, obj):
+            raise NotFound("Share link not found")
+    link.revoked_at = link.revoked_at or utcnow()
+    return link
+
+
+def link_is_live(link: ShareLink, now: datetime | None = None) -> bool:
+    return link.revoked_at is None and link.expires_at > (now or utcnow())

@@ -1,0 +1,180 @@
+"""HTTP for sign-in, the current user, schools, users and share links."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import OAuth2PasswordRequestForm
+
+from services.deps import SessionDep, SettingsDep
+from services.errors import error_body
+from services.identity import service
+from services.identity.deps import CurrentPrincipal, CurrentUser
+from services.identity.schemas import (
+    PasswordChange,
+    SchoolCreate,
+    SchoolRead,
+    SchoolUpdate,
+    ShareLinkCreate,
+    ShareLinkRead,
+    TokenResponse,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+from services.identity.tokens import issue_access_token
+from services.schemas import Page
+from storage.models.identity import Role, ShareLink
+
+router = APIRouter(prefix="/api/v1")
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Wrong credentials"},
+    429: {"description": "Too many attempts"},
+}
+
+
+@router.post("/auth/token", response_model=TokenResponse, tags=["auth"], responses=_UNAUTHORIZED)
+async def issue_token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TokenResponse | JSONResponse:
+    """OAuth2 password flow: exchange a username and password for a bearer token."""
+    client_address = request.client.host if request.client else "unknown"
+    outcome = await service.login(session, settings, form.username, form.password, client_address)
+    if outcome.user is None:
+        # Returned rather than raised, so the recorded failure is committed with this request.
+        return JSONResponse(
+            error_body("invalid_credentials", outcome.message),
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    token, expires_in = issue_access_token(outcome.user.id, settings)
+    return TokenResponse(access_token=token, expires_in=expires_in)
+
+
+@router.get("/me", response_model=UserRead, tags=["auth"])
+async def read_me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@router.post("/me/password", status_code=204, tags=["auth"])
+async def change_password(data: PasswordChange, user: CurrentUser, session: SessionDep) -> Response:
+    await service.change_own_password(session, user, data.current_password, data.new_password)
+    return Response(status_code=204)
+
+
+# -- schools -----------------------------------------------------------------------------------
+
+
+@router.get("/schools", response_model=Page[SchoolRead], tags=["schools"])
+async def list_schools(
+    _: CurrentPrincipal, session: SessionDep, offset: Offset = 0, limit: Limit = 50
+) -> Page[SchoolRead]:
+    schools, total = await service.list_schools(session, offset=offset, limit=limit)
+    return Page(
+        items=[SchoolRead.model_validate(s) for s in schools], total=total, offset=offset, limit=limit
+    )
+
+
+@router.post("/schools", response_model=SchoolRead, status_code=201, tags=["schools"])
+async def create_school(data: SchoolCreate, principal: CurrentPrincipal, session: SessionDep) -> SchoolRead:
+    return SchoolRead.model_validate(await service.create_school(session, principal, data))
+
+
+@router.get("/schools/{school_id}", response_model=SchoolRead, tags=["schools"])
+async def read_school(school_id: uuid.UUID, _: CurrentPrincipal, session: SessionDep) -> SchoolRead:
+    return SchoolRead.model_validate(await service.get_school(session, school_id))
+
+
+@router.patch("/schools/{school_id}", response_model=SchoolRead, tags=["schools"])
+async def update_school(
+    school_id: uuid.UUID, data: SchoolUpdate, principal: CurrentPrincipal, session: SessionDep
+) -> SchoolRead:
+    return SchoolRead.model_validate(await service.update_school(session, principal, school_id, data))
+
+
+@router.delete("/schools/{school_id}", status_code=204, tags=["schools"])
+async def delete_school(school_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> Response:
+    await service.delete_school(session, principal, school_id)
+    return Response(status_code=204)
+
+
+# -- users -------------------------------------------------------------------------------------
+
+
+@router.get("/users", response_model=Page[UserRead], tags=["users"])
+async def list_users(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    school_id: uuid.UUID | None = None,
+    role: Role | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> Page[UserRead]:
+    users, total = await service.list_users(
+        session, principal, school_id=school_id, role=role, text=q, offset=offset, limit=limit
+    )
+    return Page(items=[UserRead.model_validate(u) for u in users], total=total, offset=offset, limit=limit)
+
+
+@router.post("/users", response_model=UserRead, status_code=201, tags=["users"])
+async def create_user(data: UserCreate, principal: CurrentPrincipal, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(await service.create_user(session, principal, data))
+
+
+@router.get("/users/{user_id}", response_model=UserRead, tags=["users"])
+async def read_user(user_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(await service.get_user(session, principal, user_id))
+
+
+@router.patch("/users/{user_id}", response_model=UserRead, tags=["users"])
+async def update_user(
+    user_id: uuid.UUID, data: UserUpdate, principal: CurrentPrincipal, session: SessionDep
+) -> UserRead:
+    return UserRead.model_validate(await service.update_user(session, principal, user_id, data))
+
+
+# -- share links -------------------------------------------------------------------------------
+
+
+def _share_link_read(link: ShareLink, token: str | None = None) -> ShareLinkRead:
+    return ShareLinkRead(
+        id=link.id,
+        object_type=link.object_type,
+        object_id=link.object_id,
+        expires_at=link.expires_at,
+        revoked=link.revoked_at is not None,
+        token=token,
+    )
+
+
+@router.post("/share-links", response_model=ShareLinkRead, status_code=201, tags=["share links"])
+async def create_share_link(
+    data: ShareLinkCreate, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
+) -> ShareLinkRead:
+    link = await service.create_share_link(
+        session, principal, data.object_type, data.object_id, timedelta(hours=data.expires_in_hours)
+    )
+    return _share_link_read(link, service.share_token(link.id, settings))
+
+
+@router.get("/share-links/{token}", response_model=ShareLinkRead, tags=["share links"])
+async def resolve_share_link(token: str, session: SessionDep, settings: SettingsDep) -> ShareLinkRead:
+    """What a share token grants (no sign-in needed)."""
+    return _share_link_read(await service.resolve_share_token(session, settings, token))
+
+
+@router.delete("/share-links/{link_id}", status_code=204, tags=["share links"])
+async def revoke_share_link(link_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> Response:
+    await service.revoke_share_link(session, principal, link_id)
+    return Response(status_code=204)

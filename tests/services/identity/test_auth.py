@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import jwt
+import pytest
+
+from services.context import AppContext
+from services.identity.tokens import ALGORITHM
+from storage.database import utcnow
+from storage.models.identity import Role
+from tests.factories import DEFAULT_PASSWORD, make_school, make_user, token_for
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_password_flow_and_me(client: httpx.AsyncClient, context: AppContext) -> None:
+    async with context.sessionmaker() as session, session.begin():
+        school = await make_school(session)
+        teacher = await make_user(session, Role.teacher, school, display_name="李老师")
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": teacher.username.upper(), "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == context.settings.access_token_ttl_minutes * 60
+
+    me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200
+    assert me.json()["display_name"] == "李老师"
+    assert me.json()["school_id"] == str(school.id)
+    assert "password_hash" not in me.json()
+
+
+async def test_wrong_password_and_unknown_user_look_the_same(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    async with context.sessionmaker() as session, session.begin():
+        user = await make_user(session, Role.district_admin)
+    wrong = await client.post("/api/v1/auth/token", data={"username": user.username, "password": "nope-nope"})
+    unknown = await client.post("/api/v1/auth/token", data={"username": "ghost", "password": "nope-nope"})
+    for response in (wrong, unknown):
+        assert response.status_code == 401
+        assert response.json()["error"] == {
+            "code": "invalid_credentials",
+            "message": "Incorrect username or password",
+            "details": None,
+        }
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_missing_bad_and_expired_tokens_get_401(client: httpx.AsyncClient, context: AppContext) -> None:
+    async with context.sessionmaker() as session, session.begin():
+        user = await make_user(session, Role.district_admin)
+    secret = context.settings.secret_key.get_secret_value()
+    expired = jwt.encode(
+        {"sub": str(user.id), "exp": utcnow() - timedelta(minutes=1), "typ": "access"},
+        secret,
+        algorithm=ALGORITHM,
+    )
+    forged = jwt.encode(
+        {"sub": str(user.id), "exp": utcnow() + timedelta(hours=1), "typ": "access"},
+        "x" * 32,
+        algorithm=ALGORITHM,
+    )
+    assert (await client.get("/api/v1/me")).status_code == 401
+    for token in (expired, forged, "garbage"):
+        response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+
+
+async def test_deactivated_users_lose_access(client: httpx.AsyncClient, context: AppContext) -> None:
+    async with context.sessionmaker() as session, session.begin():
+        admin = await make_user(session, Role.district_admin)
+        teacher = await make_user(session, Role.research_lead)
+    admin_auth = await token_for(client, admin)
+    teacher_auth = await token_for(client, teacher)
+    response = await client.patch(
+        f"/api/v1/users/{teacher.id}", json={"is_active": False}, headers=admin_auth
+    )
+    assert response.status_code == 200, response.text
+    assert (await client.get("/api/v1/me", headers=teacher_auth)).status_code == 401
+    login = await client.post(
+        "/api/v1/auth/token", data={"username": teacher.username, "password": DEFAULT_PASSWORD}
+    )
+    assert login.status_code == 401
+
+
+async def test_login_is_rate_limited_per_username_and_address(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    async with context.sessionmaker() as session, session.begin():
+        user = await make_user(session, Role.district_admin)
+        other = await make_user(session, Role.district_admin)
+    for _ in range(context.settings.login_max_failures):
+        response = await client.post(
+            "/api/v1/auth/token", data={"username": user.username, "password": "wrong-guess"}
+        )
+        assert response.status_code == 401
+    blocked = await client.post(
+        "/api/v1/auth/token", data={"username": user.username, "password": DEFAULT_PASSWORD}
+    )
+    assert blocked.status_code == 429
+    assert blocked.json()["error"]["code"] == "too_many_attempts"
+    assert int(blocked.headers["retry-after"]) > 0
+    # Another account from the same address is unaffected.
+    assert (
+        await client.post(
+            "/api/v1/auth/token", data={"username": other.username, "password": DEFAULT_PASSWORD}
+        )
+    ).status_code == 200
+
+
+async def test_change_own_password(client: httpx.AsyncClient, context: AppContext) -> None:
+    async with context.sessionmaker() as session, session.begin():
+        user = await make_user(session, Role.district_admin)
+    auth = await token_for(client, user)
+    wrong = await client.post(
+        "/api/v1/me/password",
+        json={"current_password": "not-it", "new_password": "brand-new-pass"},
+        headers=auth,
+    )
+    assert wrong.status_code == 403
+    ok = await client.post(
+        "/api/v1/me/password",
+        json={"current_password": DEFAULT_PASSWORD, "new_password": "brand-new-pass"},
+        headers=auth,
+    )
+    assert ok.status_code == 204
+    await token_for(client, user, "brand-new-pass")
+
+
+async def test_openapi_declares_the_oauth2_scheme(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    scheme = schema["components"]["securitySchemes"]["OAuth2PasswordBearer"]
+    assert scheme["type"] == "oauth2"
+    assert scheme["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
+    assert {"OAuth2PasswordBearer": []} in schema["paths"]["/api/v1/me"]["get"]["security"]

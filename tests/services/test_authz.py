@@ -1,0 +1,160 @@
+"""Every role x every visibility x every status x every relation x every action, asserted exhaustively.
+
+The expectations are written out as plain sets, independently of services.authz, and the search
+backends are held to the same read rule through search_access.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from search.documents import SearchQuery
+from search.index import SearchIndex
+from services.authz import Action, Principal, can, search_access
+from storage.models.identity import PublicationStatus, Role, Visibility
+from tests.factories import search_document
+
+SCHOOL_A = uuid.uuid4()
+SCHOOL_B = uuid.uuid4()
+
+PUB, DRAFT = PublicationStatus.published, PublicationStatus.draft
+PRIVATE, SCHOOL, DISTRICT, PUBLIC = (
+    Visibility.private,
+    Visibility.school,
+    Visibility.district,
+    Visibility.public,
+)
+ALL_CELLS = frozenset(itertools.product(Visibility, PublicationStatus))
+PUBLISHED = {(visibility, PUB) for visibility in Visibility}
+
+
+@dataclass(frozen=True)
+class Thing:
+    owner_id: uuid.UUID
+    school_id: uuid.UUID | None
+    visibility: Visibility
+    status: PublicationStatus
+
+
+# Who asks: (name, role, school). None is a guest without a token.
+ASKERS: dict[str, Principal | None] = {
+    "guest": None,
+    "student": Principal(uuid.uuid4(), Role.student, SCHOOL_A),
+    "teacher": Principal(uuid.uuid4(), Role.teacher, SCHOOL_A),
+    "research_lead": Principal(uuid.uuid4(), Role.research_lead, None),
+    "school_admin": Principal(uuid.uuid4(), Role.school_admin, SCHOOL_A),
+    "district_admin": Principal(uuid.uuid4(), Role.district_admin, None),
+}
+# How the object relates to the asker: owned by them, of their school (school A), of another school.
+RELATIONS = ("own", "same_school", "other_school")
+
+# READ[(asker, relation)] = the (visibility, status) cells the asker may read.
+READ: dict[tuple[str, str], set[tuple[Visibility, PublicationStatus]]] = {
+    ("guest", "same_school"): {(PUBLIC, PUB)},
+    ("guest", "other_school"): {(PUBLIC, PUB)},
+    ("student", "same_school"): {(PUBLIC, PUB), (DISTRICT, PUB), (SCHOOL, PUB)},
+    ("student", "other_school"): {(PUBLIC, PUB), (DISTRICT, PUB)},
+    ("teacher", "same_school"): {(PUBLIC, PUB), (DISTRICT, PUB), (SCHOOL, PUB)},
+    ("teacher", "other_school"): {(PUBLIC, PUB), (DISTRICT, PUB)},
+    ("research_lead", "same_school"): {(PUBLIC, PUB), (DISTRICT, PUB), (SCHOOL, PUB)},
+    ("research_lead", "other_school"): {(PUBLIC, PUB), (DISTRICT, PUB), (SCHOOL, PUB)},
+    ("school_admin", "same_school"): {(v, s) for v in (PUBLIC, DISTRICT, SCHOOL) for s in PublicationStatus},
+    ("school_admin", "other_school"): {(PUBLIC, PUB), (DISTRICT, PUB)},
+    ("district_admin", "same_school"): set(ALL_CELLS),
+    ("district_admin", "other_school"): set(ALL_CELLS),
+}
+# What may be changed (update) besides one's own things.
+UPDATE: dict[tuple[str, str], set[tuple[Visibility, PublicationStatus]]] = {
+    ("school_admin", "same_school"): READ[("school_admin", "same_school")],
+    ("district_admin", "same_school"): set(ALL_CELLS),
+    ("district_admin", "other_school"): set(ALL_CELLS),
+}
+# Delete = update, plus research leads taking down published content they can see.
+DELETE = {
+    **UPDATE,
+    ("research_lead", "same_school"): READ[("research_lead", "same_school")],
+    ("research_lead", "other_school"): READ[("research_lead", "other_school")],
+}
+COMMENTERS = {"teacher", "research_lead", "school_admin", "district_admin"}
+
+
+def expected(asker: str, relation: str, action: Action, cell: tuple[Visibility, PublicationStatus]) -> bool:
+    if relation == "own":
+        # Owners do anything with their own things, except that students never comment.
+        return action != Action.comment or asker in COMMENTERS
+    readable = cell in READ[(asker, relation)]
+    if action == Action.read:
+        return readable
+    if action == Action.update:
+        return cell in UPDATE.get((asker, relation), set())
+    if action == Action.delete:
+        return cell in DELETE.get((asker, relation), set())
+    return readable and asker in COMMENTERS and cell[1] == PUB
+
+
+def thing(asker: Principal | None, relation: str, visibility: Visibility, status: PublicationStatus) -> Thing:
+    if relation == "own":
+        assert asker is not None
+        return Thing(asker.user_id, asker.school_id, visibility, status)
+    return Thing(uuid.uuid4(), SCHOOL_A if relation == "same_school" else SCHOOL_B, visibility, status)
+
+
+def cases() -> list[tuple[str, str]]:
+    return [
+        (name, relation)
+        for name in ASKERS
+        for relation in RELATIONS
+        if not (name == "guest" and relation == "own")
+    ]
+
+
+@pytest.mark.parametrize(("asker", "relation"), cases())
+def test_permission_matrix(asker: str, relation: str) -> None:
+    principal = ASKERS[asker]
+    mismatches = []
+    for visibility, status, action in itertools.product(Visibility, PublicationStatus, Action):
+        obj = thing(principal, relation, visibility, status)
+        want = expected(asker, relation, action, (visibility, status))
+        if can(principal, action, obj) != want:
+            mismatches.append(f"{action.value} {visibility.value}/{status.value}: expected {want}")
+    assert mismatches == []
+
+
+@pytest.mark.anyio
+async def test_search_applies_the_same_read_rule(search_index: SearchIndex) -> None:
+    """For every asker, search returns exactly the documents authz lets them read: no more, no fewer."""
+    objects: dict[str, Thing] = {}
+    documents = []
+    for number, (owner_name, relation, visibility, status) in enumerate(
+        itertools.product(ASKERS, RELATIONS, Visibility, PublicationStatus)
+    ):
+        if owner_name == "guest" and relation == "own":
+            continue
+        obj = thing(ASKERS[owner_name], relation, visibility, status)
+        doc_id = f"doc{number}"
+        objects[doc_id] = obj
+        documents.append(
+            search_document(
+                id=doc_id,
+                title="权限 测试",
+                owner_id=str(obj.owner_id),
+                school_id=str(obj.school_id) if obj.school_id else None,
+                visibility=visibility.value,
+                status=status.value,
+            )
+        )
+    await search_index.upsert(documents)
+    await search_index.refresh()
+    for name, principal in ASKERS.items():
+        result = await search_index.search(
+            SearchQuery(text="权限", access=search_access(principal), limit=1000, facets=["subject"])
+        )
+        found = {hit.id for hit in result.hits}
+        allowed = {doc_id for doc_id, obj in objects.items() if can(principal, Action.read, obj)}
+        assert found == allowed, name
+        assert result.total == len(allowed)
+        assert sum(bucket.count for bucket in result.facets["subject"]) == len(allowed)
