@@ -8,7 +8,7 @@ import hmac
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -147,15 +147,26 @@ async def create_user(session: AsyncSession, principal: Principal, data: UserCre
     if school_id is None and principal.role == Role.school_admin and data.role in SCHOOL_ROLES:
         school_id = principal.school_id
     await _check_placement(session, principal, data.role, school_id)
+    return await _add_user(session, data.username, data.display_name, data.password, data.role, school_id)
+
+
+async def _add_user(
+    session: AsyncSession,
+    username: str,
+    display_name: str,
+    password: str,
+    role: Role,
+    school_id: uuid.UUID | None,
+) -> User:
     users = UserRepository(session)
-    if await users.get_by_username(data.username) is not None:
+    if await users.get_by_username(username) is not None:
         raise Conflict("This username is taken")
     user = users.add(
         User(
-            username=data.username,
-            display_name=data.display_name,
-            password_hash=hash_password(data.password),
-            role=data.role,
+            username=username,
+            display_name=display_name,
+            password_hash=hash_password(password),
+            role=role,
             school_id=school_id,
         )
     )
@@ -224,22 +235,13 @@ async def change_own_password(session: AsyncSession, user: User, current: str, n
 async def create_district_admin(
     session: AsyncSession, username: str, password: str, display_name: str
 ) -> User:
+    """The first account of an installation, made from the command line (no principal yet)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-    users = UserRepository(session)
-    if await users.get_by_username(username) is not None:
-        raise ValueError(f"username {username!r} is taken")
-    user = users.add(
-        User(
-            username=username,
-            display_name=display_name,
-            password_hash=hash_password(password),
-            role=Role.district_admin,
-            school_id=None,
-        )
-    )
-    await session.flush()
-    return user
+    try:
+        return await _add_user(session, username, display_name, password, Role.district_admin, None)
+    except Conflict as exc:
+        raise ValueError(f"username {username!r} is taken") from exc
 
 
 # -- share links -------------------------------------------------------------------------------
@@ -318,7 +320,3 @@ async def revoke_share_link(session: AsyncSession, principal: Principal, link_id
             raise NotFound("Share link not found")
     link.revoked_at = link.revoked_at or utcnow()
     return link
-
-
-def link_is_live(link: ShareLink, now: datetime | None = None) -> bool:
-    return link.revoked_at is None and link.expires_at > (now or utcnow())
