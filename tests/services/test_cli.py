@@ -44,6 +44,13 @@ def test_migrate_and_admin_create(tmp_path: Path) -> None:
     assert "at least 8" in short.output
 
 
+def test_reindex_rebuilds_the_embedded_index(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["reindex"], env=embedded_env(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "reindexed 0 documents" in result.output
+    assert (tmp_path / "search.db").exists()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
