@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -19,6 +20,8 @@ T = TypeVar("T")
 app = typer.Typer(help="教云 Jiaoyun — district education cloud", no_args_is_help=True)
 admin_app = typer.Typer(help="Administration", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+users_app = typer.Typer(help="Users", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
 def _with_context(work: Callable[[AppContext], Awaitable[T]], *, migrate: bool = True) -> T:
@@ -114,6 +117,101 @@ def admin_create(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"created district admin {username} ({user_id})")
+
+
+@users_app.command("import")
+def users_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV (UTF-8 or GBK) with columns username,display_name,role,school,password",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    credentials_out: Annotated[
+        Path | None,
+        typer.Option(help="New CSV receiving username,password for every generated password"),
+    ] = None,
+    skip_existing: Annotated[
+        bool, typer.Option(help="Skip rows whose username already exists instead of rejecting the file")
+    ] = False,
+) -> None:
+    """Import users from a CSV file: all of them, or none if any row is invalid."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from sqlalchemy.exc import IntegrityError
+
+    from services.identity import importing
+
+    def fail(messages: list[str]) -> typer.Exit:
+        for message in messages:
+            typer.echo(message, err=True)
+        return typer.Exit(1)
+
+    if credentials_out is not None and credentials_out.exists():
+        # Overwriting would lose the passwords of an earlier import: they exist nowhere else.
+        raise fail([f"error: {credentials_out} already exists; choose a new file for the credentials"])
+    rows, parse_errors = importing.parse_user_csv(file.read_bytes())
+
+    async def work(context: AppContext) -> tuple[int, int, int]:
+        temporary: Path | None = None
+        try:
+            async with context.sessionmaker() as session:
+                async with session.begin():
+                    users, errors, skipped = await importing.validate_rows(
+                        session, rows, skip_existing=skip_existing
+                    )
+                if parse_errors or errors:
+                    problems = importing.by_line(parse_errors + errors)
+                    raise importing.ImportRejected(
+                        [*problems, f"{len(problems)} problems; nothing was imported"]
+                    )
+                credentials = importing.generated_credentials(users)
+                if credentials and credentials_out is None:
+                    raise importing.ImportRejected(
+                        [
+                            f"error: {len(credentials)} rows have no password; pass --credentials-out FILE "
+                            "to receive the generated passwords (nothing was imported)"
+                        ]
+                    )
+                if credentials and credentials_out is not None:
+                    temporary = importing.write_credentials(credentials_out, credentials)
+                columns = (
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeRemainingColumn(),
+                )
+                # One transaction for all inserts; it opens only once the slow hashing is done.
+                with Progress(*columns, console=Console(stderr=True), disable=not users) as progress:
+                    task = progress.add_task("importing users", total=len(users))
+                    async with session.begin():
+                        count = await importing.import_users(
+                            session, users, on_progress=lambda done: progress.update(task, completed=done)
+                        )
+        except BaseException:
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
+            raise
+        if temporary is not None and credentials_out is not None:
+            temporary.replace(credentials_out)
+        return count, skipped, len(credentials)
+
+    try:
+        imported, skipped, generated = _with_context(work)
+    except importing.ImportRejected as exc:
+        raise fail(exc.errors) from exc
+    except importing.ImportConflict as exc:
+        raise fail([f"error: {exc}; nothing was imported"]) from exc
+    except IntegrityError as exc:
+        raise fail([f"error: the database refused the users ({exc.orig}); nothing was imported"]) from exc
+    except OSError as exc:
+        raise fail([f"error: {exc}; nothing was imported"]) from exc
+    if generated:
+        typer.echo(f"wrote {generated} generated passwords to {credentials_out}")
+    typer.echo(f"imported {imported} users ({skipped} skipped)")
 
 
 if __name__ == "__main__":
