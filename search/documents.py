@@ -50,6 +50,8 @@ class SearchDocument(BaseModel):
     owner_id: str | None = None
     visibility: Literal["private", "school", "district", "public"] = "public"
     status: Literal["draft", "published"] = "published"
+    # The file a page or cue comes from, so a hit can open that document or video.
+    file_id: str | None = None
     page: int | None = None
     start_s: float | None = None
     end_s: float | None = None

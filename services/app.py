@@ -15,11 +15,14 @@ from services.errors import install_error_handlers
 from services.health.router import router as health_router
 from services.identity.router import router as identity_router
 from services.jobs.worker import Worker
+from services.resources.router import router as resources_router
 from services.settings import Settings
+from services.wiring import REGISTERED_MODULES
 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+assert REGISTERED_MODULES  # job handlers and search sources are registered on import
 
 
 def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
@@ -58,4 +61,5 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.include_router(health_router)
     app.include_router(blob_links_router)
     app.include_router(identity_router)
+    app.include_router(resources_router)
     return app

@@ -25,6 +25,10 @@ app.add_typer(users_app, name="users")
 
 
 def _with_context(work: Callable[[AppContext], Awaitable[T]], *, migrate: bool = True) -> T:
+    from services import wiring
+
+    assert wiring.REGISTERED_MODULES  # job handlers, periodic duties and search sources
+
     async def run() -> T:
         context = build_context(Settings())
         try:
@@ -89,12 +93,33 @@ def reindex() -> None:
     """Rebuild the search index from the database into a new versioned index and swap it in."""
 
     async def work(context: AppContext) -> int:
-        from services.search_sync import rebuild_search_index
+        from services.indexing.service import rebuild_search_index
 
         return await rebuild_search_index(context, progress=True)
 
     count = _with_context(work)
     typer.echo(f"reindexed {count} documents")
+
+
+@app.command()
+def gc(
+    grace_minutes: Annotated[
+        int | None, typer.Option(help="Leave unreferenced blobs younger than this (default: settings)")
+    ] = None,
+) -> None:
+    """Reconcile blobs and rows: expire abandoned uploads, delete orphan blobs, flag missing content."""
+    from datetime import timedelta
+
+    from services.maintenance.service import GcReport, collect_garbage
+
+    async def work(context: AppContext) -> GcReport:
+        grace = timedelta(minutes=grace_minutes) if grace_minutes is not None else None
+        return await collect_garbage(context, grace=grace)
+
+    report = _with_context(work)
+    for line in report.lines():
+        typer.echo(line)
+    typer.echo("fixed nothing: blobs and rows agree" if not report.fixed_anything else "done")
 
 
 @admin_app.command("create")

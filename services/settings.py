@@ -45,6 +45,20 @@ class Settings(BaseSettings):
     embedded_worker: bool | None = None
     worker_poll_interval_s: float = 1.0
 
+    # Upload limits by what the bytes turn out to be (MiB).
+    max_video_mb: int = 4096
+    max_document_mb: int = 300
+    max_image_mb: int = 30
+    max_subtitle_mb: int = 5
+    # Resumable uploads not completed within this many hours are aborted and their parts removed.
+    upload_ttl_hours: int = 24
+    # In S3 mode, answer content requests with a redirect to a short-lived presigned URL when asked.
+    content_redirects: bool = True
+    # `jiaoyun gc` leaves unreferenced blobs younger than this alone: an upload may be mid-commit.
+    gc_grace_minutes: int = 60
+    # How often the worker runs gc and upload expiry by itself (0 turns that off).
+    maintenance_interval_minutes: int = 60
+
     @cached_property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'jiaoyun.db').resolve()}"

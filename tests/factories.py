@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -91,3 +92,39 @@ async def token_for(
     response = await client.post("/api/v1/auth/token", data={"username": user.username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+# -- resources -----------------------------------------------------------------------------------
+
+
+def resource_metadata(**overrides: Any) -> dict[str, Any]:
+    number = next(_sequence)
+    return {
+        "title": f"树和喜鹊 第{number}课时",
+        "description": "二年级下册识字课",
+        "resource_type": "courseware",
+        "grade": 2,
+        "subject": "语文",
+        "edition": "人教版",
+        "volume": "下册",
+        "unit": "第一单元",
+        "tags": ["识字"],
+        "visibility": "school",
+        "status": "published",
+        **overrides,
+    }
+
+
+def upload_form(
+    metadata: dict[str, Any] | None, filename: str, content: bytes, *, metadata_first: bool = True
+) -> dict[str, tuple[str | None, bytes | str, str]]:
+    """multipart fields for httpx's ``files=``, in order (httpx keeps the dict's order)."""
+    file_part = ("file", (filename, content, "application/octet-stream"))
+    fields: list[tuple[str, tuple[str | None, bytes | str, str]]] = []
+    if metadata is not None:
+        fields.append(("metadata", (None, json.dumps(metadata, ensure_ascii=False), "application/json")))
+    if metadata_first:
+        fields.append(file_part)
+    else:
+        fields.insert(0, file_part)
+    return dict(fields)

@@ -133,7 +133,12 @@ class BlobStore(Protocol):
     def list_keys(self, prefix: str = "") -> AsyncIterator[str]: ...
 
     async def presigned_get_url(
-        self, key: str, *, expires: timedelta, download_name: str | None = None
+        self,
+        key: str,
+        *,
+        expires: timedelta,
+        download_name: str | None = None,
+        content_type: str | None = None,
     ) -> str: ...
 
     async def presigned_put_url(self, key: str, *, expires: timedelta) -> str: ...

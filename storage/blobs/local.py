@@ -170,8 +170,14 @@ class LocalBlobStore:
         return f"{self._base_url}{SIGNED_LINK_PATH}{quote(self.signer.sign(claims))}"
 
     async def presigned_get_url(
-        self, key: str, *, expires: timedelta, download_name: str | None = None
+        self,
+        key: str,
+        *,
+        expires: timedelta,
+        download_name: str | None = None,
+        content_type: str | None = None,
     ) -> str:
+        # Local links are served by the API with the type stored at put time; content_type is for S3.
         validate_key(key)
         expires_at = int(time.time() + expires.total_seconds())
         return self._link(LinkClaims("GET", key, expires_at, download_name=download_name))

@@ -197,14 +197,25 @@ class S3BlobStore:
                 yield key
 
     async def presigned_get_url(
-        self, key: str, *, expires: timedelta, download_name: str | None = None
+        self,
+        key: str,
+        *,
+        expires: timedelta,
+        download_name: str | None = None,
+        content_type: str | None = None,
     ) -> str:
         validate_key(key)
-        headers = (
-            {"response-content-disposition": content_disposition(download_name)} if download_name else None
-        )
+        headers: dict[str, str | list[str] | tuple[str]] = {}
+        if download_name:
+            headers["response-content-disposition"] = content_disposition(download_name)
+        if content_type:
+            headers["response-content-type"] = content_type
         return await self._call(
-            self._presign_client.presigned_get_object, self.bucket, key, expires, response_headers=headers
+            self._presign_client.presigned_get_object,
+            self.bucket,
+            key,
+            expires,
+            response_headers=headers or None,
         )
 
     async def presigned_put_url(self, key: str, *, expires: timedelta) -> str:

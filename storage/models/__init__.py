@@ -3,16 +3,43 @@
 from storage.database import Base
 from storage.models.identity import LoginFailure, PublicationStatus, Role, School, ShareLink, User, Visibility
 from storage.models.jobs import Job, JobStatus
+from storage.models.maintenance import BlobDeletion, MaintenanceRun
+from storage.models.resources import (
+    FilePage,
+    FilePurpose,
+    ProcessingStatus,
+    Resource,
+    ResourceFile,
+    ResourceType,
+    ResourceVersion,
+    SubtitleCue,
+    UploadSession,
+    UploadStatus,
+)
+from storage.models.search import SearchOutbox
 
 __all__ = [
     "Base",
+    "BlobDeletion",
+    "FilePage",
+    "FilePurpose",
     "Job",
     "JobStatus",
     "LoginFailure",
+    "MaintenanceRun",
+    "ProcessingStatus",
     "PublicationStatus",
+    "Resource",
+    "ResourceFile",
+    "ResourceType",
+    "ResourceVersion",
     "Role",
     "School",
+    "SearchOutbox",
     "ShareLink",
+    "SubtitleCue",
+    "UploadSession",
+    "UploadStatus",
     "User",
     "Visibility",
 ]

@@ -1,0 +1,309 @@
+"""What an uploaded file really is, decided from its leading bytes.
+
+Clients send whatever name and Content-Type they like, and teachers rename files freely, so only
+the bytes are trusted. The name is consulted only where the bytes cannot tell formats apart
+(legacy Office files share one container format) and never to turn unknown bytes into a format.
+Everything here is pure and cheap: it runs on the upload path before anything is stored.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+# Enough to see a ZIP's first parts, an ISO-BMFF ftyp box, an EBML header and the first subtitle cues.
+SNIFF_BYTES = 64 * 1024
+
+
+class FileCategory(StrEnum):
+    video = "video"
+    document = "document"
+    image = "image"
+    subtitle = "subtitle"
+
+
+@dataclass(frozen=True)
+class DetectedType:
+    format: str
+    media_type: str
+    extension: str
+    category: FileCategory
+
+
+def _type(format: str, media_type: str, category: FileCategory, extension: str = "") -> DetectedType:
+    return DetectedType(format, media_type, extension or f".{format}", category)
+
+
+_OOXML = "application/vnd.openxmlformats-officedocument"
+TYPES: dict[str, DetectedType] = {
+    t.format: t
+    for t in (
+        _type("mp4", "video/mp4", FileCategory.video),
+        _type("mov", "video/quicktime", FileCategory.video),
+        _type("webm", "video/webm", FileCategory.video),
+        _type("pdf", "application/pdf", FileCategory.document),
+        _type("docx", f"{_OOXML}.wordprocessingml.document", FileCategory.document),
+        _type("pptx", f"{_OOXML}.presentationml.presentation", FileCategory.document),
+        _type("xlsx", f"{_OOXML}.spreadsheetml.sheet", FileCategory.document),
+        _type("doc", "application/msword", FileCategory.document),
+        _type("ppt", "application/vnd.ms-powerpoint", FileCategory.document),
+        _type("xls", "application/vnd.ms-excel", FileCategory.document),
+        _type("jpeg", "image/jpeg", FileCategory.image, ".jpg"),
+        _type("png", "image/png", FileCategory.image),
+        _type("gif", "image/gif", FileCategory.image),
+        _type("webp", "image/webp", FileCategory.image),
+        # SRT has no registered type; this is the one servers and players agree on. No charset:
+        # SRT files from Chinese tools are often GB18030.
+        _type("srt", "application/x-subrip", FileCategory.subtitle),
+        # WebVTT is UTF-8 by definition.
+        _type("vtt", "text/vtt; charset=utf-8", FileCategory.subtitle),
+    )
+}
+
+
+def detect_file_type(head: bytes, filename: str) -> DetectedType | None:
+    """The type of a file from (up to SNIFF_BYTES of) its first bytes, or None if unsupported.
+
+    ``filename`` is the client's name; it only chooses between formats the bytes fit equally well.
+    """
+    head = head[:SNIFF_BYTES]
+    if not head:
+        return None
+    format = _detect_format(head, _extension(filename))
+    return TYPES[format] if format is not None else None
+
+
+def _detect_format(head: bytes, extension: str) -> str | None:
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "webp"
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return _ooxml_format(head, extension)
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        # Word, PowerPoint and Excel 97-2003 share the OLE container; which streams it holds is only
+        # known from its directory, usually beyond the sniffed bytes. Password-protected OOXML files
+        # are OLE containers too: named .docx etc. they stay undetected, as they can't be read anyway.
+        return extension if extension in ("doc", "ppt", "xls") else None
+    if head[4:8] == b"ftyp":
+        return _iso_bmff_format(head)
+    if head[4:8] in _LEGACY_QUICKTIME_ATOMS and struct.unpack(">I", head[:4])[0] >= 8:
+        # QuickTime files written before ftyp existed start straight with their atoms.
+        return "mov"
+    if head.startswith(_EBML_MAGIC):
+        return "webm" if _ebml_doctype(head) == "webm" else None
+    # Acrobat, and pypdf, accept a header anywhere in the first KiB (mail and HTTP tools prepend junk).
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    return _text_format(head)
+
+
+def _extension(filename: str) -> str:
+    # Old browsers send the full Windows path.
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+# -- ZIP / Office Open XML ------------------------------------------------------------------------
+
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+_DATA_DESCRIPTOR_FLAG = 0x08
+_PART_FOLDERS = {"word/": "docx", "ppt/": "pptx", "xl/": "xlsx"}
+# Main-part content types of the plain documents. Templates, slide shows and macro-enabled files
+# have other ones and are left out: the extractors refuse them.
+_MAIN_CONTENT_TYPES = {
+    b"wordprocessingml.document.main+xml": "docx",
+    b"presentationml.presentation.main+xml": "pptx",
+    b"spreadsheetml.sheet.main+xml": "xlsx",
+}
+_MAX_CONTENT_TYPES_BYTES = 256 * 1024
+
+
+def _ooxml_format(head: bytes, extension: str) -> str | None:
+    """docx/pptx/xlsx from the ZIP entries visible in ``head``.
+
+    [Content_Types].xml (normally the first entry) names the main part's type outright when it is
+    fully inside ``head``; otherwise the folders of the part names tell.
+    """
+    content_types: bytes | None = None
+    by_folder: set[str] = set()
+    for name, method, data in _zip_local_entries(head):
+        if name == "[Content_Types].xml" and data is not None:
+            content_types = _inflate(method, data)
+        for folder, format in _PART_FOLDERS.items():
+            if name.startswith(folder):
+                by_folder.add(format)
+    if content_types is not None:
+        main = {fmt for marker, fmt in _MAIN_CONTENT_TYPES.items() if marker in content_types}
+        if len(main) == 1:
+            return main.pop()
+        if not main and b".main+xml" in content_types:
+            return None
+    if len(by_folder) == 1:
+        return by_folder.pop()
+    if extension in by_folder:
+        return extension
+    return None
+
+
+def _zip_local_entries(head: bytes) -> list[tuple[str, int, bytes | None]]:
+    """(name, compression method, compressed data if wholly in ``head``) of the leading entries.
+
+    Sizes are skipped as the headers state them; entries streamed with a data descriptor have no
+    size up front, so the next header is searched for instead.
+    """
+    entries: list[tuple[str, int, bytes | None]] = []
+    offset = 0
+    while offset + _LOCAL_HEADER.size <= len(head):
+        fields = _LOCAL_HEADER.unpack_from(head, offset)
+        signature, _version, flags, method = fields[:4]
+        compressed_size, name_length, extra_length = fields[7], fields[9], fields[10]
+        if signature != b"PK\x03\x04":
+            break
+        name_start = offset + _LOCAL_HEADER.size
+        data_start = name_start + name_length + extra_length
+        if name_start + name_length > len(head):
+            break
+        name = head[name_start : name_start + name_length].decode("utf-8", "replace")
+        sized = not flags & _DATA_DESCRIPTOR_FLAG and compressed_size != 0xFFFFFFFF
+        data_end = data_start + compressed_size
+        data = head[data_start:data_end] if sized and data_end <= len(head) else None
+        entries.append((name, method, data))
+        if sized:
+            offset = data_end
+        else:
+            found = head.find(b"PK\x03\x04", data_start)
+            if found < 0:
+                break
+            offset = found
+    return entries
+
+
+def _inflate(method: int, data: bytes) -> bytes | None:
+    if method == 0:
+        return data[:_MAX_CONTENT_TYPES_BYTES]
+    if method != 8:
+        return None
+    try:
+        # Bounded output: a tiny entry must not expand into memory without limit.
+        return zlib.decompressobj(-zlib.MAX_WBITS).decompress(data, _MAX_CONTENT_TYPES_BYTES)
+    except zlib.error:
+        return None
+
+
+# -- ISO base media (MP4 / QuickTime) -------------------------------------------------------------
+
+_QUICKTIME_BRAND = b"qt  "
+_MP4_BRANDS = frozenset(
+    {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso8", b"iso9", b"mp41", b"mp42", b"avc1"}
+    | {b"M4V ", b"M4VH", b"M4VP", b"dash", b"mmp4", b"MSNV", b"f4v ", b"XAVC"}
+)
+# Files whose main brand says they are not video, though they list MP4 brands as compatible.
+_NON_VIDEO_BRANDS = frozenset(
+    {b"M4A ", b"M4B ", b"M4P ", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+    | {b"avif", b"avis", b"crx "}
+)
+_LEGACY_QUICKTIME_ATOMS = frozenset({b"moov", b"mdat", b"wide", b"free", b"skip"})
+
+
+def _iso_bmff_format(head: bytes) -> str | None:
+    box_size = struct.unpack(">I", head[:4])[0]
+    if box_size < 16:
+        return None
+    major = head[8:12]
+    compatible = {head[i : i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)}
+    if major == _QUICKTIME_BRAND:
+        return "mov"
+    if major in _NON_VIDEO_BRANDS:
+        return None
+    if major in _MP4_BRANDS or compatible & _MP4_BRANDS:
+        return "mp4"
+    if _QUICKTIME_BRAND in compatible:
+        return "mov"
+    return None
+
+
+# -- EBML (Matroska / WebM) ----------------------------------------------------------------------
+
+_EBML_MAGIC = b"\x1a\x45\xdf\xa3"
+_EBML_DOCTYPE_ID = 0x4282
+
+
+def _ebml_doctype(head: bytes) -> str | None:
+    """DocType of the EBML header ("webm", "matroska"), read element by element."""
+    size_and_start = _ebml_vint(head, len(_EBML_MAGIC), keep_marker=False)
+    if size_and_start is None:
+        return None
+    header_size, offset = size_and_start
+    end = min(offset + header_size, len(head))
+    while offset < end:
+        element = _ebml_vint(head, offset, keep_marker=True)
+        if element is None:
+            return None
+        element_id, offset = element
+        size_and_start = _ebml_vint(head, offset, keep_marker=False)
+        if size_and_start is None:
+            return None
+        size, offset = size_and_start
+        if element_id == _EBML_DOCTYPE_ID:
+            return head[offset : offset + size].rstrip(b"\x00").decode("ascii", "replace")
+        offset += size
+    return None
+
+
+def _ebml_vint(data: bytes, offset: int, *, keep_marker: bool) -> tuple[int, int] | None:
+    """A variable-length integer at ``offset`` and the offset after it."""
+    if offset >= len(data) or data[offset] == 0:
+        return None
+    first = data[offset]
+    length = 8 - first.bit_length() + 1
+    if offset + length > len(data):
+        return None
+    value = first if keep_marker else first & ((1 << (8 - length)) - 1)
+    for byte in data[offset + 1 : offset + length]:
+        value = (value << 8) | byte
+    return value, offset + length
+
+
+# -- Subtitles -----------------------------------------------------------------------------------
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_SRT_INDEX = re.compile(r"\d+")
+# The comma is SRT's; some tools write VTT's dot into .srt files and every player accepts it.
+_SRT_TIMING = re.compile(
+    r"\d{1,2}:[0-5]\d:[0-5]\d[,.]\d{1,3}\s*-->\s*\d{1,2}:[0-5]\d:[0-5]\d[,.]\d{1,3}(\s.*)?"
+)
+
+
+def _text_format(head: bytes) -> str | None:
+    if re.match(rb"(\xef\xbb\xbf)?WEBVTT([ \t\r\n]|$)", head):
+        return "vtt"
+    text = _decode_text(head.removeprefix(_UTF8_BOM))
+    if text is None:
+        return None
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) >= 2 and _SRT_INDEX.fullmatch(lines[0]) and _SRT_TIMING.fullmatch(lines[1]):
+        return "srt"
+    return None
+
+
+def _decode_text(data: bytes) -> str | None:
+    """UTF-8 or GB18030 text; ``data`` may end inside a character where the sniffed bytes were cut."""
+    if b"\x00" in data:
+        return None
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return codecs.getincrementaldecoder(encoding)().decode(data, final=False)
+        except UnicodeDecodeError:
+            continue
+    return None

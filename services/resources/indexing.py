@@ -1,0 +1,90 @@
+"""A resource as search documents: its metadata, each page of its documents, each subtitle cue."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from search.documents import DocKind, SearchDocument
+from services.indexing.service import DOCUMENT_SOURCES, PARENT_LOADERS
+from services.resources.repository import IndexableResource, IndexingRepository, ResourceRepository
+from services.resources.service import SEARCH_PARENT
+from storage.models.resources import Resource
+
+
+def _common(resource: Resource) -> dict[str, object]:
+    return {
+        "parent_id": str(resource.id),
+        "title": resource.title,
+        "stage": resource.stage,
+        "grade": str(resource.grade) if resource.grade is not None else None,
+        "subject": resource.subject,
+        "edition": resource.edition,
+        "volume": resource.volume,
+        "unit": resource.unit,
+        "resource_type": resource.resource_type.value,
+        "tags": list(resource.tags),
+        "school_id": str(resource.school_id) if resource.school_id else None,
+        "owner_id": str(resource.owner_id),
+        "visibility": resource.visibility.value,
+        "status": resource.status.value,
+        "created_at": resource.created_at,
+        "popularity": resource.view_count,
+    }
+
+
+def documents_for(item: IndexableResource) -> list[SearchDocument]:
+    resource = item.resource
+    common = _common(resource)
+    body = "\n".join(part for part in (resource.description, resource.unit, resource.lesson) if part)
+    documents = [SearchDocument(id=str(resource.id), kind=DocKind.resource, body=body, **common)]
+    for file, page in item.pages:
+        documents.append(
+            SearchDocument(
+                id=f"{resource.id}/page/{file.id}/{page.number}",
+                kind=DocKind.file_page,
+                body=page.text,
+                page=page.number,
+                file_id=str(file.id),
+                **common,
+            )
+        )
+    for file, cue in item.cues:
+        documents.append(
+            SearchDocument(
+                id=f"{resource.id}/cue/{file.id}/{cue.number}",
+                kind=DocKind.video_cue,
+                body=cue.text,
+                start_s=cue.start_s,
+                end_s=cue.end_s,
+                file_id=str(file.id),
+                **common,
+            )
+        )
+    return documents
+
+
+async def load_resource_documents(
+    session: AsyncSession, resource_id: uuid.UUID
+) -> list[SearchDocument] | None:
+    loaded = await IndexingRepository(session).load([resource_id])
+    return documents_for(loaded[0]) if loaded else None
+
+
+async def all_resource_documents(
+    session: AsyncSession, batch_size: int
+) -> AsyncIterator[Sequence[SearchDocument]]:
+    after = None
+    resources = ResourceRepository(session)
+    indexing = IndexingRepository(session)
+    while ids := await resources.resource_ids_page(after, batch_size):
+        after = ids[-1]
+        documents = [document for item in await indexing.load(ids) for document in documents_for(item)]
+        session.expunge_all()
+        yield documents
+
+
+PARENT_LOADERS[SEARCH_PARENT] = load_resource_documents
+DOCUMENT_SOURCES.append(all_resource_documents)

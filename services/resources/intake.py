@@ -1,0 +1,153 @@
+"""Taking bytes in: names checked, type decided by magic bytes, size capped, streamed to the store.
+
+Nothing here trusts the client: not its file name (only shown back on download), not its
+Content-Type, not its Content-Length.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import AsyncIterable, AsyncIterator, Collection
+from dataclasses import dataclass
+
+from services.errors import AppError, PayloadTooLarge, ServiceUnavailable
+from services.resources.filetypes import SNIFF_BYTES, DetectedType, FileCategory, detect_file_type
+from services.settings import Settings
+from storage.blobs.base import BlobStore, BlobStoreUnavailable, new_blob_key
+from storage.models.resources import ResourceType
+
+BLOB_PREFIX = "res"
+MAX_FILENAME_LENGTH = 255
+
+# Which kinds of file each resource type is made of.
+PRIMARY_CATEGORIES: dict[ResourceType, frozenset[FileCategory]] = {
+    ResourceType.lesson_record: frozenset({FileCategory.video}),
+    ResourceType.micro_lesson: frozenset({FileCategory.video}),
+    ResourceType.courseware: frozenset({FileCategory.document, FileCategory.video}),
+    ResourceType.lesson_plan: frozenset({FileCategory.document}),
+    ResourceType.study_guide: frozenset({FileCategory.document}),
+    ResourceType.assignment: frozenset({FileCategory.document, FileCategory.image}),
+    ResourceType.exam: frozenset({FileCategory.document, FileCategory.image}),
+    ResourceType.research: frozenset({FileCategory.document, FileCategory.video, FileCategory.image}),
+}
+ATTACHMENT_CATEGORIES = frozenset({FileCategory.document, FileCategory.image, FileCategory.video})
+SUBTITLE_CATEGORIES = frozenset({FileCategory.subtitle})
+
+
+class InvalidFile(AppError):
+    status_code = 422
+    code = "invalid_file"
+
+
+class UnsupportedFileType(AppError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+@dataclass(frozen=True)
+class StagedBlob:
+    """Bytes safely in the blob store, not yet referenced by any row."""
+
+    key: str
+    size: int
+    sha256: str | None
+    filename: str
+    detected: DetectedType
+    # What the client said the sha256 is, when it was not computed on the way in (resumable uploads).
+    expected_sha256: str | None = None
+
+
+def check_filename(filename: str) -> str:
+    """The name as given, if it is a plain file name; paths and control characters are refused."""
+    name = unicodedata.normalize("NFC", filename).strip()
+    if not name:
+        raise InvalidFile("The file needs a name")
+    if len(name) > MAX_FILENAME_LENGTH:
+        raise InvalidFile(f"File names are limited to {MAX_FILENAME_LENGTH} characters")
+    if "/" in name or "\\" in name or name in {".", ".."} or name.startswith(".."):
+        raise InvalidFile(f"{filename!r} is a path; send a plain file name")
+    if any(unicodedata.category(char) in {"Cc", "Cf"} for char in name):
+        raise InvalidFile("The file name contains control characters")
+    return name
+
+
+def size_limit(settings: Settings, category: FileCategory) -> int:
+    megabytes = {
+        FileCategory.video: settings.max_video_mb,
+        FileCategory.document: settings.max_document_mb,
+        FileCategory.image: settings.max_image_mb,
+        FileCategory.subtitle: settings.max_subtitle_mb,
+    }[category]
+    return megabytes * 1024 * 1024
+
+
+def check_type(head: bytes, filename: str, allowed: Collection[FileCategory], what: str) -> DetectedType:
+    if not head:
+        raise InvalidFile("The file is empty")
+    detected = detect_file_type(head[:SNIFF_BYTES], filename)
+    if detected is None:
+        raise UnsupportedFileType(
+            f"{filename!r} is not a file type Jiaoyun accepts (video: mp4/mov/webm; documents: "
+            "pdf/docx/pptx/xlsx/doc/ppt/xls; images: jpeg/png/gif/webp; subtitles: srt/vtt)"
+        )
+    if detected.category not in allowed:
+        kinds = "/".join(sorted(category.value for category in allowed))
+        raise UnsupportedFileType(f"{what} must be {kinds}; {filename!r} is {detected.format}")
+    return detected
+
+
+def check_size(settings: Settings, detected: DetectedType, size: int) -> None:
+    limit = size_limit(settings, detected.category)
+    if size > limit:
+        raise PayloadTooLarge(
+            f"{detected.category.value} files are limited to {limit // (1024 * 1024)} MB",
+            details=[{"limit_bytes": limit}],
+        )
+
+
+async def _read_head(chunks: AsyncIterator[bytes]) -> tuple[bytes, bool]:
+    """Up to SNIFF_BYTES from the stream, and whether the stream ended within them."""
+    head = bytearray()
+    async for chunk in chunks:
+        head.extend(chunk)
+        if len(head) >= SNIFF_BYTES:
+            return bytes(head), False
+    return bytes(head), True
+
+
+async def stream_to_store(
+    store: BlobStore,
+    settings: Settings,
+    *,
+    filename: str,
+    chunks: AsyncIterable[bytes],
+    allowed: Collection[FileCategory],
+    what: str = "The file",
+) -> StagedBlob:
+    """Check and store a file arriving as a stream, in constant memory; nothing is left on failure."""
+    name = check_filename(filename)
+    iterator = aiter(chunks)
+    head, ended = await _read_head(iterator)
+    detected = check_type(head, name, allowed, what)
+    limit = size_limit(settings, detected.category)
+    check_size(settings, detected, len(head))
+
+    async def checked() -> AsyncIterator[bytes]:
+        received = len(head)
+        yield head
+        if ended:
+            return
+        async for chunk in iterator:
+            received += len(chunk)
+            if received > limit:
+                # Raised inside the store's put, which aborts and removes what it wrote.
+                check_size(settings, detected, received)
+            yield chunk
+
+    try:
+        stored = await store.put(new_blob_key(BLOB_PREFIX), checked(), content_type=detected.media_type)
+    except BlobStoreUnavailable as exc:
+        raise ServiceUnavailable("Object storage is unavailable, try again shortly") from exc
+    return StagedBlob(
+        key=stored.key, size=stored.size, sha256=stored.sha256, filename=name, detected=detected
+    )

@@ -1,0 +1,331 @@
+"""All SQL for resources, their rounds and files, extracted text, and resumable uploads."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, selectinload
+
+from search.documents import AccessFilter
+from storage.models.identity import PublicationStatus, Visibility
+from storage.models.resources import (
+    FilePage,
+    Resource,
+    ResourceFile,
+    ResourceType,
+    ResourceVersion,
+    SubtitleCue,
+    UploadSession,
+    UploadStatus,
+)
+
+
+def readable_clause(access: AccessFilter) -> ColumnElement[bool]:
+    """authz's read rule as SQL, from the same AccessFilter the search backends use."""
+    if access.see_everything:
+        return true()
+    published = Resource.status == PublicationStatus.published
+    clauses: list[ColumnElement[bool]] = [
+        and_(
+            published, Resource.visibility.in_([Visibility(value) for value in access.published_visibilities])
+        )
+    ]
+    if access.user_id:
+        clauses.append(Resource.owner_id == uuid.UUID(access.user_id))
+    if access.school_id:
+        school_id = uuid.UUID(access.school_id)
+        clauses.append(
+            and_(published, Resource.visibility == Visibility.school, Resource.school_id == school_id)
+        )
+        if access.whole_school:
+            clauses.append(and_(Resource.school_id == school_id, Resource.visibility != Visibility.private))
+    return or_(*clauses)
+
+
+@dataclass(frozen=True)
+class ResourceFilters:
+    resource_type: ResourceType | None = None
+    stage: str | None = None
+    grade: int | None = None
+    subject: str | None = None
+    edition: str | None = None
+    volume: str | None = None
+    unit: str | None = None
+    school_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    status: PublicationStatus | None = None
+    tag: str | None = None
+
+
+SORTS = {
+    "newest": (Resource.created_at.desc(), Resource.id),
+    "oldest": (Resource.created_at.asc(), Resource.id),
+    "popular": (Resource.view_count.desc(), Resource.created_at.desc(), Resource.id),
+    "title": (Resource.title.asc(), Resource.id),
+}
+
+
+class ResourceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, *objects: Resource | ResourceVersion | ResourceFile) -> None:
+        self.session.add_all(objects)
+
+    async def get(self, resource_id: uuid.UUID, *, for_update: bool = False) -> Resource | None:
+        query = select(Resource).where(Resource.id == resource_id)
+        if for_update:
+            # Serializes adding rounds to one resource, so two uploads never take the same number.
+            query = query.with_for_update()
+        return await self.session.scalar(query)
+
+    async def get_with_files(self, resource_id: uuid.UUID) -> Resource | None:
+        return await self.session.scalar(
+            select(Resource)
+            .where(Resource.id == resource_id)
+            .options(selectinload(Resource.versions), selectinload(Resource.files))
+            .execution_options(populate_existing=True)
+        )
+
+    async def list_readable(
+        self,
+        access: AccessFilter,
+        filters: ResourceFilters,
+        *,
+        sort: str,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Resource], int]:
+        query = select(Resource).where(readable_clause(access))
+        for column, value in (
+            (Resource.resource_type, filters.resource_type),
+            (Resource.stage, filters.stage),
+            (Resource.grade, filters.grade),
+            (Resource.subject, filters.subject),
+            (Resource.edition, filters.edition),
+            (Resource.volume, filters.volume),
+            (Resource.unit, filters.unit),
+            (Resource.school_id, filters.school_id),
+            (Resource.owner_id, filters.owner_id),
+            (Resource.status, filters.status),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if filters.tag is not None:
+            # Tags are a short JSON list stored as json.dumps wrote it, on SQLite and PostgreSQL alike.
+            query = query.where(
+                cast(Resource.tags, String).contains(json.dumps(filters.tag), autoescape=True)
+            )
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.scalars(query.order_by(*SORTS[sort]).offset(offset).limit(limit))
+        return list(rows.all()), int(total or 0)
+
+    async def count_view(self, resource_id: uuid.UUID) -> None:
+        # One atomic UPDATE: concurrent viewers on several replicas never lose a count.
+        await self.session.execute(
+            update(Resource)
+            .where(Resource.id == resource_id)
+            .values(view_count=Resource.view_count + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def delete(self, resource: Resource) -> None:
+        # Rounds, files, pages and cues go with it through ON DELETE CASCADE.
+        await self.session.execute(delete(Resource).where(Resource.id == resource.id))
+        self.session.expunge(resource)
+
+    # -- rounds and files -------------------------------------------------------------------------
+
+    async def next_version_number(self, resource_id: uuid.UUID) -> int:
+        current = await self.session.scalar(
+            select(func.max(ResourceVersion.number)).where(ResourceVersion.resource_id == resource_id)
+        )
+        return int(current or 0) + 1
+
+    async def get_version(self, resource_id: uuid.UUID, number: int | None) -> ResourceVersion | None:
+        query = select(ResourceVersion).where(ResourceVersion.resource_id == resource_id)
+        if number is None:
+            query = query.order_by(ResourceVersion.number.desc()).limit(1)
+        else:
+            query = query.where(ResourceVersion.number == number)
+        return await self.session.scalar(query)
+
+    async def get_file(self, resource_id: uuid.UUID, file_id: uuid.UUID) -> ResourceFile | None:
+        return await self.session.scalar(
+            select(ResourceFile).where(ResourceFile.id == file_id, ResourceFile.resource_id == resource_id)
+        )
+
+    async def get_file_by_id(self, file_id: uuid.UUID) -> ResourceFile | None:
+        return await self.session.get(ResourceFile, file_id, populate_existing=True)
+
+    async def files_of_version(self, version_id: uuid.UUID) -> list[ResourceFile]:
+        rows = await self.session.scalars(
+            select(ResourceFile)
+            .where(ResourceFile.version_id == version_id)
+            .order_by(ResourceFile.created_at)
+        )
+        return list(rows.all())
+
+    async def files_of_resource(self, resource_id: uuid.UUID) -> list[ResourceFile]:
+        rows = await self.session.scalars(
+            select(ResourceFile)
+            .where(ResourceFile.resource_id == resource_id)
+            .order_by(ResourceFile.created_at)
+        )
+        return list(rows.all())
+
+    async def delete_file(self, file: ResourceFile) -> None:
+        await self.session.execute(delete(ResourceFile).where(ResourceFile.id == file.id))
+        self.session.expunge(file)
+
+    async def replace_pages(self, file_id: uuid.UUID, pages: Sequence[tuple[int, str]]) -> None:
+        await self.session.execute(delete(FilePage).where(FilePage.file_id == file_id))
+        self.session.add_all(FilePage(file_id=file_id, number=number, text=text) for number, text in pages)
+
+    async def replace_cues(self, file_id: uuid.UUID, cues: Sequence[tuple[float, float, str]]) -> None:
+        await self.session.execute(delete(SubtitleCue).where(SubtitleCue.file_id == file_id))
+        self.session.add_all(
+            SubtitleCue(file_id=file_id, number=number, start_s=start, end_s=end, text=text)
+            for number, (start, end, text) in enumerate(cues, start=1)
+        )
+
+    async def pages(self, file_id: uuid.UUID) -> list[FilePage]:
+        rows = await self.session.scalars(
+            select(FilePage).where(FilePage.file_id == file_id).order_by(FilePage.number)
+        )
+        return list(rows.all())
+
+    async def cues(self, file_id: uuid.UUID) -> list[SubtitleCue]:
+        rows = await self.session.scalars(
+            select(SubtitleCue).where(SubtitleCue.file_id == file_id).order_by(SubtitleCue.number)
+        )
+        return list(rows.all())
+
+    async def referenced_blob_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these keys a file, a poster or a live upload still points at."""
+        found: set[str] = set()
+        for column in (ResourceFile.blob_key, ResourceFile.poster_key):
+            rows = await self.session.scalars(select(column).where(column.in_(keys)))
+            found |= {key for key in rows.all() if key is not None}
+        uploads = await self.session.scalars(
+            select(UploadSession.blob_key).where(
+                UploadSession.blob_key.in_(keys),
+                UploadSession.status.in_(
+                    [UploadStatus.active, UploadStatus.completed, UploadStatus.attached]
+                ),
+            )
+        )
+        found |= set(uploads.all())
+        return {key for key in found if key is not None}
+
+    async def files_page(self, after: uuid.UUID | None, limit: int) -> list[ResourceFile]:
+        query = select(ResourceFile).order_by(ResourceFile.id).limit(limit)
+        if after is not None:
+            query = query.where(ResourceFile.id > after)
+        return list((await self.session.scalars(query)).all())
+
+    async def resource_ids_page(self, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
+        query = select(Resource.id).order_by(Resource.id).limit(limit)
+        if after is not None:
+            query = query.where(Resource.id > after)
+        return list((await self.session.scalars(query)).all())
+
+
+class UploadRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, upload: UploadSession) -> UploadSession:
+        self.session.add(upload)
+        return upload
+
+    async def get(self, upload_id: uuid.UUID, *, for_update: bool = False) -> UploadSession | None:
+        query = select(UploadSession).where(UploadSession.id == upload_id)
+        if for_update:
+            query = query.with_for_update()
+        return await self.session.scalar(query)
+
+    async def expired(self, now: datetime, limit: int) -> list[UploadSession]:
+        rows = await self.session.scalars(
+            select(UploadSession)
+            .where(
+                UploadSession.status.in_([UploadStatus.active, UploadStatus.completed]),
+                UploadSession.expires_at < now,
+            )
+            .order_by(UploadSession.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(rows.all())
+
+
+@dataclass(frozen=True)
+class IndexableResource:
+    """A resource with what search shows of it: the newest round's pages and subtitle cues."""
+
+    resource: Resource
+    pages: list[tuple[ResourceFile, FilePage]]
+    cues: list[tuple[ResourceFile, SubtitleCue]]
+
+
+class IndexingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def load(self, resource_ids: Sequence[uuid.UUID]) -> list[IndexableResource]:
+        if not resource_ids:
+            return []
+        resources = list(
+            (
+                await self.session.scalars(
+                    select(Resource).where(Resource.id.in_(resource_ids)).order_by(Resource.id)
+                )
+            ).all()
+        )
+        newest = (
+            select(ResourceVersion.resource_id, func.max(ResourceVersion.number).label("number"))
+            .where(ResourceVersion.resource_id.in_(resource_ids))
+            .group_by(ResourceVersion.resource_id)
+            .subquery()
+        )
+        current_files = (
+            select(ResourceFile)
+            .join(ResourceVersion, ResourceVersion.id == ResourceFile.version_id)
+            .join(
+                newest,
+                and_(
+                    newest.c.resource_id == ResourceVersion.resource_id,
+                    newest.c.number == ResourceVersion.number,
+                ),
+            )
+            .subquery()
+        )
+        file_alias = aliased(ResourceFile, current_files)
+        pages = (
+            await self.session.execute(
+                select(file_alias, FilePage)
+                .join(FilePage, FilePage.file_id == file_alias.id)
+                .order_by(FilePage.file_id, FilePage.number)
+            )
+        ).all()
+        cues = (
+            await self.session.execute(
+                select(file_alias, SubtitleCue)
+                .join(SubtitleCue, SubtitleCue.file_id == file_alias.id)
+                .order_by(SubtitleCue.file_id, SubtitleCue.number)
+            )
+        ).all()
+        by_resource: dict[uuid.UUID, IndexableResource] = {
+            resource.id: IndexableResource(resource, [], []) for resource in resources
+        }
+        for file, page in pages:
+            by_resource[file.resource_id].pages.append((file, page))
+        for file, cue in cues:
+            by_resource[file.resource_id].cues.append((file, cue))
+        return list(by_resource.values())

@@ -1,0 +1,382 @@
+"""Resource use cases: create, read, list, update, rounds (磨课), files, delete.
+
+Blobs arrive already staged (see intake and uploads); these functions attach them to rows, queue
+their processing and search indexing in the same transaction, and queue blob deletions for bytes no
+row references any more.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import authz
+from services.authz import Action, Governed, Principal
+from services.errors import AppError, Conflict, Forbidden, NotFound
+from services.identity import service as identity
+from services.indexing.service import enqueue_reindex
+from services.jobs.repository import JobRepository
+from services.maintenance.repository import BlobDeletionRepository
+from services.resources import curriculum
+from services.resources.intake import StagedBlob
+from services.resources.repository import ResourceFilters, ResourceRepository
+from services.resources.schemas import FileCreate, ResourceCreate, ResourceUpdate, VersionCreate
+from services.settings import Settings
+from storage.database import utcnow
+from storage.models.identity import PublicationStatus, Role, Visibility
+from storage.models.resources import (
+    FilePage,
+    FilePurpose,
+    ProcessingStatus,
+    Resource,
+    ResourceFile,
+    ResourceType,
+    ResourceVersion,
+    SubtitleCue,
+)
+
+PROCESS_FILE_JOB = "resources.process_file"
+SEARCH_PARENT = "resource"
+SHARE_TYPE = "resource"
+UPLOADERS = frozenset({Role.teacher, Role.research_lead, Role.school_admin, Role.district_admin})
+RECORDING_TYPES = frozenset({ResourceType.lesson_record, ResourceType.micro_lesson})
+
+
+class InvalidResource(AppError):
+    status_code = 422
+    code = "invalid_payload"
+
+
+def check_can_upload(principal: Principal) -> None:
+    if principal.role not in UPLOADERS:
+        raise Forbidden("Students can find and open resources but not upload them")
+
+
+def version_label(resource_type: ResourceType, number: int) -> str:
+    return f"第{number}次试课" if resource_type in RECORDING_TYPES else f"第{number}版"
+
+
+def _check_visibility(resource_school: uuid.UUID | None, visibility: Visibility) -> None:
+    if visibility == Visibility.school and resource_school is None:
+        raise InvalidResource("Only resources of a school can be visible to that school; choose district")
+
+
+def _new_file(
+    resource: Resource,
+    version: ResourceVersion,
+    purpose: FilePurpose,
+    staged: StagedBlob,
+    *,
+    language: str | None = None,
+) -> ResourceFile:
+    return ResourceFile(
+        id=uuid.uuid4(),
+        resource_id=resource.id,
+        version_id=version.id,
+        purpose=purpose,
+        filename=staged.filename,
+        format=staged.detected.format,
+        media_type=staged.detected.media_type,
+        category=staged.detected.category.value,
+        size=staged.size,
+        sha256=staged.sha256,
+        blob_key=staged.key,
+        language=language,
+        processing_status=ProcessingStatus.pending,
+    )
+
+
+def _queue_processing(session: AsyncSession, file: ResourceFile, staged: StagedBlob) -> None:
+    payload: dict[str, str] = {"file_id": str(file.id)}
+    if staged.expected_sha256:
+        payload["expected_sha256"] = staged.expected_sha256
+    JobRepository(session).add(PROCESS_FILE_JOB, payload)
+
+
+def _touch(session: AsyncSession, resource: Resource) -> None:
+    resource.updated_at = utcnow()
+    enqueue_reindex(session, SEARCH_PARENT, resource.id)
+
+
+# -- create, read, list -------------------------------------------------------------------------
+
+
+async def create_resource(
+    session: AsyncSession, principal: Principal, data: ResourceCreate, staged: StagedBlob
+) -> Resource:
+    check_can_upload(principal)
+    _check_visibility(principal.school_id, data.visibility)
+    now = utcnow()
+    resource = Resource(
+        id=uuid.uuid4(),
+        title=data.title,
+        description=data.description,
+        resource_type=data.resource_type,
+        stage=data.stage,
+        grade=data.grade,
+        subject=data.subject,
+        edition=data.edition,
+        volume=data.volume,
+        unit=data.unit,
+        lesson=data.lesson,
+        tags=data.tags,
+        owner_id=principal.user_id,
+        school_id=principal.school_id,
+        visibility=data.visibility,
+        status=data.status,
+        published_at=now if data.status == PublicationStatus.published else None,
+        created_at=now,
+        updated_at=now,
+    )
+    version = ResourceVersion(
+        id=uuid.uuid4(),
+        resource_id=resource.id,
+        number=1,
+        label=data.version_label or version_label(data.resource_type, 1),
+        created_by_id=principal.user_id,
+        created_at=now,
+    )
+    file = _new_file(resource, version, FilePurpose.primary, staged)
+    ResourceRepository(session).add(resource, version, file)
+    await session.flush()
+    _queue_processing(session, file, staged)
+    enqueue_reindex(session, SEARCH_PARENT, resource.id)
+    return resource
+
+
+async def _load(session: AsyncSession, resource_id: uuid.UUID, *, for_update: bool = False) -> Resource:
+    resource = await ResourceRepository(session).get(resource_id, for_update=for_update)
+    if resource is None:
+        raise NotFound("Resource not found")
+    return resource
+
+
+async def readable_resource(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal | None,
+    resource_id: uuid.UUID,
+    share_token: str | None = None,
+) -> Resource:
+    """The resource if this user may read it, or a share token grants it; 404 otherwise."""
+    resource = await _load(session, resource_id)
+    if share_token:
+        link = await identity.resolve_share_token(session, settings, share_token)
+        if link.object_type == SHARE_TYPE and link.object_id == resource.id:
+            return resource
+        raise NotFound("Resource not found")
+    authz.authorize(principal, Action.read, resource)
+    return resource
+
+
+async def resource_with_files(session: AsyncSession, resource_id: uuid.UUID) -> Resource:
+    resource = await ResourceRepository(session).get_with_files(resource_id)
+    if resource is None:
+        raise NotFound("Resource not found")
+    return resource
+
+
+async def count_view(session: AsyncSession, resource: Resource) -> None:
+    await ResourceRepository(session).count_view(resource.id)
+    resource.view_count += 1
+
+
+async def list_resources(
+    session: AsyncSession,
+    principal: Principal | None,
+    filters: ResourceFilters,
+    *,
+    sort: str,
+    offset: int,
+    limit: int,
+) -> tuple[list[Resource], int]:
+    return await ResourceRepository(session).list_readable(
+        authz.search_access(principal), filters, sort=sort, offset=offset, limit=limit
+    )
+
+
+# -- change ---------------------------------------------------------------------------------------
+
+
+async def update_resource(
+    session: AsyncSession, principal: Principal, resource_id: uuid.UUID, data: ResourceUpdate
+) -> Resource:
+    resource = await _load(session, resource_id)
+    authz.authorize(principal, Action.update, resource)
+    changes = data.model_dump(exclude_unset=True)
+    for required in ("title", "resource_type", "visibility", "status", "tags", "description"):
+        if required in changes and changes[required] is None:
+            raise InvalidResource(f"{required} cannot be empty")
+    for name, value in changes.items():
+        setattr(resource, name, value)
+    if resource.grade is not None:
+        stage = curriculum.stage_for_grade(resource.grade)
+        if "stage" in changes and changes["stage"] not in (None, stage):
+            raise InvalidResource(f"grade {resource.grade} belongs to {stage}, not {changes['stage']}")
+        resource.stage = stage
+    _check_visibility(resource.school_id, resource.visibility)
+    if resource.status == PublicationStatus.published and resource.published_at is None:
+        resource.published_at = utcnow()
+    _touch(session, resource)
+    return resource
+
+
+async def delete_resource(session: AsyncSession, principal: Principal, resource_id: uuid.UUID) -> None:
+    repository = ResourceRepository(session)
+    resource = await _load(session, resource_id)
+    authz.authorize(principal, Action.delete, resource)
+    files = await repository.files_of_resource(resource.id)
+    # The blobs go once this transaction has committed; if it rolls back, they are still referenced.
+    BlobDeletionRepository(session).add([key for file in files for key in (file.blob_key, file.poster_key)])
+    await repository.delete(resource)
+    enqueue_reindex(session, SEARCH_PARENT, resource_id)
+
+
+async def add_version(
+    session: AsyncSession,
+    principal: Principal,
+    resource_id: uuid.UUID,
+    data: VersionCreate,
+    staged: StagedBlob,
+) -> ResourceVersion:
+    resource = await _load(session, resource_id, for_update=True)
+    authz.authorize(principal, Action.update, resource)
+    repository = ResourceRepository(session)
+    number = await repository.next_version_number(resource.id)
+    version = ResourceVersion(
+        id=uuid.uuid4(),
+        resource_id=resource.id,
+        number=number,
+        label=data.label or version_label(resource.resource_type, number),
+        note=data.note,
+        created_by_id=principal.user_id,
+        created_at=utcnow(),
+    )
+    file = _new_file(resource, version, FilePurpose.primary, staged)
+    repository.add(version, file)
+    await session.flush()
+    _queue_processing(session, file, staged)
+    _touch(session, resource)
+    return version
+
+
+async def writable_resource(session: AsyncSession, principal: Principal, resource_id: uuid.UUID) -> Resource:
+    resource = await _load(session, resource_id)
+    authz.authorize(principal, Action.update, resource)
+    return resource
+
+
+async def target_version(session: AsyncSession, resource: Resource, number: int | None) -> ResourceVersion:
+    version = await ResourceRepository(session).get_version(resource.id, number)
+    if version is None:
+        raise NotFound(f"Round {number} not found")
+    return version
+
+
+async def add_file(
+    session: AsyncSession,
+    principal: Principal,
+    resource_id: uuid.UUID,
+    data: FileCreate,
+    staged: StagedBlob,
+) -> ResourceFile:
+    resource = await writable_resource(session, principal, resource_id)
+    repository = ResourceRepository(session)
+    version = await target_version(session, resource, data.version)
+    if data.purpose == FilePurpose.subtitle:
+        siblings = await repository.files_of_version(version.id)
+        if not any(
+            sibling.purpose == FilePurpose.primary and sibling.category == "video" for sibling in siblings
+        ):
+            raise Conflict("Subtitles belong to a video; this round has none")
+    file = _new_file(resource, version, FilePurpose(data.purpose), staged, language=data.language)
+    repository.add(file)
+    await session.flush()
+    _queue_processing(session, file, staged)
+    _touch(session, resource)
+    return file
+
+
+async def _file_of(session: AsyncSession, resource: Resource, file_id: uuid.UUID) -> ResourceFile:
+    file = await ResourceRepository(session).get_file(resource.id, file_id)
+    if file is None:
+        raise NotFound("File not found")
+    return file
+
+
+async def replace_file(
+    session: AsyncSession,
+    principal: Principal,
+    resource_id: uuid.UUID,
+    file_id: uuid.UUID,
+    staged: StagedBlob,
+) -> ResourceFile:
+    resource = await writable_resource(session, principal, resource_id)
+    file = await _file_of(session, resource, file_id)
+    if staged.detected.category.value != file.category:
+        raise Conflict(f"A {file.category} file can only be replaced by another {file.category} file")
+    BlobDeletionRepository(session).add([file.blob_key, file.poster_key])
+    file.filename = staged.filename
+    file.format = staged.detected.format
+    file.media_type = staged.detected.media_type
+    file.size = staged.size
+    file.sha256 = staged.sha256
+    file.blob_key = staged.key
+    file.poster_key = None
+    file.processing_status = ProcessingStatus.pending
+    file.processing_error = None
+    file.duration_s = file.width = file.height = file.page_count = None
+    file.updated_at = utcnow()
+    await session.flush()
+    _queue_processing(session, file, staged)
+    _touch(session, resource)
+    return file
+
+
+async def delete_file(
+    session: AsyncSession, principal: Principal, resource_id: uuid.UUID, file_id: uuid.UUID
+) -> None:
+    resource = await writable_resource(session, principal, resource_id)
+    file = await _file_of(session, resource, file_id)
+    if file.purpose == FilePurpose.primary:
+        raise Conflict("A round's main file cannot be removed; replace it, or delete the resource")
+    BlobDeletionRepository(session).add([file.blob_key, file.poster_key])
+    await ResourceRepository(session).delete_file(file)
+    _touch(session, resource)
+
+
+async def readable_file(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal | None,
+    resource_id: uuid.UUID,
+    file_id: uuid.UUID,
+    share_token: str | None = None,
+) -> ResourceFile:
+    resource = await readable_resource(session, settings, principal, resource_id, share_token)
+    return await _file_of(session, resource, file_id)
+
+
+async def file_cues(session: AsyncSession, file: ResourceFile) -> list[SubtitleCue]:
+    return await ResourceRepository(session).cues(file.id)
+
+
+async def file_pages(session: AsyncSession, file: ResourceFile) -> list[FilePage]:
+    return await ResourceRepository(session).pages(file.id)
+
+
+def processing_summary(files: list[ResourceFile]) -> ProcessingStatus:
+    statuses = {file.processing_status for file in files}
+    if ProcessingStatus.failed in statuses:
+        return ProcessingStatus.failed
+    if ProcessingStatus.pending in statuses:
+        return ProcessingStatus.pending
+    return ProcessingStatus.ready
+
+
+async def _load_shareable(session: AsyncSession, object_id: uuid.UUID) -> Governed | None:
+    return await ResourceRepository(session).get(object_id)
+
+
+identity.SHAREABLE[SHARE_TYPE] = _load_shareable

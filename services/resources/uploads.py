@@ -1,0 +1,323 @@
+"""Resumable uploads for large recordings on weak school networks.
+
+initiate → parts (any order, each retry-safe, straight to MinIO through presigned URLs in S3 mode)
+→ complete (parts assembled, type checked by magic bytes) → attach to a resource, or abort. The
+session lives in the database and the parts in the store, so any replica can continue it and a
+dropped connection resumes from the parts already stored. Sessions not finished in time expire.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import AsyncIterator, Collection
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.authz import Principal
+from services.errors import AppError, Conflict, NotFound, PayloadTooLarge, ServiceUnavailable
+from services.maintenance.repository import BlobDeletionRepository
+from services.resources.filetypes import SNIFF_BYTES, DetectedType, FileCategory
+from services.resources.intake import (
+    BLOB_PREFIX,
+    StagedBlob,
+    check_filename,
+    check_size,
+    check_type,
+    size_limit,
+)
+from services.resources.repository import UploadRepository
+from services.resources.schemas import UploadCreate
+from services.resources.service import check_can_upload
+from services.settings import Settings
+from storage.blobs.base import (
+    DEFAULT_PART_SIZE,
+    MAX_PARTS,
+    BlobError,
+    BlobStore,
+    BlobStoreUnavailable,
+    InvalidBlobRequest,
+    UploadedPart,
+    new_blob_key,
+)
+from storage.database import utcnow
+from storage.models.resources import UploadSession, UploadStatus
+
+PART_URL_TTL = timedelta(hours=1)
+MEBIBYTE = 1024 * 1024
+
+
+class UploadNotActive(AppError):
+    status_code = 409
+    code = "upload_not_active"
+
+
+def _unavailable(exc: Exception) -> ServiceUnavailable:
+    return ServiceUnavailable(f"Object storage is unavailable, try again shortly ({exc})")
+
+
+def part_count(upload: UploadSession) -> int:
+    return math.ceil(upload.size / upload.part_size)
+
+
+def expected_part_size(upload: UploadSession, part_number: int) -> int:
+    count = part_count(upload)
+    if part_number < count:
+        return upload.part_size
+    return upload.size - (count - 1) * upload.part_size
+
+
+def choose_part_size(size: int, requested: int | None) -> int:
+    if requested is not None:
+        part_size = requested
+    else:
+        # Grow parts for huge files so they stay within the store's part limit, in whole MiB.
+        part_size = max(DEFAULT_PART_SIZE, math.ceil(size / (MAX_PARTS - 1) / MEBIBYTE) * MEBIBYTE)
+    if math.ceil(size / part_size) > MAX_PARTS:
+        raise AppError(f"part_size too small: at most {MAX_PARTS} parts", 422, code="invalid_payload")
+    return part_size
+
+
+def detected_of(upload: UploadSession) -> DetectedType | None:
+    if not upload.detected:
+        return None
+    return DetectedType(
+        format=upload.detected["format"],
+        media_type=upload.detected["media_type"],
+        extension=upload.detected["extension"],
+        category=FileCategory(upload.detected["category"]),
+    )
+
+
+async def start_upload(
+    session: AsyncSession, store: BlobStore, settings: Settings, principal: Principal, data: UploadCreate
+) -> UploadSession:
+    check_can_upload(principal)
+    filename = check_filename(data.filename)
+    largest = max(size_limit(settings, category) for category in FileCategory)
+    if data.size > largest:
+        raise PayloadTooLarge(f"Files are limited to {largest // MEBIBYTE} MB")
+    part_size = choose_part_size(data.size, data.part_size)
+    key = new_blob_key(BLOB_PREFIX)
+    try:
+        store_upload_id = await store.create_multipart_upload(key, content_type="application/octet-stream")
+    except BlobError as exc:
+        raise _unavailable(exc) from exc
+    upload = UploadSession(
+        id=uuid.uuid4(),
+        owner_id=principal.user_id,
+        filename=filename,
+        size=data.size,
+        part_size=part_size,
+        sha256=data.sha256,
+        blob_key=key,
+        store_upload_id=store_upload_id,
+        status=UploadStatus.active,
+        expires_at=utcnow() + timedelta(hours=settings.upload_ttl_hours),
+    )
+    UploadRepository(session).add(upload)
+    await session.flush()
+    return upload
+
+
+async def own_upload(
+    session: AsyncSession, principal: Principal, upload_id: uuid.UUID, *, for_update: bool = False
+) -> UploadSession:
+    upload = await UploadRepository(session).get(upload_id, for_update=for_update)
+    if upload is None or upload.owner_id != principal.user_id:
+        raise NotFound("Upload not found")
+    return upload
+
+
+def _require_active(upload: UploadSession, now: datetime) -> None:
+    if upload.status != UploadStatus.active or upload.expires_at <= now:
+        state = "expired" if upload.status == UploadStatus.active else upload.status.value
+        raise UploadNotActive(f"This upload is {state}; start a new one")
+
+
+async def stored_parts(store: BlobStore, upload: UploadSession) -> list[UploadedPart]:
+    if upload.status != UploadStatus.active:
+        return []
+    try:
+        return await store.list_parts(upload.blob_key, upload.store_upload_id)
+    except InvalidBlobRequest:
+        return []
+    except BlobError as exc:
+        raise _unavailable(exc) from exc
+
+
+def _check_part_number(upload: UploadSession, part_number: int) -> None:
+    if not 1 <= part_number <= part_count(upload):
+        raise AppError(f"part_number must be between 1 and {part_count(upload)}", 422, code="invalid_payload")
+
+
+def check_part_size_header(upload: UploadSession, part_number: int, content_length: str | None) -> None:
+    """Refuse a part of the wrong size before reading it, when the client said its size."""
+    _check_part_number(upload, part_number)
+    expected = expected_part_size(upload, part_number)
+    if content_length is not None and content_length.isdigit() and int(content_length) != expected:
+        raise AppError(
+            f"part {part_number} must be {expected} bytes, got {content_length}", 422, code="invalid_part"
+        )
+
+
+async def read_part_body(chunks: AsyncIterator[bytes], upload: UploadSession, part_number: int) -> bytes:
+    """The part's bytes, never more than the part may hold (one part is the most held in memory)."""
+    expected = expected_part_size(upload, part_number)
+    body = bytearray()
+    async for chunk in chunks:
+        body.extend(chunk)
+        if len(body) > expected:
+            raise AppError(f"part {part_number} must be {expected} bytes", 422, code="invalid_part")
+    return bytes(body)
+
+
+async def put_part(
+    session: AsyncSession,
+    store: BlobStore,
+    principal: Principal,
+    upload_id: uuid.UUID,
+    part_number: int,
+    data: bytes,
+) -> UploadedPart:
+    upload = await own_upload(session, principal, upload_id)
+    _require_active(upload, utcnow())
+    _check_part_number(upload, part_number)
+    expected = expected_part_size(upload, part_number)
+    if len(data) != expected:
+        raise AppError(
+            f"part {part_number} must be {expected} bytes, got {len(data)}", 422, code="invalid_part"
+        )
+    try:
+        return await store.upload_part(upload.blob_key, upload.store_upload_id, part_number, data)
+    except BlobStoreUnavailable as exc:
+        raise _unavailable(exc) from exc
+
+
+async def part_urls(
+    session: AsyncSession, store: BlobStore, principal: Principal, upload_id: uuid.UUID, numbers: list[int]
+) -> tuple[datetime, list[tuple[int, str]]]:
+    upload = await own_upload(session, principal, upload_id)
+    _require_active(upload, utcnow())
+    urls = []
+    for number in dict.fromkeys(numbers):
+        _check_part_number(upload, number)
+        try:
+            url = await store.presigned_upload_part_url(
+                upload.blob_key, upload.store_upload_id, number, expires=PART_URL_TTL
+            )
+        except BlobError as exc:
+            raise _unavailable(exc) from exc
+        urls.append((number, url))
+    return utcnow() + PART_URL_TTL, urls
+
+
+async def _read_head(store: BlobStore, key: str, size: int) -> bytes:
+    head = bytearray()
+    async for chunk in store.get(key, start=0, end=min(size, SNIFF_BYTES) - 1):
+        head.extend(chunk)
+    return bytes(head)
+
+
+async def complete_upload(
+    session: AsyncSession, store: BlobStore, settings: Settings, principal: Principal, upload_id: uuid.UUID
+) -> tuple[UploadSession, AppError | None]:
+    """Assemble the parts and check what they are; calling it again after success is harmless.
+
+    Content that is refused ends the session; the refusal is returned rather than raised so the
+    caller can commit that ending along with its error response.
+    """
+    upload = await own_upload(session, principal, upload_id, for_update=True)
+    if upload.status == UploadStatus.completed:
+        return upload, None
+    _require_active(upload, utcnow())
+    parts = {part.part_number: part for part in await stored_parts(store, upload)}
+    missing = [number for number in range(1, part_count(upload) + 1) if number not in parts]
+    if missing:
+        raise Conflict(
+            f"{len(missing)} parts are missing; upload them and complete again",
+            details=[{"missing_parts": missing[:1000]}],
+        )
+    wrong = [
+        number
+        for number, part in parts.items()
+        if number > part_count(upload) or part.size != expected_part_size(upload, number)
+    ]
+    if wrong:
+        raise Conflict("Some parts have the wrong size; upload them again", details=[{"parts": wrong}])
+    ordered = [parts[number] for number in range(1, part_count(upload) + 1)]
+    try:
+        await store.complete_multipart_upload(upload.blob_key, upload.store_upload_id, ordered)
+        head = await _read_head(store, upload.blob_key, upload.size)
+    except BlobStoreUnavailable as exc:
+        raise _unavailable(exc) from exc
+    try:
+        detected = check_type(head, upload.filename, set(FileCategory), "The file")
+        check_size(settings, detected, upload.size)
+    except AppError as refusal:
+        BlobDeletionRepository(session).add([upload.blob_key])
+        upload.status = UploadStatus.aborted
+        return upload, refusal
+    upload.detected = {
+        "format": detected.format,
+        "media_type": detected.media_type,
+        "extension": detected.extension,
+        "category": detected.category.value,
+    }
+    upload.status = UploadStatus.completed
+    # Leave time to attach it; after that the bytes are collected.
+    upload.expires_at = utcnow() + timedelta(hours=settings.upload_ttl_hours)
+    return upload, None
+
+
+async def abort_upload(
+    session: AsyncSession, store: BlobStore, principal: Principal, upload_id: uuid.UUID
+) -> None:
+    upload = await own_upload(session, principal, upload_id, for_update=True)
+    if upload.status == UploadStatus.active:
+        try:
+            await store.abort_multipart_upload(upload.blob_key, upload.store_upload_id)
+        except InvalidBlobRequest:
+            pass
+        except BlobError as exc:
+            raise _unavailable(exc) from exc
+    elif upload.status == UploadStatus.completed:
+        BlobDeletionRepository(session).add([upload.blob_key])
+    else:
+        raise UploadNotActive(f"This upload is already {upload.status.value}")
+    upload.status = UploadStatus.aborted
+
+
+async def take_completed(
+    session: AsyncSession,
+    principal: Principal,
+    upload_id: uuid.UUID,
+    allowed: Collection[FileCategory],
+    what: str,
+) -> StagedBlob:
+    """Hand a completed upload's blob over to a resource file (once)."""
+    upload = await own_upload(session, principal, upload_id, for_update=True)
+    if upload.status != UploadStatus.completed:
+        raise UploadNotActive(
+            f"This upload is {upload.status.value}; only a completed upload can be attached"
+        )
+    detected = detected_of(upload)
+    if detected is None:
+        raise UploadNotActive("This upload has not been checked yet; complete it again")
+    if detected.category not in allowed:
+        kinds = "/".join(sorted(category.value for category in allowed))
+        raise AppError(
+            f"{what} must be {kinds}; {upload.filename!r} is {detected.format}",
+            415,
+            code="unsupported_media_type",
+        )
+    upload.status = UploadStatus.attached
+    return StagedBlob(
+        key=upload.blob_key,
+        size=upload.size,
+        sha256=None,
+        filename=upload.filename,
+        detected=detected,
+        expected_sha256=upload.sha256,
+    )

@@ -1,0 +1,19 @@
+"""Registers every domain's job handlers, periodic duties and search sources.
+
+Imported by the app and the CLI; domains register themselves on import, so importing them here
+is all the wiring there is.
+"""
+
+from __future__ import annotations
+
+from services.indexing.service import drain_search_outbox
+from services.jobs.worker import PERIODIC_TASKS
+from services.maintenance.service import drain_blob_deletions, run_maintenance_if_due
+from services.resources import indexing as resource_indexing
+from services.resources import processing as resource_processing
+
+REGISTERED_MODULES = (resource_indexing, resource_processing)
+
+for _task in (drain_search_outbox, drain_blob_deletions, run_maintenance_if_due):
+    if _task not in PERIODIC_TASKS:
+        PERIODIC_TASKS.append(_task)

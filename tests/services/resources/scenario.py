@@ -1,0 +1,106 @@
+"""A small district for resource tests: two schools, their teachers and a student, signed in."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from services.context import AppContext
+from services.jobs.worker import Worker
+from storage.models.identity import Role, School, User
+from storage.models.resources import Resource, ResourceFile
+from tests.factories import make_school, make_user, resource_metadata, token_for, upload_form
+
+
+@dataclass
+class District:
+    client: httpx.AsyncClient
+    context: AppContext
+    school: School
+    other_school: School
+    teacher: User
+    colleague: User
+    student: User
+    outsider: User
+    teacher_auth: dict[str, str]
+    colleague_auth: dict[str, str]
+    student_auth: dict[str, str]
+    outsider_auth: dict[str, str]
+
+    async def upload(
+        self,
+        filename: str,
+        content: bytes,
+        auth: dict[str, str] | None = None,
+        **metadata: Any,
+    ) -> httpx.Response:
+        return await self.client.post(
+            "/api/v1/resources",
+            files=upload_form(resource_metadata(**metadata), filename, content),
+            headers=auth or self.teacher_auth,
+        )
+
+    async def created(self, filename: str, content: bytes, **metadata: Any) -> dict[str, Any]:
+        response = await self.upload(filename, content, **metadata)
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def process(self) -> None:
+        """Run every queued job and periodic duty to completion, as the worker would."""
+        await Worker(self.context).run_until_idle()
+
+    async def detail(self, resource_id: str, auth: dict[str, str] | None = None) -> dict[str, Any]:
+        response = await self.client.get(
+            f"/api/v1/resources/{resource_id}", headers=auth or self.teacher_auth
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def row_counts(self) -> tuple[int, int]:
+        async with self.context.sessionmaker() as session:
+            resources = await session.scalar(select(func.count()).select_from(Resource))
+            files = await session.scalar(select(func.count()).select_from(ResourceFile))
+        return int(resources or 0), int(files or 0)
+
+    async def blob_keys(self) -> list[str]:
+        return [key async for key in self.context.blob_store.list_keys("")]
+
+
+async def district(client: httpx.AsyncClient, context: AppContext) -> District:
+    async with context.sessionmaker() as session, session.begin():
+        school = await make_school(session)
+        other_school = await make_school(session)
+        teacher = await make_user(session, Role.teacher, school)
+        colleague = await make_user(session, Role.teacher, school)
+        student = await make_user(session, Role.student, school)
+        outsider = await make_user(session, Role.teacher, other_school)
+    return District(
+        client=client,
+        context=context,
+        school=school,
+        other_school=other_school,
+        teacher=teacher,
+        colleague=colleague,
+        student=student,
+        outsider=outsider,
+        teacher_auth=await token_for(client, teacher),
+        colleague_auth=await token_for(client, colleague),
+        student_auth=await token_for(client, student),
+        outsider_auth=await token_for(client, outsider),
+    )
+
+
+def file_url(resource: dict[str, Any], file_id: str | uuid.UUID, suffix: str = "content") -> str:
+    return f"/api/v1/resources/{resource['id']}/files/{file_id}/{suffix}"
+
+
+def main_file(resource: dict[str, Any]) -> dict[str, Any]:
+    """The primary file of the newest round."""
+    files: list[dict[str, Any]] = resource["versions"][0]["files"]
+    return next(file for file in files if file["purpose"] == "primary")
