@@ -90,3 +90,11 @@ def test_serve_on_embedded_defaults_is_healthy_and_ready(tmp_path: Path) -> None
     assert "Application shutdown complete" in output, output
     # On embedded defaults the job worker runs inside the API process.
     assert "worker" in output and "started" in output, output
+
+
+def test_gc_on_a_fresh_installation_finds_nothing_to_fix(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["gc"], env=embedded_env(tmp_path / "data"))
+
+    assert result.exit_code == 0, result.output
+    assert "orphan blobs removed: 0" in result.stdout
+    assert "fixed nothing" in result.stdout

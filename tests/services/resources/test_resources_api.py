@@ -331,3 +331,40 @@ async def test_removing_an_attachment_keeps_the_main_file(
     detail = await world.detail(recording["id"])
     assert [file["id"] for file in detail["versions"][0]["files"]] == [video["id"]]
     assert len(await world.blob_keys()) == 2  # the video and its poster
+
+
+async def test_content_can_redirect_to_a_presigned_url_in_s3_mode(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await district(client, context)
+    resource = await world.created("课例.mp4", VIDEO, resource_type="lesson_record")
+    url = main_file(resource)["content_url"] + "?redirect=true"
+
+    response = await client.get(url, headers=world.teacher_auth)
+
+    if context.blob_store.name != "s3":
+        assert response.status_code == 200 and response.content == VIDEO  # served by the API itself
+        return
+    assert response.status_code == 307
+    async with httpx.AsyncClient() as direct:
+        fetched = await direct.get(response.headers["location"], headers={"Range": "bytes=10-19"})
+    assert fetched.status_code == 206 and fetched.content == VIDEO[10:20]
+    assert fetched.headers["content-type"] == "video/mp4"
+
+
+async def test_a_broken_document_is_stored_but_marked_failed(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await district(client, context)
+    broken = await world.created(
+        "坏的.pdf", b"%PDF-1.7\n" + b"\x00garbage" * 100, resource_type="lesson_plan"
+    )
+
+    await world.process()
+
+    detail = await world.detail(broken["id"])
+    document = main_file(detail)
+    assert detail["processing_status"] == "failed"
+    assert document["processing_status"] == "failed" and document["processing_error"]
+    content = await client.get(document["content_url"], headers=world.teacher_auth)
+    assert content.status_code == 200  # still downloadable: the teacher's file is not lost
