@@ -83,6 +83,9 @@ class SearchQuery(BaseModel):
     offset: int = 0
     limit: int = 20
     facets: list[str] = Field(default_factory=list)
+    # Groups of interchangeable terms (search.synonyms): a query word matches any term of its group.
+    # Applied at query time, so changing them needs no reindex.
+    synonym_groups: list[list[str]] = Field(default_factory=list)
 
 
 class SearchHit(BaseModel):
@@ -91,6 +94,15 @@ class SearchHit(BaseModel):
     parent_id: str
     score: float
     document: SearchDocument
+    # "title" / "body" → HTML-escaped text with <em> around what matched; only fields that matched,
+    # only when the query has text. The title comes whole, the body as a snippet around the match.
+    highlights: dict[str, str] = Field(default_factory=dict)
+
+
+class Suggestion(BaseModel):
+    text: str  # the title to complete to
+    parent_id: str
+    kind: DocKind
 
 
 class FacetValue(BaseModel):

@@ -2,7 +2,13 @@
 
 Mappings use server-core features only (whitespace analyzer, keyword, numeric and date fields): text
 is segmented by search.text in Python, so no analysis plugin is needed and any hosted cluster works.
-The live index sits behind an alias; a rebuild fills a new versioned index and swaps the alias.
+Pinyin (search.pinyin) is indexed as two more whitespace token fields, autocomplete (search.suggest)
+as keyword fields matched with prefix queries. The live index sits behind an alias; a rebuild fills a
+new versioned index and swaps the alias. The mapping records SCHEMA_VERSION in its _meta; an index of
+an older schema gets the new fields added and its documents rewritten in place by ensure_ready().
+
+Matching and ranking follow search.plan: the match is a bool query, the tier a dis_max of
+constant_score clauses weighing tier * TIER_WEIGHT, added to the match's BM25.
 """
 
 from __future__ import annotations
@@ -14,15 +20,33 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import AsyncElasticsearch, NotFoundError, TransportError
 
-from search.documents import FACET_FIELDS, FacetValue, SearchDocument, SearchHit, SearchQuery, SearchResult
+from search.documents import (
+    FACET_FIELDS,
+    AccessFilter,
+    FacetValue,
+    SearchDocument,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    Suggestion,
+)
+from search.highlight import hit_highlights
 from search.index import SearchUnavailable
-from search.text import chars_field, query_words, words_field
+from search.pinyin import initials_field, pinyin_field
+from search.plan import TIER_WEIGHT, TextPlan, Tier, plan_query
+from search.suggest import SUGGEST_KINDS, suggest_keys, suggest_prefixes
+from search.text import chars_field, words_field
 
+# Bumped whenever the mapping or what goes into the fields changes.
+SCHEMA_VERSION = 2
 _KEYWORD = {"type": "keyword"}
+# Whole token strings compared for equality; longer ones (never a real title) are not indexed.
+_EXACT = {"type": "keyword", "ignore_above": 8191}
 _WHITESPACE_TEXT = {"type": "text", "analyzer": "whitespace", "norms": True}
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
+    "_meta": {"schema_version": SCHEMA_VERSION},
     "properties": {
         "id": _KEYWORD,
         "kind": _KEYWORD,
@@ -40,6 +64,15 @@ MAPPINGS: dict[str, Any] = {
         "body_words": _WHITESPACE_TEXT,
         "title_chars": _WHITESPACE_TEXT,
         "body_chars": _WHITESPACE_TEXT,
+        "title_pinyin": _WHITESPACE_TEXT,
+        "title_initials": _WHITESPACE_TEXT,
+        "title_exact": _EXACT,
+        "title_pinyin_exact": _EXACT,
+        "title_initials_exact": _EXACT,
+        # Autocomplete keys, resources and posts only: the title's start, then every other key.
+        "suggest_head": _KEYWORD,
+        "suggest_keys": _KEYWORD,
+        "suggest_length": {"type": "integer"},
         # The document as given, returned with hits; not searchable itself.
         "source": {"type": "object", "enabled": False},
     },
@@ -72,33 +105,128 @@ def to_es_document(document: SearchDocument) -> dict[str, Any]:
     body["body_words"] = words_field(document.body)
     body["title_chars"] = chars_field(document.title)
     body["body_chars"] = chars_field(document.body)
+    body["title_pinyin"] = pinyin_field(document.title)
+    body["title_initials"] = initials_field(document.title)
+    body["title_exact"] = body["title_chars"]
+    body["title_pinyin_exact"] = body["title_pinyin"]
+    body["title_initials_exact"] = body["title_initials"]
+    if document.kind in SUGGEST_KINDS:
+        keys = suggest_keys(document.title)
+        body["suggest_head"] = keys.head
+        body["suggest_keys"] = list(keys.others)
+        body["suggest_length"] = keys.length
     body["source"] = document.model_dump(mode="json")
     return body
 
 
-def text_clause(text: str) -> dict[str, Any] | None:
-    """All query words in the word fields, or the whole query as a phrase in the character fields."""
-    words = query_words(text)
-    chars = chars_field(text)
-    should: list[dict[str, Any]] = []
-    if words:
-        should.append(
-            {
-                "multi_match": {
-                    "query": " ".join(words),
-                    "fields": ["title_words^4", "body_words"],
-                    "type": "cross_fields",
-                    "operator": "and",
-                }
-            }
+def _any(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def _all(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"bool": {"must": clauses}}
+
+
+def match_clause(plan: TextPlan) -> dict[str, Any]:
+    """search.plan's match as a bool query; its BM25 ranks hits within a tier."""
+    chars = _all(
+        [
+            _any(
+                [
+                    {
+                        "multi_match": {
+                            "query": alternative.chars,
+                            "fields": ["title_chars^8", "body_chars^2"],
+                            "type": "phrase",
+                        }
+                    }
+                    for alternative in group
+                ]
+            )
+            for group in plan.groups
+        ]
+    )
+    words = _all(
+        [
+            _any(
+                [
+                    {
+                        "multi_match": {
+                            "query": " ".join(alternative.words),
+                            "fields": ["title_words^4", "body_words"],
+                            "type": "cross_fields",
+                            "operator": "and",
+                        }
+                    }
+                    for alternative in group
+                ]
+            )
+            for group in plan.groups
+        ]
+    )
+    boosts = {"title_pinyin": 4.0, "title_initials": 2.0}
+    latin = [
+        {"match_phrase": {field: {"query": phrase, "boost": boosts[field]}}}
+        for field, phrase in plan.latin_phrases
+    ]
+    return _any([chars, words, *latin])
+
+
+def tier_clause(plan: TextPlan) -> dict[str, Any]:
+    """search.plan's Tier as a score: the highest tier that applies, weighing tier * TIER_WEIGHT."""
+    conditions: list[tuple[Tier, dict[str, Any]]] = [
+        (Tier.title_exact, {"term": {"title_exact": plan.chars}}),
+        (Tier.title_phrase, {"match_phrase": {"title_chars": plan.chars}}),
+        (
+            Tier.title_words,
+            _all(
+                [
+                    _any(
+                        [
+                            _any(
+                                [
+                                    {
+                                        "match": {
+                                            "title_words": {
+                                                "query": " ".join(alternative.words),
+                                                "operator": "and",
+                                            }
+                                        }
+                                    },
+                                    {"match_phrase": {"title_chars": alternative.chars}},
+                                ]
+                            )
+                            for alternative in group
+                        ]
+                    )
+                    for group in plan.groups
+                ]
+            ),
+        ),
+    ]
+    if plan.latin_phrases:
+        conditions.append(
+            (
+                Tier.pinyin_exact,
+                _any([{"term": {f"{field}_exact": phrase}} for field, phrase in plan.latin_phrases]),
+            )
         )
-    if chars:
-        should.append(
-            {"multi_match": {"query": chars, "fields": ["title_chars^8", "body_chars^2"], "type": "phrase"}}
+        conditions.append(
+            (
+                Tier.pinyin,
+                _any([{"match_phrase": {field: phrase}} for field, phrase in plan.latin_phrases]),
+            )
         )
-    if not should:
-        return None
-    return {"bool": {"should": should, "minimum_should_match": 1}}
+    conditions.append((Tier.body_phrase, {"match_phrase": {"body_chars": plan.chars}}))
+    return {
+        "dis_max": {
+            "queries": [
+                {"constant_score": {"filter": condition, "boost": int(tier) * TIER_WEIGHT}}
+                for tier, condition in conditions
+            ],
+            "tie_breaker": 0.0,
+        }
+    }
 
 
 def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
@@ -176,6 +304,7 @@ class ElasticsearchSearchIndex:
 
     async def ensure_ready(self) -> None:
         if await self._call(self.client.indices.exists_alias(name=self.alias)):
+            await self._upgrade()
             return
         name = await self._next_version_name()
         try:
@@ -194,6 +323,60 @@ class ElasticsearchSearchIndex:
             self.client.cluster.health(index=self.alias, wait_for_status="yellow", timeout="30s")
         )
 
+    async def _upgrade(self) -> None:
+        """Bring indices of an older schema up to date, in place and safely from several processes.
+
+        New fields are added to the mapping (so writes of the new shape succeed at once), then every
+        stored document is rewritten from its own source, unless it changed meanwhile (sequence
+        number check), and finally the mapping's _meta records the new schema.
+        """
+        targets = await self._write_targets()
+        mappings = await self._call(self.client.indices.get_mapping(index=",".join(targets)))
+        for name, body in mappings.items():
+            meta = body.get("mappings", {}).get("_meta") or {}
+            if int(meta.get("schema_version", 1)) >= SCHEMA_VERSION:
+                continue
+            await self._call(self.client.indices.put_mapping(index=name, properties=MAPPINGS["properties"]))
+            await self._rewrite_in_place(name)
+            await self._call(self.client.indices.put_mapping(index=name, meta=MAPPINGS["_meta"]))
+
+    async def _rewrite_in_place(self, index: str) -> None:
+        await self._call(self.client.indices.refresh(index=index))
+        after: list[Any] | None = None
+        while True:
+            response = await self._call(
+                self.client.search(
+                    index=index,
+                    query={"match_all": {}},
+                    sort=[{"id": "asc"}],
+                    size=500,
+                    search_after=after,
+                    seq_no_primary_term=True,
+                    source_includes=["source"],
+                )
+            )
+            hits = response["hits"]["hits"]
+            if not hits:
+                break
+            operations: list[dict[str, Any]] = []
+            for hit in hits:
+                document = SearchDocument.model_validate(hit["_source"]["source"])
+                operations.append(
+                    {
+                        "index": {
+                            "_index": index,
+                            "_id": hit["_id"],
+                            "if_seq_no": hit["_seq_no"],
+                            "if_primary_term": hit["_primary_term"],
+                        }
+                    }
+                )
+                operations.append(to_es_document(document))
+            # A conflict means the document was rewritten meanwhile, already in the new shape.
+            await self._bulk(operations, tolerated=(404, 409))
+            after = hits[-1]["sort"]
+        await self._call(self.client.indices.refresh(index=index))
+
     async def ping(self) -> None:
         if not await self._call(self.client.indices.exists_alias(name=self.alias)):
             raise SearchUnavailable(f"index alias {self.alias} missing")
@@ -204,7 +387,7 @@ class ElasticsearchSearchIndex:
             targets.append(self.building_alias)
         return targets
 
-    async def _bulk(self, operations: list[dict[str, Any]]) -> None:
+    async def _bulk(self, operations: list[dict[str, Any]], tolerated: tuple[int, ...] = (404,)) -> None:
         if not operations:
             return
         response = await self._call(self.client.bulk(operations=operations))
@@ -213,7 +396,7 @@ class ElasticsearchSearchIndex:
                 item
                 for item in response["items"]
                 for action in item.values()
-                if action.get("error") and action.get("status") != 404
+                if action.get("error") and action.get("status") not in tolerated
             ]
             if failures:
                 raise SearchUnavailable(f"bulk write failed: {failures[:3]}")
@@ -267,13 +450,17 @@ class ElasticsearchSearchIndex:
         for field in query.facets:
             if field not in FACET_FIELDS:
                 raise ValueError(f"cannot facet on {field!r}")
-        must: list[dict[str, Any]] = []
-        if query.text.strip():
-            clause = text_clause(query.text)
-            if clause is None:
-                return SearchResult(total=0, hits=[], facets={field: [] for field in query.facets})
-            must.append(clause)
-        relevance = query.sort == "relevance" and bool(must)
+        plan = plan_query(query.text, query.synonym_groups) if query.text.strip() else None
+        if query.text.strip() and plan is None:
+            return SearchResult(total=0, hits=[], facets={field: [] for field in query.facets})
+        bool_query: dict[str, Any] = {"filter": filter_clauses(query)}
+        if plan is None:
+            bool_query["must"] = [{"match_all": {}}]
+        else:
+            bool_query["must"] = [match_clause(plan)]
+            if query.sort == "relevance":
+                bool_query["should"] = [tier_clause(plan)]
+        relevance = query.sort == "relevance" and plan is not None
         sort: list[Any] = {
             "relevance": ["_score", {"created_at": "desc"}] if relevance else [{"created_at": "desc"}],
             "newest": [{"created_at": "desc"}],
@@ -288,7 +475,7 @@ class ElasticsearchSearchIndex:
             response = await self._call(
                 self.client.search(
                     index=self.alias,
-                    query={"bool": {"must": must or [{"match_all": {}}], "filter": filter_clauses(query)}},
+                    query={"bool": bool_query},
                     sort=sort,
                     from_=query.offset,
                     size=query.limit,
@@ -310,6 +497,7 @@ class ElasticsearchSearchIndex:
                     parent_id=document.parent_id,
                     score=float(hit.get("_score") or 0.0),
                     document=document,
+                    highlights=hit_highlights(document, plan),
                 )
             )
         facets = {
@@ -320,6 +508,53 @@ class ElasticsearchSearchIndex:
             for field in query.facets
         }
         return SearchResult(total=int(response["hits"]["total"]["value"]), hits=hits, facets=facets)
+
+    async def suggest(self, prefix: str, access: AccessFilter, *, limit: int = 10) -> list[Suggestion]:
+        prefixes = suggest_prefixes(prefix)
+        if prefixes is None or limit <= 0:
+            return []
+        others: list[dict[str, Any]] = [{"prefix": {"suggest_keys": prefixes.text}}]
+        if prefixes.pinyin is not None:
+            others.append({"prefix": {"suggest_keys": prefixes.pinyin}})
+        # Scores are exactly 2 (the title starts with the prefix as typed) or 1 (any other key).
+        ranked = {
+            "dis_max": {
+                "queries": [
+                    {"constant_score": {"filter": {"prefix": {"suggest_head": prefixes.text}}, "boost": 2.0}},
+                    {"constant_score": {"filter": _any(others), "boost": 1.0}},
+                ],
+                "tie_breaker": 0.0,
+            }
+        }
+        filters = filter_clauses(SearchQuery(access=access, kinds=list(SUGGEST_KINDS)))
+        try:
+            response = await self._call(
+                self.client.search(
+                    index=self.alias,
+                    query={"bool": {"must": [ranked], "filter": filters}},
+                    sort=[
+                        "_score",
+                        {"popularity": "desc"},
+                        {"suggest_length": "asc"},
+                        {"created_at": "desc"},
+                        {"id": "asc"},
+                    ],
+                    # One hit per title: suggest_head is the deduplication key.
+                    collapse={"field": "suggest_head"},
+                    size=limit,
+                    track_scores=True,
+                    source_includes=["source"],
+                )
+            )
+        except NotFoundError as exc:
+            raise SearchUnavailable(f"index alias {self.alias} missing") from exc
+        suggestions = []
+        for hit in response["hits"]["hits"]:
+            document = SearchDocument.model_validate(hit["_source"]["source"])
+            suggestions.append(
+                Suggestion(text=document.title, parent_id=document.parent_id, kind=document.kind)
+            )
+        return suggestions
 
     async def rebuild(self, documents: AsyncIterable[Sequence[SearchDocument]]) -> int:
         # A rebuild left behind by a crashed run is discarded first.

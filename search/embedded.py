@@ -1,7 +1,12 @@
 """Embedded search index: SQLite FTS5 with BM25, no server to install.
 
-Versioned like the Elasticsearch backend: each generation is its own pair of tables and a meta row
-names the live one, so a rebuild fills a new generation and swaps it in one transaction.
+Versioned like the Elasticsearch backend: each generation is its own set of tables (documents, FTS,
+autocomplete keys) and a meta row names the live one, so a rebuild fills a new generation and swaps
+it in one transaction. Each generation also records the SCHEMA_VERSION it was built with; a live
+generation from an older schema is rebuilt from its own stored documents by ensure_ready().
+
+Matching and ranking follow search.plan: the match is one FTS5 expression, the tier a CASE over the
+stored token columns, and the two are combined as tier * TIER_WEIGHT + BM25.
 """
 
 from __future__ import annotations
@@ -15,31 +20,119 @@ from typing import Any, TypeVar
 
 from anyio import to_thread
 
-from search.documents import FACET_FIELDS, FacetValue, SearchDocument, SearchHit, SearchQuery, SearchResult
-from search.text import chars_field, query_words, words_field
+from search.documents import (
+    FACET_FIELDS,
+    AccessFilter,
+    FacetValue,
+    SearchDocument,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    Suggestion,
+)
+from search.highlight import hit_highlights
+from search.pinyin import initials_field, pinyin_field
+from search.plan import TIER_WEIGHT, TextPlan, Tier, plan_query
+from search.suggest import (
+    HEAD_TIER,
+    OTHER_TIER,
+    SUGGEST_KINDS,
+    suggest_keys,
+    suggest_prefixes,
+    title_key,
+)
+from search.text import chars_field, words_field
 
 T = TypeVar("T")
 _KEYWORD_COLUMNS = tuple(field for field in FACET_FIELDS if field != "tags")
-# bm25 weights per FTS column: title_words, body_words, title_chars, body_chars.
-_BM25_WEIGHTS = "4.0, 1.0, 8.0, 2.0"
+# Bumped whenever a generation's tables change shape or what goes into them.
+SCHEMA_VERSION = 2
+_FTS_COLUMNS = ("title_words", "body_words", "title_chars", "body_chars", "title_pinyin", "title_initials")
+# bm25 weights per FTS column, in _FTS_COLUMNS order.
+_BM25_WEIGHTS = "4.0, 1.0, 8.0, 2.0, 4.0, 2.0"
+# Sorts after every string that starts with a given prefix.
+_PREFIX_END = "\U0010ffff"
 
 
-def _quote(token: str) -> str:
-    return '"' + token.replace('"', '""') + '"'
+def _quote(tokens: str) -> str:
+    """Space-separated tokens as one FTS5 phrase."""
+    return '"' + tokens.replace('"', '""') + '"'
 
 
-def fts_match_expression(text: str) -> str | None:
-    """All query words in the word columns, or the whole query as a phrase in the character columns."""
-    words = query_words(text)
-    chars = chars_field(text)
-    if not words and not chars:
-        return None
-    clauses = []
-    if words:
-        clauses.append("{title_words body_words} : (" + " AND ".join(_quote(word) for word in words) + ")")
-    if chars:
-        clauses.append("{title_chars body_chars} : " + _quote(chars))
-    return " OR ".join(f"({clause})" for clause in clauses)
+def _any(clauses: list[str]) -> str:
+    return "(" + " OR ".join(f"({clause})" for clause in clauses) + ")"
+
+
+def _all(clauses: list[str]) -> str:
+    return "(" + " AND ".join(f"({clause})" for clause in clauses) + ")"
+
+
+def fts_match_expression(plan: TextPlan) -> str:
+    """search.plan's match as one FTS5 expression."""
+    chars = _all(
+        [
+            _any([f"{{title_chars body_chars}} : {_quote(alternative.chars)}" for alternative in group])
+            for group in plan.groups
+        ]
+    )
+    words = _all(
+        [
+            _any(
+                [
+                    "{title_words body_words} : " + _all([_quote(word) for word in alternative.words])
+                    for alternative in group
+                ]
+            )
+            for group in plan.groups
+        ]
+    )
+    latin = [f"{{{field}}} : {_quote(phrase)}" for field, phrase in plan.latin_phrases]
+    return _any([chars, words, *latin])
+
+
+def _contains(column: str, tokens: str, params: list[Any]) -> str:
+    """The column's tokens contain these tokens in a row: a phrase match, in plain SQL."""
+    params.append(f" {tokens} ")
+    return f"instr(' ' || {column} || ' ', ?) > 0"
+
+
+def tier_expression(plan: TextPlan, params: list[Any]) -> str:
+    """search.plan's Tier of a row joined as f (the FTS table), as a CASE over its token columns.
+
+    Appends the expression's parameters to params, in order.
+    """
+    cases: list[tuple[Tier, str]] = []
+    params.append(plan.chars)
+    cases.append((Tier.title_exact, "f.title_chars = ?"))
+    cases.append((Tier.title_phrase, _contains("f.title_chars", plan.chars, params)))
+    title_words = _all(
+        [
+            _any(
+                [
+                    _any(
+                        [
+                            _all([_contains("f.title_words", word, params) for word in alternative.words]),
+                            _contains("f.title_chars", alternative.chars, params),
+                        ]
+                    )
+                    for alternative in group
+                ]
+            )
+            for group in plan.groups
+        ]
+    )
+    cases.append((Tier.title_words, title_words))
+    if plan.latin_phrases:
+        exact = []
+        for field, phrase in plan.latin_phrases:
+            params.append(phrase)
+            exact.append(f"f.{field} = ?")
+        cases.append((Tier.pinyin_exact, _any(exact)))
+        pinyin = [_contains(f"f.{field}", phrase, params) for field, phrase in plan.latin_phrases]
+        cases.append((Tier.pinyin, _any(pinyin)))
+    cases.append((Tier.body_phrase, _contains("f.body_chars", plan.chars, params)))
+    whens = " ".join(f"WHEN {condition} THEN {int(tier)}" for tier, condition in cases)
+    return f"CASE {whens} ELSE 0 END"
 
 
 class EmbeddedSearchIndex:
@@ -87,8 +180,13 @@ class EmbeddedSearchIndex:
                 (key, str(value)),
             )
 
-    @staticmethod
-    def _create_generation(connection: sqlite3.Connection, generation: int) -> None:
+    @classmethod
+    def _schema(cls, connection: sqlite3.Connection, generation: int) -> int:
+        # Generations from before schemas were recorded are schema 1.
+        return cls._meta(connection, f"schema_{generation}") or 1
+
+    @classmethod
+    def _create_generation(cls, connection: sqlite3.Connection, generation: int) -> None:
         keyword_columns = ", ".join(f"{column} TEXT" for column in _KEYWORD_COLUMNS)
         connection.execute(
             f"CREATE TABLE IF NOT EXISTS docs_{generation} ("
@@ -102,13 +200,27 @@ class EmbeddedSearchIndex:
         )
         connection.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS fts_{generation} USING fts5("
-            "title_words, body_words, title_chars, body_chars, tokenize = 'unicode61 remove_diacritics 0')"
+            f"{', '.join(_FTS_COLUMNS)}, tokenize = 'unicode61 remove_diacritics 0')"
         )
+        # Autocomplete keys (search.suggest), matched by range on the key index.
+        connection.execute(
+            f"CREATE TABLE IF NOT EXISTS suggest_{generation} ("
+            "doc_rowid INTEGER NOT NULL, tier INTEGER NOT NULL, key TEXT NOT NULL, length INTEGER NOT NULL)"
+        )
+        connection.execute(
+            f"CREATE INDEX IF NOT EXISTS suggest_{generation}_key ON suggest_{generation}(key, tier)"
+        )
+        connection.execute(
+            f"CREATE INDEX IF NOT EXISTS suggest_{generation}_doc ON suggest_{generation}(doc_rowid)"
+        )
+        cls._set_meta(connection, f"schema_{generation}", SCHEMA_VERSION)
 
-    @staticmethod
-    def _drop_generation(connection: sqlite3.Connection, generation: int) -> None:
+    @classmethod
+    def _drop_generation(cls, connection: sqlite3.Connection, generation: int) -> None:
+        connection.execute(f"DROP TABLE IF EXISTS suggest_{generation}")
         connection.execute(f"DROP TABLE IF EXISTS fts_{generation}")
         connection.execute(f"DROP TABLE IF EXISTS docs_{generation}")
+        cls._set_meta(connection, f"schema_{generation}", None)
 
     def _live(self, connection: sqlite3.Connection) -> int:
         generation = self._meta(connection, "live")
@@ -125,18 +237,48 @@ class EmbeddedSearchIndex:
 
     # -- interface --------------------------------------------------------------------------------
 
+    def _needs_work(self, connection: sqlite3.Connection) -> bool:
+        live = self._meta(connection, "live")
+        return live is None or self._schema(connection, live) < SCHEMA_VERSION
+
+    def _upgrade(self, connection: sqlite3.Connection, old: int) -> None:
+        """Rebuild a live generation of an older schema from the documents it stores, then swap."""
+        building = self._meta(connection, "building")
+        if building is not None:
+            # A rebuild of the old schema was under way; it is superseded.
+            self._set_meta(connection, "building", None)
+            self._drop_generation(connection, building)
+        generation = max(old, building or 0) + 1
+        self._create_generation(connection, generation)
+        cursor = connection.execute(f"SELECT source FROM docs_{old} ORDER BY rowid")
+        while rows := cursor.fetchmany(500):
+            documents = [SearchDocument.model_validate_json(row[0]) for row in rows]
+            self._upsert_into(connection, generation, documents)
+        self._set_meta(connection, "live", generation)
+        self._drop_generation(connection, old)
+
     async def ensure_ready(self) -> None:
+        """Create the first generation, or bring a live one of an older schema up to date.
+
+        The upgrade runs in one write transaction: other writers wait (then retry from the outbox),
+        readers keep reading the old generation until it commits.
+        """
+
         def create(connection: sqlite3.Connection) -> None:
-            if self._meta(connection, "live") is None:
-                connection.execute("BEGIN IMMEDIATE")
-                try:
-                    if self._meta(connection, "live") is None:
-                        self._create_generation(connection, 1)
-                        self._set_meta(connection, "live", 1)
-                    connection.execute("COMMIT")
-                except BaseException:
-                    connection.execute("ROLLBACK")
-                    raise
+            if not self._needs_work(connection):
+                return
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                live = self._meta(connection, "live")
+                if live is None:
+                    self._create_generation(connection, 1)
+                    self._set_meta(connection, "live", 1)
+                elif self._schema(connection, live) < SCHEMA_VERSION:
+                    self._upgrade(connection, live)
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
 
         await self._run(create)
 
@@ -165,6 +307,7 @@ class EmbeddedSearchIndex:
                 f"SELECT rowid FROM docs_{generation} WHERE id = ?", (document.id,)
             ).fetchone()
             if old:
+                connection.execute(f"DELETE FROM suggest_{generation} WHERE doc_rowid = ?", (old[0],))
                 connection.execute(f"DELETE FROM fts_{generation} WHERE rowid = ?", (old[0],))
                 connection.execute(f"DELETE FROM docs_{generation} WHERE rowid = ?", (old[0],))
             values = [
@@ -185,17 +328,30 @@ class EmbeddedSearchIndex:
             cursor = connection.execute(
                 f"INSERT INTO docs_{generation} ({', '.join(columns)}) VALUES ({placeholders})", values
             )
+            rowid = cursor.lastrowid
             connection.execute(
-                f"INSERT INTO fts_{generation} (rowid, title_words, body_words, title_chars, body_chars) "
-                "VALUES (?, ?, ?, ?, ?)",
+                f"INSERT INTO fts_{generation} (rowid, {', '.join(_FTS_COLUMNS)}) "
+                f"VALUES (?, {', '.join('?' for _ in _FTS_COLUMNS)})",
                 (
-                    cursor.lastrowid,
+                    rowid,
                     words_field(document.title),
                     words_field(document.body),
                     chars_field(document.title),
                     chars_field(document.body),
+                    pinyin_field(document.title),
+                    initials_field(document.title),
                 ),
             )
+            if document.kind in SUGGEST_KINDS:
+                keys = suggest_keys(document.title)
+                connection.executemany(
+                    f"INSERT INTO suggest_{generation} (doc_rowid, tier, key, length) VALUES (?, ?, ?, ?)",
+                    [
+                        (rowid, tier, key, keys.length)
+                        for tier, key in [(HEAD_TIER, keys.head), *((OTHER_TIER, key) for key in keys.others)]
+                        if key
+                    ],
+                )
 
     def _in_transaction(self, connection: sqlite3.Connection, work: Callable[[], None]) -> None:
         connection.execute("BEGIN IMMEDIATE")
@@ -227,6 +383,11 @@ class EmbeddedSearchIndex:
             def work() -> None:
                 marks = ", ".join("?" for _ in values)
                 for generation in self._write_targets(connection):
+                    connection.execute(
+                        f"DELETE FROM suggest_{generation} WHERE doc_rowid IN "
+                        f"(SELECT rowid FROM docs_{generation} WHERE {column} IN ({marks}))",
+                        list(values),
+                    )
                     connection.execute(
                         f"DELETE FROM fts_{generation} WHERE rowid IN "
                         f"(SELECT rowid FROM docs_{generation} WHERE {column} IN ({marks}))",
@@ -293,8 +454,8 @@ class EmbeddedSearchIndex:
         return clauses, params
 
     async def search(self, query: SearchQuery) -> SearchResult:
-        match = fts_match_expression(query.text) if query.text.strip() else None
-        if query.text.strip() and match is None:
+        plan = plan_query(query.text, query.synonym_groups) if query.text.strip() else None
+        if query.text.strip() and plan is None:
             return SearchResult(total=0, hits=[], facets={field: [] for field in query.facets})
         for field in query.facets:
             if field not in FACET_FIELDS:
@@ -305,14 +466,16 @@ class EmbeddedSearchIndex:
             clauses, params = self._where(query)
             source = f"docs_{generation} AS d"
             score = "0.0"
-            if match is not None:
+            score_params: list[Any] = []
+            if plan is not None:
                 source += f" JOIN fts_{generation} AS f ON f.rowid = d.rowid"
                 clauses.insert(0, f"fts_{generation} MATCH ?")
-                params.insert(0, match)
-                score = f"-bm25(fts_{generation}, {_BM25_WEIGHTS})"
+                params.insert(0, fts_match_expression(plan))
+                tier = tier_expression(plan, score_params)
+                score = f"({tier}) * {TIER_WEIGHT!r} - bm25(fts_{generation}, {_BM25_WEIGHTS})"
             where = " WHERE " + " AND ".join(clauses) if clauses else ""
             order = {
-                "relevance": "score DESC, d.created_at DESC" if match is not None else "d.created_at DESC",
+                "relevance": "score DESC, d.created_at DESC" if plan is not None else "d.created_at DESC",
                 "newest": "d.created_at DESC",
                 "popular": "d.popularity DESC, d.created_at DESC",
             }[query.sort]
@@ -320,7 +483,7 @@ class EmbeddedSearchIndex:
             rows = connection.execute(
                 f"SELECT d.source, {score} AS score FROM {source}{where} "
                 f"ORDER BY {order}, d.id LIMIT ? OFFSET ?",
-                [*params, query.limit, query.offset],
+                [*score_params, *params, query.limit, query.offset],
             ).fetchall()
             hits = []
             for raw, row_score in rows:
@@ -332,6 +495,7 @@ class EmbeddedSearchIndex:
                         parent_id=document.parent_id,
                         score=float(row_score),
                         document=document,
+                        highlights=hit_highlights(document, plan),
                     )
                 )
             facets: dict[str, list[FacetValue]] = {}
@@ -347,6 +511,39 @@ class EmbeddedSearchIndex:
                 ).fetchall()
                 facets[field] = [FacetValue(value=str(value), count=int(n)) for value, n in counted]
             return SearchResult(total=int(total), hits=hits, facets=facets)
+
+        return await self._run(read)
+
+    async def suggest(self, prefix: str, access: AccessFilter, *, limit: int = 10) -> list[Suggestion]:
+        prefixes = suggest_prefixes(prefix)
+        if prefixes is None or limit <= 0:
+            return []
+
+        def read(connection: sqlite3.Connection) -> list[Suggestion]:
+            generation = self._live(connection)
+            clauses, params = self._where(SearchQuery(access=access, kinds=list(SUGGEST_KINDS)))
+            matches = ["(s.key >= ? AND s.key < ?)"]
+            key_params: list[Any] = [prefixes.text, prefixes.text + _PREFIX_END]
+            if prefixes.pinyin is not None:
+                matches.append(f"(s.tier = {OTHER_TIER} AND s.key >= ? AND s.key < ?)")
+                key_params.extend([prefixes.pinyin, prefixes.pinyin + _PREFIX_END])
+            cursor = connection.execute(
+                f"SELECT d.source, max(s.tier) AS tier, min(s.length) AS length "
+                f"FROM suggest_{generation} AS s JOIN docs_{generation} AS d ON d.rowid = s.doc_rowid "
+                f"WHERE ({' OR '.join(matches)}) AND {' AND '.join(clauses)} GROUP BY d.rowid "
+                "ORDER BY tier DESC, d.popularity DESC, length, d.created_at DESC, d.id",
+                [*key_params, *params],
+            )
+            suggestions: dict[str, Suggestion] = {}
+            for raw, _tier, _length in cursor:
+                document = SearchDocument.model_validate_json(raw)
+                suggestions.setdefault(
+                    title_key(document.title),
+                    Suggestion(text=document.title, parent_id=document.parent_id, kind=document.kind),
+                )
+                if len(suggestions) >= limit:
+                    break
+            return list(suggestions.values())
 
         return await self._run(read)
 

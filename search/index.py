@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Sequence
 from typing import Protocol, runtime_checkable
 
-from search.documents import SearchDocument, SearchQuery, SearchResult
+from search.documents import AccessFilter, SearchDocument, SearchQuery, SearchResult, Suggestion
 
 
 class SearchUnavailable(Exception):
@@ -35,6 +35,15 @@ class SearchIndex(Protocol):
         """Make every write so far visible to search."""
 
     async def search(self, query: SearchQuery) -> SearchResult: ...
+
+    async def suggest(self, prefix: str, access: AccessFilter, *, limit: int = 10) -> list[Suggestion]:
+        """Titles of resources and posts the reader may see that start with what was typed.
+
+        The prefix matches the start of a title or of a later segment of it, in Chinese, as joined
+        pinyin or as joined initials (search.suggest). One suggestion per title; a title that starts
+        with the prefix as typed comes first, then the most popular, then the shortest, then the newest.
+        """
+        ...
 
     async def count(self) -> int:
         """Number of documents in the live index."""

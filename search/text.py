@@ -18,10 +18,11 @@ _jieba_lock = threading.Lock()
 _jieba_ready = False
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_CHAR = re.compile(f"[{_CJK}]")
 # A CJK character, or a run of latin letters/digits.
-_CHAR_TOKEN = re.compile(rf"[{_CJK}]|[0-9a-z]+")
+CHAR_TOKEN = re.compile(rf"[{_CJK}]|[0-9a-z]+")
 # Tokens carry only CJK, latin letters and digits, so any backend's whitespace tokenizer keeps them whole.
-_WORD_PART = re.compile(rf"[{_CJK}0-9a-z]+")
+WORD_PART = re.compile(rf"[{_CJK}0-9a-z]+")
 
 
 def _ensure_jieba() -> None:
@@ -42,11 +43,11 @@ def normalize(text: str) -> str:
 
 def word_tokens(text: str) -> list[str]:
     _ensure_jieba()
-    return [part for token in jieba.cut_for_search(normalize(text)) for part in _WORD_PART.findall(token)]
+    return [part for token in jieba.cut_for_search(normalize(text)) for part in WORD_PART.findall(token)]
 
 
 def char_tokens(text: str) -> list[str]:
-    return _CHAR_TOKEN.findall(normalize(text))
+    return CHAR_TOKEN.findall(normalize(text))
 
 
 def words_field(text: str) -> str:
@@ -57,12 +58,21 @@ def chars_field(text: str) -> str:
     return " ".join(char_tokens(text))
 
 
+def has_cjk(text: str) -> bool:
+    return CJK_CHAR.search(text) is not None
+
+
+def cut(text: str) -> list[str]:
+    """jieba's precise cut of already normalized text, separators included."""
+    _ensure_jieba()
+    return list(jieba.cut(text))
+
+
 @lru_cache(maxsize=4096)
 def query_words(text: str) -> tuple[str, ...]:
     """Query words: jieba's precise cut, so a query word is one the indexed text also yields."""
-    _ensure_jieba()
     seen: dict[str, None] = {}
-    for token in jieba.cut(normalize(text)):
-        for part in _WORD_PART.findall(token):
+    for token in cut(normalize(text)):
+        for part in WORD_PART.findall(token):
             seen.setdefault(part, None)
     return tuple(seen)

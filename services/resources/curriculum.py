@@ -1,12 +1,16 @@
 """The curriculum vocabulary resources are filed under, so facets count one name per thing.
 
 Teachers write 人民教育出版社, 人教 or 人教版 for the same textbook; everything is stored under one
-canonical name, and the search synonyms cover the rest at query time.
+canonical name, and the search synonyms cover the rest at query time. Editions have one table, in
+search.synonyms, used both for filing resources and for normalizing search filters.
 """
 
 from __future__ import annotations
 
 import unicodedata
+
+# Re-exported: schemas file editions under the canonical names search also uses.
+from search.synonyms import normalize_edition as normalize_edition
 
 STAGES = ("小学", "初中", "高中")
 
@@ -47,28 +51,6 @@ SUBJECT_ALIASES = {
     "心理": "心理健康",
 }
 
-EDITION_ALIASES: dict[str, tuple[str, ...]] = {
-    "人教版": ("人民教育出版社", "人教", "人教社", "人民教育版"),
-    "部编版": ("统编版", "统编", "部编", "教育部统编版"),
-    "北师大版": ("北京师范大学出版社", "北师大", "北师版"),
-    "苏教版": ("江苏教育出版社", "江苏凤凰教育出版社", "苏教"),
-    "外研版": ("外语教学与研究出版社", "外研社", "外研"),
-    "沪教版": ("上海教育出版社", "沪教"),
-    "湘教版": ("湖南教育出版社", "湘教"),
-    "冀教版": ("河北教育出版社", "冀教"),
-    "青岛版": ("青岛出版社",),
-    "浙教版": ("浙江教育出版社", "浙教"),
-    "鲁教版": ("山东教育出版社", "鲁教"),
-    "译林版": ("译林出版社", "译林"),
-    "华师大版": ("华东师范大学出版社", "华师大"),
-    "沪科版": ("上海科学技术出版社", "沪科"),
-    "教科版": ("教育科学出版社", "教科"),
-    "西师大版": ("西南师范大学出版社", "西师大"),
-    "大象版": ("大象出版社",),
-    "科粤版": ("科学普及出版社广州分社",),
-    "仁爱版": ("仁爱科普版", "科学普及出版社"),
-}
-
 VOLUMES = (
     "上册",
     "下册",
@@ -82,10 +64,6 @@ VOLUMES = (
     "选择性必修第四册",
 )
 VOLUME_ALIASES = {"上": "上册", "下": "下册", "全册": "全一册"}
-
-_EDITION_BY_ALIAS = {
-    _alias: canonical for canonical, aliases in EDITION_ALIASES.items() for _alias in (canonical, *aliases)
-}
 
 
 def _clean(value: str) -> str:
@@ -105,12 +83,6 @@ def normalize_subject(value: str) -> str:
     if subject not in SUBJECTS:
         raise ValueError(f"unknown subject {cleaned!r}; use one of {'、'.join(SUBJECTS)}")
     return subject
-
-
-def normalize_edition(value: str) -> str:
-    """The canonical name for a known edition; other (regional) editions are kept as written."""
-    cleaned = _clean(value)
-    return _EDITION_BY_ALIAS.get(cleaned, cleaned)
 
 
 def normalize_volume(value: str) -> str:

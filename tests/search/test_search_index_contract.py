@@ -255,3 +255,64 @@ async def test_queries_with_only_punctuation_or_operators_are_safe(search_index:
     await load(search_index, search_document(id="a", title="AND OR NOT 测试"))
     for text in ['"', "*", "AND", "(", "title:x", "NEAR(a b)", "！？。", 'a" OR "b']:
         await search_index.search(SearchQuery(text=text, access=EVERYONE))
+
+
+async def test_ranking_exact_then_title_phrase_then_title_words_then_body(search_index: SearchIndex) -> None:
+    await load(
+        search_index,
+        search_document(id="body-apart", title="数学练习 二", body="小数的意义；加法的运算", popularity=9),
+        search_document(id="body-phrase", title="数学练习 一", body="今天学习小数加法", popularity=8),
+        search_document(id="title-words", title="加法与小数", popularity=7),
+        search_document(id="title-phrase", title="小数加法 练习课", popularity=6),
+        search_document(id="exact", title="小数加法"),
+    )
+    assert await ids(search_index, "小数加法") == [
+        "exact",
+        "title-phrase",
+        "title-words",
+        "body-phrase",
+        "body-apart",
+    ]
+    # Spacing, punctuation, width and case do not stop an exact title match.
+    assert (await ids(search_index, "小数 加法"))[0] == "exact"
+    assert (await ids(search_index, "“小数加法”"))[0] == "exact"
+
+
+async def test_a_phrase_ranks_above_the_same_words_apart(search_index: SearchIndex) -> None:
+    await load(
+        search_index,
+        search_document(id="apart", title="教学反思", body="先合作交流，再自主探究，最后展示", popularity=5),
+        search_document(id="phrase", title="教学反思", body="第二环节：小组合作探究光合作用的条件"),
+        search_document(id="title-apart", title="合作学习与探究活动"),
+        search_document(id="title-phrase", title="合作探究 课堂实录"),
+    )
+    assert await ids(search_index, "合作探究") == ["title-phrase", "title-apart", "phrase", "apart"]
+
+
+async def test_a_pinyin_title_match_ranks_above_a_body_mention(search_index: SearchIndex) -> None:
+    await load(
+        search_index,
+        search_document(id="body", title="课文朗读", body="shuhexique 是这篇课文的拼音", popularity=9),
+        search_document(id="title", title="树和喜鹊"),
+    )
+    assert await ids(search_index, "shuhexique") == ["title", "body"]
+
+
+async def test_newest_and_popular_ignore_relevance(search_index: SearchIndex) -> None:
+    await load(
+        search_index,
+        search_document(id="exact", title="口算", popularity=1),
+        search_document(id="phrase", title="口算 练习", popularity=5),
+        search_document(id="body", title="数学", body="每天口算十道题", popularity=5),
+        search_document(id="other", title="识字", popularity=50),
+    )
+    assert await ids(search_index, "口算") == ["exact", "phrase", "body"]
+    assert await ids(search_index, "口算", sort="newest") == ["body", "phrase", "exact"]
+    # Equal popularity falls back to newest first.
+    assert await ids(search_index, "口算", sort="popular") == ["body", "phrase", "exact"]
+    assert await ids(search_index, sort="popular") == ["other", "body", "phrase", "exact"]
+    result = await search_index.search(
+        SearchQuery(text="口算", access=EVERYONE, sort="popular", facets=["subject"])
+    )
+    assert result.total == 3
+    assert [(f.value, f.count) for f in result.facets["subject"]] == [("语文", 3)]

@@ -1,0 +1,94 @@
+"""What a query's text asks for, worked out once in Python; each backend renders the same plan.
+
+A document matches when any of these holds:
+
+* every query word (or one of its synonyms) occurs as a character phrase in its title or body;
+* every query word (or one of its synonyms) occurs as jieba words in its title or body;
+* for a latin query: its title's pinyin contains the query's syllables as a phrase, or its title's
+  initials contain the query's letters as a phrase.
+
+Matches are ranked by tier first, then by BM25 within a tier (see `Tier`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+from search.pinyin import query_initials, query_pinyin
+from search.synonyms import expand_query
+from search.text import chars_field, normalize, query_words
+
+# Longer queries are cut here, so a hit's BM25 stays below one tier's weight.
+MAX_GROUPS = 16
+# A tier outweighs any BM25 score; scores are tier * TIER_WEIGHT + BM25.
+TIER_WEIGHT = 10_000.0
+
+
+class Tier(IntEnum):
+    """The best thing a hit's match has; the highest that applies wins."""
+
+    other = 0  # the words are somewhere (in the body, or split between title and body)
+    body_phrase = 1  # the whole query, as typed, inside the body
+    pinyin = 2  # the title's pinyin or initials contain the latin query
+    pinyin_exact = 3  # the title's whole pinyin or initials are the latin query
+    title_words = 4  # every query word (or a synonym) in the title
+    title_phrase = 5  # the whole query, as typed, inside the title
+    title_exact = 6  # the title is the query (ignoring punctuation, spacing and case)
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One way to satisfy a query word: the word itself or one of its synonyms."""
+
+    text: str
+    words: tuple[str, ...]  # jieba words, all required, against the word fields
+    chars: str  # a phrase against the character fields
+
+
+@dataclass(frozen=True)
+class TextPlan:
+    text: str
+    # The whole query as a character phrase.
+    chars: str
+    # Every group must match; any alternative of a group does.
+    groups: tuple[tuple[Alternative, ...], ...]
+    # Syllable phrases against the title's pinyin (latin queries only).
+    pinyin: tuple[str, ...]
+    # An initials phrase against the title's initials (letters-only queries only).
+    initials: str | None
+
+    @property
+    def latin_phrases(self) -> tuple[tuple[str, str], ...]:
+        """(field, phrase) pairs for the pinyin fields: ("title_pinyin" | "title_initials", phrase)."""
+        pairs = [("title_pinyin", phrase) for phrase in self.pinyin]
+        if self.initials:
+            pairs.append(("title_initials", self.initials))
+        return tuple(pairs)
+
+
+def _alternative(text: str) -> Alternative:
+    return Alternative(text=text, words=query_words(text), chars=chars_field(text))
+
+
+def plan_query(text: str, synonym_groups: Sequence[Sequence[str]] = ()) -> TextPlan | None:
+    """The plan for a query's text, or None when it has nothing to search for."""
+    groups: list[tuple[Alternative, ...]] = []
+    for alternatives in expand_query(text, synonym_groups)[:MAX_GROUPS]:
+        usable = tuple(
+            alternative
+            for alternative in (_alternative(term) for term in alternatives)
+            if alternative.words and alternative.chars
+        )
+        if usable:
+            groups.append(usable)
+    if not groups:
+        return None
+    return TextPlan(
+        text=" ".join(normalize(text).split()),
+        chars=chars_field(text),
+        groups=tuple(groups),
+        pinyin=query_pinyin(text),
+        initials=query_initials(text),
+    )
