@@ -16,6 +16,7 @@ from services.health.router import router as health_router
 from services.identity.router import router as identity_router
 from services.jobs.worker import Worker
 from services.resources.router import router as resources_router
+from services.search.router import router as search_router
 from services.settings import Settings
 from services.wiring import REGISTERED_MODULES
 
@@ -62,4 +63,5 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.include_router(blob_links_router)
     app.include_router(identity_router)
     app.include_router(resources_router)
+    app.include_router(search_router)
     return app

@@ -59,7 +59,7 @@ def documents_for(item: IndexableResource) -> list[SearchDocument]:
                 body=cue.text,
                 start_s=cue.start_s,
                 end_s=cue.end_s,
-                file_id=str(file.id),
+                file_id=str(item.main_files.get(file.version_id, file.id)),
                 **common,
             )
         )

@@ -16,6 +16,7 @@ from search.documents import AccessFilter
 from storage.models.identity import PublicationStatus, Visibility
 from storage.models.resources import (
     FilePage,
+    FilePurpose,
     Resource,
     ResourceFile,
     ResourceType,
@@ -272,6 +273,8 @@ class IndexableResource:
     resource: Resource
     pages: list[tuple[ResourceFile, FilePage]]
     cues: list[tuple[ResourceFile, SubtitleCue]]
+    # The main file of each round shown, so a subtitle hit opens the video it belongs to.
+    main_files: dict[uuid.UUID, uuid.UUID]
 
 
 class IndexingRepository:
@@ -321,9 +324,18 @@ class IndexingRepository:
                 .order_by(SubtitleCue.file_id, SubtitleCue.number)
             )
         ).all()
+        main_files = (
+            await self.session.execute(
+                select(file_alias.version_id, file_alias.id, file_alias.resource_id).where(
+                    file_alias.purpose == FilePurpose.primary
+                )
+            )
+        ).all()
         by_resource: dict[uuid.UUID, IndexableResource] = {
-            resource.id: IndexableResource(resource, [], []) for resource in resources
+            resource.id: IndexableResource(resource, [], [], {}) for resource in resources
         }
+        for version_id, file_id, resource_id in main_files:
+            by_resource[resource_id].main_files[version_id] = file_id
         for file, page in pages:
             by_resource[file.resource_id].pages.append((file, page))
         for file, cue in cues:

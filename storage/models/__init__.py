@@ -16,7 +16,7 @@ from storage.models.resources import (
     UploadSession,
     UploadStatus,
 )
-from storage.models.search import SearchOutbox
+from storage.models.search import SearchOutbox, SynonymGroup
 
 __all__ = [
     "Base",
@@ -38,6 +38,7 @@ __all__ = [
     "SearchOutbox",
     "ShareLink",
     "SubtitleCue",
+    "SynonymGroup",
     "UploadSession",
     "UploadStatus",
     "User",

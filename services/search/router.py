@@ -1,0 +1,101 @@
+"""HTTP for search, autocomplete and the district's synonyms."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from search.documents import DocKind, SortOrder
+from services.deps import SearchIndexDep, SessionDep
+from services.identity.deps import CurrentPrincipal, OptionalPrincipal
+from services.search import service
+from services.search.schemas import SearchResponse, SuggestionRead, SynonymGroupCreate, SynonymGroupRead
+
+router = APIRouter(prefix="/api/v1/search", tags=["search"])
+
+FilterValues = Annotated[list[str] | None, Query(max_length=20)]
+
+
+def _values(values: list[str] | None) -> list[str]:
+    return [value[:100] for value in values or [] if value.strip()]
+
+
+@router.get("", response_model=SearchResponse)
+async def search(
+    principal: OptionalPrincipal,
+    session: SessionDep,
+    index: SearchIndexDep,
+    q: Annotated[
+        str, Query(max_length=200, description="Chinese, pinyin (shuhexique) or initials (shxq)")
+    ] = "",
+    stage: FilterValues = None,
+    grade: FilterValues = None,
+    subject: FilterValues = None,
+    edition: FilterValues = None,
+    volume: FilterValues = None,
+    unit: FilterValues = None,
+    resource_type: FilterValues = None,
+    school_id: Annotated[list[uuid.UUID] | None, Query(max_length=20)] = None,
+    tags: FilterValues = None,
+    kind: Annotated[list[DocKind] | None, Query(max_length=4)] = None,
+    sort: SortOrder = "relevance",
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> SearchResponse:
+    """Resources, document pages and subtitle cues this user may open, with facets and highlights.
+
+    Filters given several times are alternatives (subject=语文&subject=数学); different filters combine.
+    """
+    filters = {
+        "stage": _values(stage),
+        "grade": _values(grade),
+        "subject": _values(subject),
+        "edition": _values(edition),
+        "volume": _values(volume),
+        "unit": _values(unit),
+        "resource_type": _values(resource_type),
+        "school_id": [str(value) for value in school_id or []],
+        "tags": _values(tags),
+    }
+    request = service.SearchRequest(
+        text=q, filters=filters, kinds=kind, sort=sort, offset=offset, limit=limit
+    )
+    return await service.search(session, index, principal, request)
+
+
+@router.get("/suggest", response_model=list[SuggestionRead])
+async def suggest(
+    principal: OptionalPrincipal,
+    index: SearchIndexDep,
+    q: Annotated[str, Query(min_length=1, max_length=50)],
+    limit: Annotated[int, Query(ge=1, le=20)] = 8,
+) -> list[SuggestionRead]:
+    """Titles completing what was typed, in Chinese, pinyin or initials."""
+    suggestions = await service.suggest(index, principal, q, limit)
+    return [
+        SuggestionRead(text=item.text, resource_id=uuid.UUID(item.parent_id), kind=item.kind)
+        for item in suggestions
+    ]
+
+
+@router.get("/synonyms", response_model=list[SynonymGroupRead])
+async def list_synonyms(_: CurrentPrincipal, session: SessionDep) -> list[SynonymGroupRead]:
+    """Built-in groups and the district's own; a query word matches every term of its group."""
+    return await service.list_synonyms(session)
+
+
+@router.post("/synonyms", response_model=SynonymGroupRead, status_code=201)
+async def add_synonyms(
+    data: SynonymGroupCreate, principal: CurrentPrincipal, session: SessionDep
+) -> SynonymGroupRead:
+    """Add a group (district admins); it applies to the next search, no reindex needed."""
+    group = await service.add_synonyms(session, principal, data.terms)
+    return SynonymGroupRead(id=group.id, terms=group.terms, built_in=False)
+
+
+@router.delete("/synonyms/{group_id}", status_code=204)
+async def delete_synonyms(group_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> Response:
+    await service.delete_synonyms(session, principal, group_id)
+    return Response(status_code=204)

@@ -1,0 +1,80 @@
+"""What the search API accepts and returns."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from search.documents import DocKind
+
+Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+class FacetCount(BaseModel):
+    value: str
+    count: int
+    # A readable name where the value is an id (schools).
+    label: str | None = None
+
+
+class MatchLocation(BaseModel):
+    """Where inside the resource the hit is, so a client can open that page or jump to that second."""
+
+    where: Literal["resource", "page", "cue", "post"]
+    file_id: uuid.UUID | None = None
+    page: int | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+    # A link that opens the file at the hit: #page=N for documents, #t=S for videos (media fragments).
+    open_url: str | None = None
+
+
+class SearchHitRead(BaseModel):
+    id: str
+    kind: DocKind
+    resource_id: uuid.UUID
+    title: str
+    resource_type: str | None
+    stage: str | None
+    grade: int | None
+    subject: str | None
+    edition: str | None
+    volume: str | None
+    unit: str | None
+    tags: list[str]
+    school_id: uuid.UUID | None
+    created_at: datetime
+    popularity: int
+    score: float
+    # HTML-escaped, matches in <em>: "title" whole, "body" a snippet around the match.
+    highlights: dict[str, str]
+    # The text that matched for page and cue hits (the cue's words, the page's snippet source).
+    text: str | None
+    location: MatchLocation
+
+
+class SearchResponse(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    hits: list[SearchHitRead]
+    facets: dict[str, list[FacetCount]]
+
+
+class SuggestionRead(BaseModel):
+    text: str
+    resource_id: uuid.UUID
+    kind: DocKind
+
+
+class SynonymGroupCreate(BaseModel):
+    terms: Annotated[list[Term], Field(min_length=2, max_length=20)]
+
+
+class SynonymGroupRead(BaseModel):
+    id: uuid.UUID | None
+    terms: list[str]
+    built_in: bool

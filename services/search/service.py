@@ -1,0 +1,189 @@
+"""Search use cases: permission-aware search with facets, autocomplete, and the district's synonyms."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from search.documents import DocKind, SearchDocument, SearchHit, SearchQuery, SortOrder, Suggestion
+from search.index import SearchIndex, SearchUnavailable
+from search.synonyms import default_synonym_groups, merge_groups, normalize_edition
+from services import authz
+from services.authz import Principal
+from services.errors import NotFound, ServiceUnavailable
+from services.resources import curriculum
+from services.search.repository import FacetLabelRepository, SynonymRepository
+from services.search.schemas import FacetCount, MatchLocation, SearchHitRead, SearchResponse, SynonymGroupRead
+from storage.models.search import SynonymGroup
+
+# Facets a search response counts; "kind" tells how many hits are resources, pages or subtitle cues.
+SEARCH_FACETS = (
+    "stage",
+    "grade",
+    "subject",
+    "edition",
+    "volume",
+    "unit",
+    "resource_type",
+    "school_id",
+    "tags",
+    "kind",
+)
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    text: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    kinds: list[DocKind] | None = None
+    sort: SortOrder = "relevance"
+    offset: int = 0
+    limit: int = 20
+
+
+def _unavailable(exc: SearchUnavailable) -> ServiceUnavailable:
+    return ServiceUnavailable(f"Search is unavailable right now; try again shortly ({exc})")
+
+
+def normalized_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Filter values spelled the way resources are stored (人民教育出版社 → 人教版, 道法 → 道德与法治)."""
+    result: dict[str, list[str]] = {}
+    for name, values in filters.items():
+        if name == "edition":
+            values = [normalize_edition(value) for value in values]
+        elif name == "subject":
+            values = [curriculum.SUBJECT_ALIASES.get(value.strip(), value.strip()) for value in values]
+        if values:
+            result[name] = list(dict.fromkeys(values))
+    return result
+
+
+async def synonym_groups(session: AsyncSession) -> list[list[str]]:
+    district = [group.terms for group in await SynonymRepository(session).all()]
+    return merge_groups(default_synonym_groups(), district)
+
+
+def _location(document: SearchDocument) -> MatchLocation:
+    content = (
+        f"/api/v1/resources/{document.parent_id}/files/{document.file_id}/content"
+        if document.file_id
+        else None
+    )
+    if document.kind == DocKind.file_page:
+        return MatchLocation(
+            where="page",
+            file_id=uuid.UUID(document.file_id) if document.file_id else None,
+            page=document.page,
+            open_url=f"{content}#page={document.page}" if content else None,
+        )
+    if document.kind == DocKind.video_cue:
+        return MatchLocation(
+            where="cue",
+            file_id=uuid.UUID(document.file_id) if document.file_id else None,
+            start_s=document.start_s,
+            end_s=document.end_s,
+            open_url=f"{content}#t={document.start_s:g}"
+            if content and document.start_s is not None
+            else None,
+        )
+    return MatchLocation(where="post" if document.kind == DocKind.post else "resource")
+
+
+def _hit(hit: SearchHit) -> SearchHitRead:
+    document = hit.document
+    return SearchHitRead(
+        id=hit.id,
+        kind=hit.kind,
+        resource_id=uuid.UUID(document.parent_id),
+        title=document.title,
+        resource_type=document.resource_type,
+        stage=document.stage,
+        grade=int(document.grade) if document.grade and document.grade.isdigit() else None,
+        subject=document.subject,
+        edition=document.edition,
+        volume=document.volume,
+        unit=document.unit,
+        tags=document.tags,
+        school_id=uuid.UUID(document.school_id) if document.school_id else None,
+        created_at=document.created_at,
+        popularity=document.popularity,
+        score=hit.score,
+        highlights=hit.highlights,
+        text=document.body if hit.kind in (DocKind.file_page, DocKind.video_cue) else None,
+        location=_location(document),
+    )
+
+
+async def search(
+    session: AsyncSession, index: SearchIndex, principal: Principal | None, request: SearchRequest
+) -> SearchResponse:
+    query = SearchQuery(
+        text=request.text,
+        filters=normalized_filters(request.filters),
+        kinds=request.kinds,
+        access=authz.search_access(principal),
+        sort=request.sort,
+        offset=request.offset,
+        limit=request.limit,
+        facets=list(SEARCH_FACETS),
+        synonym_groups=await synonym_groups(session),
+    )
+    try:
+        result = await index.search(query)
+    except SearchUnavailable as exc:
+        raise _unavailable(exc) from exc
+    school_ids = [uuid.UUID(value.value) for value in result.facets.get("school_id", [])]
+    names = await FacetLabelRepository(session).school_names(school_ids)
+    facets = {
+        name: [
+            FacetCount(
+                value=value.value,
+                count=value.count,
+                label=names.get(uuid.UUID(value.value)) if name == "school_id" else None,
+            )
+            for value in values
+        ]
+        for name, values in result.facets.items()
+    }
+    return SearchResponse(
+        total=result.total,
+        offset=request.offset,
+        limit=request.limit,
+        hits=[_hit(hit) for hit in result.hits],
+        facets=facets,
+    )
+
+
+async def suggest(
+    index: SearchIndex, principal: Principal | None, prefix: str, limit: int
+) -> list[Suggestion]:
+    try:
+        return await index.suggest(prefix, authz.search_access(principal), limit=limit)
+    except SearchUnavailable as exc:
+        raise _unavailable(exc) from exc
+
+
+async def list_synonyms(session: AsyncSession) -> list[SynonymGroupRead]:
+    built_in = [SynonymGroupRead(id=None, terms=group, built_in=True) for group in default_synonym_groups()]
+    district = [
+        SynonymGroupRead(id=group.id, terms=group.terms, built_in=False)
+        for group in await SynonymRepository(session).all()
+    ]
+    return built_in + district
+
+
+async def add_synonyms(session: AsyncSession, principal: Principal, terms: list[str]) -> SynonymGroup:
+    authz.require_district_admin(principal)
+    group = SynonymRepository(session).add(
+        SynonymGroup(id=uuid.uuid4(), terms=list(dict.fromkeys(terms)), created_by_id=principal.user_id)
+    )
+    await session.flush()
+    return group
+
+
+async def delete_synonyms(session: AsyncSession, principal: Principal, group_id: uuid.UUID) -> None:
+    authz.require_district_admin(principal)
+    if not await SynonymRepository(session).delete(group_id):
+        raise NotFound("Synonym group not found")

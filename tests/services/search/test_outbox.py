@@ -1,0 +1,73 @@
+"""Writes never wait for search: with the index unreachable they succeed, and the index catches up."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from elasticsearch import AsyncElasticsearch
+
+from search.elastic import ElasticsearchSearchIndex
+from services.context import AppContext
+from services.indexing.repository import OutboxRepository
+from services.indexing.service import drain_search_outbox, pending_index_changes, rebuild_search_index
+from tests import samples
+from tests.services.resources.scenario import district
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_the_index_catches_up_after_an_outage(client: httpx.AsyncClient, context: AppContext) -> None:
+    world = await district(client, context)
+    working_index = context.search_index
+    # A real client against a port nothing listens on: every call fails the way an outage does.
+    unreachable = ElasticsearchSearchIndex(
+        AsyncElasticsearch("http://127.0.0.1:9", request_timeout=1, max_retries=0), "outage"
+    )
+    context.search_index = unreachable
+    try:
+        created = [
+            await world.created(
+                f"{number}.pdf", samples.pdf_bytes([f"停电期间第{number}份"]), title=f"停电 {number}"
+            )
+            for number in range(3)
+        ]
+        renamed = await client.patch(
+            f"/api/v1/resources/{created[0]['id']}", json={"title": "停电 改名"}, headers=world.teacher_auth
+        )
+        assert renamed.status_code == 200
+        await world.process()  # processing succeeds; only indexing waits
+        assert await pending_index_changes(context) > 0
+        down = await client.get("/api/v1/search", params={"q": "停电"}, headers=world.teacher_auth)
+        assert down.status_code == 503 and down.json()["error"]["code"] == "service_unavailable"
+    finally:
+        context.search_index = working_index
+        await unreachable.close()
+
+    async with context.sessionmaker() as session, session.begin():
+        await OutboxRepository(session).retry_now()  # skip the backoff the failures earned
+    while await drain_search_outbox(context):
+        pass
+    await context.search_index.refresh()
+
+    assert await pending_index_changes(context) == 0
+    up = await client.get(
+        "/api/v1/search", params={"q": "停电", "kind": "resource"}, headers=world.teacher_auth
+    )
+    assert sorted(hit["title"] for hit in up.json()["hits"]) == ["停电 1", "停电 2", "停电 改名"]
+    pages = await client.get(
+        "/api/v1/search", params={"q": "停电期间", "kind": "file_page"}, headers=world.teacher_auth
+    )
+    assert pages.json()["total"] == 3
+
+
+async def test_reindex_rebuilds_the_same_documents(client: httpx.AsyncClient, context: AppContext) -> None:
+    world = await district(client, context)
+    await world.created("a.pdf", samples.pdf_bytes(["第一页", "第二页"]), title="重建索引")
+    await world.process()
+    await context.search_index.refresh()
+    before = await context.search_index.count()
+
+    assert await rebuild_search_index(context) == before == 3  # the resource and its two pages
+    await context.search_index.refresh()
+    found = await client.get("/api/v1/search", params={"q": "重建索引"}, headers=world.teacher_auth)
+    assert found.json()["hits"][0]["title"] == "重建索引"
