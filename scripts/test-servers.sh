@@ -490,7 +490,11 @@ cmd_start() {
     chmod 755 "$RUN"
     # Servers run with cwd=$RUN: the service user can't stat the caller's cwd (e.g. /root).
     cd "$RUN"
-    stop_all # stale servers from a previous run that was never stopped
+    # Stale servers from a previous run that was never stopped; with every URL passed through there
+    # is nothing to start, and the servers running may well be someone else's run: leave them alone.
+    if ((WANT_PG || WANT_MINIO || WANT_ES)); then
+        stop_all
+    fi
     trap on_start_exit EXIT
 
     # Check every port before launching anything: a foreign server on one of them would
