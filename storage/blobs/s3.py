@@ -6,6 +6,7 @@ underscore-prefixed but are the SDK's own S3 operations; they are wrapped here a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
@@ -104,36 +105,56 @@ class S3BlobStore:
     async def put(
         self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = "application/octet-stream"
     ) -> StoredBlob:
+        """Stream to S3 with one part uploading while the next one fills: at most two parts in memory."""
         validate_key(key)
         counter = HashingCounter()
-        buffer = bytearray()
+        pending: list[bytes] = []
+        pending_size = 0
         upload_id: str | None = None
         parts: list[UploadedPart] = []
+        in_flight: asyncio.Task[UploadedPart] | None = None
+
+        async def send(data: bytes) -> None:
+            nonlocal upload_id, in_flight
+            if upload_id is None:
+                upload_id = await self.create_multipart_upload(key, content_type=content_type)
+            if in_flight is not None:
+                parts.append(await in_flight)
+            in_flight = asyncio.create_task(self.upload_part(key, upload_id, len(parts) + 1, data))
+
         try:
             async for chunk in chunks:
                 counter.update(chunk)
-                buffer.extend(chunk)
-                if len(buffer) >= DEFAULT_PART_SIZE:
-                    if upload_id is None:
-                        upload_id = await self.create_multipart_upload(key, content_type=content_type)
-                    data = bytes(buffer[:DEFAULT_PART_SIZE])
-                    del buffer[:DEFAULT_PART_SIZE]
-                    parts.append(await self.upload_part(key, upload_id, len(parts) + 1, data))
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size >= DEFAULT_PART_SIZE:
+                    joined = b"".join(pending)
+                    pending = [joined[DEFAULT_PART_SIZE:]] if pending_size > DEFAULT_PART_SIZE else []
+                    pending_size -= DEFAULT_PART_SIZE
+                    await send(joined[:DEFAULT_PART_SIZE])
+            rest = b"".join(pending)
             if upload_id is None:
                 result = await self._call(
                     self.client.put_object,
                     self.bucket,
                     key,
-                    io.BytesIO(bytes(buffer)),
-                    len(buffer),
+                    io.BytesIO(rest),
+                    len(rest),
                     content_type=content_type,
                 )
                 etag = str(result.etag)
             else:
-                if buffer:
-                    parts.append(await self.upload_part(key, upload_id, len(parts) + 1, bytes(buffer)))
+                if rest:
+                    await send(rest)
+                assert in_flight is not None
+                parts.append(await in_flight)
+                in_flight = None
                 etag = (await self.complete_multipart_upload(key, upload_id, parts)).etag
         except BaseException:
+            if in_flight is not None:
+                in_flight.cancel()
+                with contextlib.suppress(BaseException):
+                    await in_flight
             if upload_id is not None:
                 await self.abort_multipart_upload(key, upload_id)
             raise

@@ -114,7 +114,9 @@ async def test_failed_stream_leaves_nothing(blob_store: BlobStore) -> None:
     key = new_blob_key("test")
 
     async def broken() -> AsyncIterator[bytes]:
-        yield os.urandom(9 * MiB)
+        # Far enough for a part to be uploading while the next one fills when the client vanishes.
+        for _ in range(3):
+            yield os.urandom(7 * MiB)
         raise ConnectionResetError("client went away")
 
     with pytest.raises(ConnectionResetError):
