@@ -15,6 +15,7 @@ from services.errors import install_error_handlers
 from services.health.router import router as health_router
 from services.identity.router import router as identity_router
 from services.jobs.worker import Worker
+from services.notifications.router import router as notifications_router
 from services.resources.router import router as resources_router
 from services.search.router import router as search_router
 from services.settings import Settings
@@ -64,4 +65,5 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.include_router(identity_router)
     app.include_router(resources_router)
     app.include_router(search_router)
+    app.include_router(notifications_router)
     return app

@@ -1,0 +1,73 @@
+"""Notifications: written in the same transaction as what they announce, read from an inbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identity.repository import UserRepository
+from services.notifications.repository import NotificationRepository
+from storage.database import utcnow
+from storage.models.research import Notification, NotificationKind
+
+MAX_TEXT = 300
+
+
+def notify(
+    session: AsyncSession,
+    recipients: Iterable[uuid.UUID | None],
+    kind: NotificationKind,
+    *,
+    actor_id: uuid.UUID | None,
+    subject: dict[str, Any],
+    text: str,
+) -> list[Notification]:
+    """One notification per recipient; nobody is notified of their own action, nor twice."""
+    targets = [
+        user_id for user_id in dict.fromkeys(recipients) if user_id is not None and user_id != actor_id
+    ]
+    notifications = [
+        Notification(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            kind=kind,
+            actor_id=actor_id,
+            subject={key: str(value) for key, value in subject.items()},
+            text=text[:MAX_TEXT],
+            created_at=utcnow(),
+        )
+        for user_id in targets
+    ]
+    NotificationRepository(session).add_all(notifications)
+    return notifications
+
+
+async def users_by_username(session: AsyncSession, usernames: list[str]) -> list[uuid.UUID]:
+    """Active users with these usernames (case-insensitive); unknown names are ignored."""
+    found = []
+    repository = UserRepository(session)
+    for username in usernames[:20]:  # a post mentioning hundreds of people is not a conversation
+        user = await repository.get_by_username(username)
+        if user is not None and user.is_active:
+            found.append(user.id)
+    return found
+
+
+async def inbox(
+    session: AsyncSession, user_id: uuid.UUID, *, unread_only: bool, offset: int, limit: int
+) -> tuple[list[Notification], int, int]:
+    repository = NotificationRepository(session)
+    items, total = await repository.inbox(user_id, unread_only=unread_only, offset=offset, limit=limit)
+    return items, total, await repository.unread_count(user_id)
+
+
+async def mark_read(
+    session: AsyncSession, user_id: uuid.UUID, ids: list[uuid.UUID] | None
+) -> tuple[int, int]:
+    """How many were marked, and how many stay unread."""
+    repository = NotificationRepository(session)
+    marked = await repository.mark_read(user_id, ids, utcnow())
+    return marked, await repository.unread_count(user_id)
