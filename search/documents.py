@@ -73,6 +73,9 @@ class AccessFilter(BaseModel):
 
 SortOrder = Literal["relevance", "newest", "popular"]
 
+# Under group_by_parent, how many further documents of a parent a hit carries in SearchHit.more.
+MORE_PER_HIT = 3
+
 
 class SearchQuery(BaseModel):
     text: str = ""
@@ -86,6 +89,12 @@ class SearchQuery(BaseModel):
     # Groups of interchangeable terms (search.synonyms): a query word matches any term of its group.
     # Applied at query time, so changing them needs no reindex.
     synonym_groups: list[list[str]] = Field(default_factory=list)
+    # One hit per parent (a resource with its pages and cues, a topic with its posts) instead of one per
+    # matching document: the parent's best document by `sort`, hits ordered as those best documents
+    # are, the next MORE_PER_HIT matching documents of the parent in SearchHit.more. `total`,
+    # `offset`/`limit` and facet counts are then over parents (a facet value counts the parents
+    # having at least one matching document with that value).
+    group_by_parent: bool = False
 
 
 class SearchHit(BaseModel):
@@ -97,6 +106,9 @@ class SearchHit(BaseModel):
     # "title" / "body" → HTML-escaped text with <em> around what matched; only fields that matched,
     # only when the query has text. The title comes whole, the body as a snippet around the match.
     highlights: dict[str, str] = Field(default_factory=dict)
+    # Under group_by_parent: further matching documents of the same parent, best first (each with
+    # its own highlights and an empty `more`). Always empty otherwise.
+    more: list[SearchHit] = Field(default_factory=list)
 
 
 class Suggestion(BaseModel):
@@ -111,6 +123,7 @@ class FacetValue(BaseModel):
 
 
 class SearchResult(BaseModel):
+    # Matching documents, or matching parents under group_by_parent.
     total: int
     hits: list[SearchHit]
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)

@@ -8,7 +8,10 @@ new versioned index and swaps the alias. The mapping records SCHEMA_VERSION in i
 an older schema gets the new fields added and its documents rewritten in place by ensure_ready().
 
 Matching and ranking follow search.plan: the match is a bool query, the tier a dis_max of
-constant_score clauses weighing tier * TIER_WEIGHT, added to the match's BM25.
+constant_score clauses weighing tier * TIER_WEIGHT, added to the match's BM25. Grouped by parent:
+`collapse` on parent_id with inner hits for the parent's further matches, a `cardinality` of
+parent_id for the total and inside each facet bucket, and OWN_DOCUMENT_WEIGHT for a parent's own
+document.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from elasticsearch import AsyncElasticsearch, NotFoundError, TransportError
 
 from search.documents import (
     FACET_FIELDS,
+    MORE_PER_HIT,
     AccessFilter,
     FacetValue,
     SearchDocument,
@@ -33,7 +37,7 @@ from search.documents import (
 from search.highlight import hit_highlights
 from search.index import SearchUnavailable
 from search.pinyin import initials_field, pinyin_field
-from search.plan import TIER_WEIGHT, TextPlan, Tier, plan_query
+from search.plan import OWN_DOCUMENT_KINDS, OWN_DOCUMENT_WEIGHT, TIER_WEIGHT, TextPlan, Tier, plan_query
 from search.suggest import SUGGEST_KINDS, suggest_keys, suggest_prefixes
 from search.text import chars_field, words_field
 
@@ -229,6 +233,12 @@ def tier_clause(plan: TextPlan) -> dict[str, Any]:
     }
 
 
+def own_document_clause() -> dict[str, Any]:
+    """Under group_by_parent: a parent's own document outranks its pages and cues of the same tier."""
+    kinds = [kind.value for kind in OWN_DOCUMENT_KINDS]
+    return {"constant_score": {"filter": {"terms": {"kind": kinds}}, "boost": OWN_DOCUMENT_WEIGHT}}
+
+
 def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
     clauses: list[dict[str, Any]] = []
     for field, values in query.filters.items():
@@ -273,6 +283,31 @@ def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
             )
         clauses.append({"bool": {"should": visible, "minimum_should_match": 1}})
     return clauses
+
+
+# Under group_by_parent: the aggregation counting distinct parents (total, and per facet bucket) and
+# the collapse's inner hits.
+_PARENTS = "parents"
+_MORE = "more"
+# Cardinality is exact (short of a hash collision) while a count stays below this, Elasticsearch's
+# maximum; above it, totals and facet counts of parents become estimates (within a few percent).
+PARENT_COUNT_PRECISION = 40_000
+
+
+def _parent_count() -> dict[str, Any]:
+    return {"cardinality": {"field": "parent_id", "precision_threshold": PARENT_COUNT_PRECISION}}
+
+
+def _hit(hit: dict[str, Any], plan: TextPlan | None) -> SearchHit:
+    document = SearchDocument.model_validate(hit["_source"]["source"])
+    return SearchHit(
+        id=document.id,
+        kind=document.kind,
+        parent_id=document.parent_id,
+        score=float(hit.get("_score") or 0.0),
+        document=document,
+        highlights=hit_highlights(document, plan),
+    )
 
 
 class ElasticsearchSearchIndex:
@@ -460,6 +495,8 @@ class ElasticsearchSearchIndex:
             bool_query["must"] = [match_clause(plan)]
             if query.sort == "relevance":
                 bool_query["should"] = [tier_clause(plan)]
+                if query.group_by_parent:
+                    bool_query["should"].append(own_document_clause())
         relevance = query.sort == "relevance" and plan is not None
         sort: list[Any] = {
             "relevance": ["_score", {"created_at": "desc"}] if relevance else [{"created_at": "desc"}],
@@ -467,10 +504,32 @@ class ElasticsearchSearchIndex:
             "popular": [{"popularity": "desc"}, {"created_at": "desc"}],
         }[query.sort]
         sort.append({"id": "asc"})
-        aggregations = {
-            field: {"terms": {"field": field, "size": 50, "order": [{"_count": "desc"}, {"_key": "asc"}]}}
-            for field in query.facets
-        }
+        group = query.group_by_parent
+        aggregations: dict[str, Any] = {}
+        for field in query.facets:
+            terms: dict[str, Any] = {"field": field, "size": 50}
+            if group:
+                # Buckets count parents, not documents: a cardinality of parent_id inside each.
+                terms["order"] = [{_PARENTS: "desc"}, {"_key": "asc"}]
+                aggregations[field] = {"terms": terms, "aggs": {_PARENTS: _parent_count()}}
+            else:
+                terms["order"] = [{"_count": "desc"}, {"_key": "asc"}]
+                aggregations[field] = {"terms": terms}
+        collapse: dict[str, Any] | None = None
+        if group:
+            aggregations[_PARENTS] = _parent_count()
+            # One hit per parent, its best document by `sort`; inner hits, sorted the same way, are that
+            # document again followed by the parent's next MORE_PER_HIT matching documents.
+            collapse = {
+                "field": "parent_id",
+                "inner_hits": {
+                    "name": _MORE,
+                    "size": 1 + MORE_PER_HIT,
+                    "sort": sort,
+                    "track_scores": True,
+                    "_source": {"includes": ["source"]},
+                },
+            }
         try:
             response = await self._call(
                 self.client.search(
@@ -479,9 +538,11 @@ class ElasticsearchSearchIndex:
                     sort=sort,
                     from_=query.offset,
                     size=query.limit,
-                    track_total_hits=True,
+                    # Collapsed, hits.total still counts documents; the parents are counted by _PARENTS.
+                    track_total_hits=not group,
                     track_scores=True,
                     source_includes=["source"],
+                    collapse=collapse,
                     aggregations=aggregations or None,
                 )
             )
@@ -489,25 +550,26 @@ class ElasticsearchSearchIndex:
             raise SearchUnavailable(f"index alias {self.alias} missing") from exc
         hits = []
         for hit in response["hits"]["hits"]:
-            document = SearchDocument.model_validate(hit["_source"]["source"])
-            hits.append(
-                SearchHit(
-                    id=document.id,
-                    kind=document.kind,
-                    parent_id=document.parent_id,
-                    score=float(hit.get("_score") or 0.0),
-                    document=document,
-                    highlights=hit_highlights(document, plan),
-                )
-            )
+            found = _hit(hit, plan)
+            if group:
+                inner = hit.get("inner_hits", {}).get(_MORE, {}).get("hits", {}).get("hits", [])
+                found.more = [_hit(other, plan) for other in inner if other["_id"] != hit["_id"]][
+                    :MORE_PER_HIT
+                ]
+            hits.append(found)
+        aggregated = response.get("aggregations", {})
         facets = {
             field: [
-                FacetValue(value=str(bucket["key"]), count=int(bucket["doc_count"]))
-                for bucket in response.get("aggregations", {}).get(field, {}).get("buckets", [])
+                FacetValue(
+                    value=str(bucket["key"]),
+                    count=int(bucket[_PARENTS]["value"] if group else bucket["doc_count"]),
+                )
+                for bucket in aggregated.get(field, {}).get("buckets", [])
             ]
             for field in query.facets
         }
-        return SearchResult(total=int(response["hits"]["total"]["value"]), hits=hits, facets=facets)
+        total = aggregated[_PARENTS]["value"] if group else response["hits"]["total"]["value"]
+        return SearchResult(total=int(total), hits=hits, facets=facets)
 
     async def suggest(self, prefix: str, access: AccessFilter, *, limit: int = 10) -> list[Suggestion]:
         prefixes = suggest_prefixes(prefix)

@@ -6,7 +6,9 @@ it in one transaction. Each generation also records the SCHEMA_VERSION it was bu
 generation from an older schema is rebuilt from its own stored documents by ensure_ready().
 
 Matching and ranking follow search.plan: the match is one FTS5 expression, the tier a CASE over the
-stored token columns, and the two are combined as tier * TIER_WEIGHT + BM25.
+stored token columns, and the two are combined as tier * TIER_WEIGHT + BM25. Grouped by parent (a
+window function over the matches, ranked per parent), a parent's own document adds
+OWN_DOCUMENT_WEIGHT; totals and facets count DISTINCT parent_id.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from anyio import to_thread
 
 from search.documents import (
     FACET_FIELDS,
+    MORE_PER_HIT,
     AccessFilter,
     FacetValue,
     SearchDocument,
@@ -32,7 +35,7 @@ from search.documents import (
 )
 from search.highlight import hit_highlights
 from search.pinyin import initials_field, pinyin_field
-from search.plan import TIER_WEIGHT, TextPlan, Tier, plan_query
+from search.plan import OWN_DOCUMENT_KINDS, OWN_DOCUMENT_WEIGHT, TIER_WEIGHT, TextPlan, Tier, plan_query
 from search.suggest import (
     HEAD_TIER,
     OTHER_TIER,
@@ -133,6 +136,16 @@ def tier_expression(plan: TextPlan, params: list[Any]) -> str:
     cases.append((Tier.body_phrase, _contains("f.body_chars", plan.chars, params)))
     whens = " ".join(f"WHEN {condition} THEN {int(tier)}" for tier, condition in cases)
     return f"CASE {whens} ELSE 0 END"
+
+
+def _order(query: SearchQuery, has_text: bool, table: str = "") -> str:
+    """The query's ORDER BY terms before the final id tie-break; table prefixes the stored columns."""
+    created, popularity = f"{table}created_at DESC", f"{table}popularity DESC"
+    return {
+        "relevance": f"score DESC, {created}" if has_text else created,
+        "newest": created,
+        "popular": f"{popularity}, {created}",
+    }[query.sort]
 
 
 class EmbeddedSearchIndex:
@@ -473,43 +486,72 @@ class EmbeddedSearchIndex:
                 params.insert(0, fts_match_expression(plan))
                 tier = tier_expression(plan, score_params)
                 score = f"({tier}) * {TIER_WEIGHT!r} - bm25(fts_{generation}, {_BM25_WEIGHTS})"
+                if query.group_by_parent and query.sort == "relevance":
+                    kinds = ", ".join(f"'{kind.value}'" for kind in OWN_DOCUMENT_KINDS)
+                    score += f" + (CASE WHEN d.kind IN ({kinds}) THEN {OWN_DOCUMENT_WEIGHT!r} ELSE 0.0 END)"
             where = " WHERE " + " AND ".join(clauses) if clauses else ""
-            order = {
-                "relevance": "score DESC, d.created_at DESC" if plan is not None else "d.created_at DESC",
-                "newest": "d.created_at DESC",
-                "popular": "d.popularity DESC, d.created_at DESC",
-            }[query.sort]
-            total = connection.execute(f"SELECT count(*) FROM {source}{where}", params).fetchone()[0]
-            rows = connection.execute(
-                f"SELECT d.source, {score} AS score FROM {source}{where} "
-                f"ORDER BY {order}, d.id LIMIT ? OFFSET ?",
-                [*score_params, *params, query.limit, query.offset],
-            ).fetchall()
-            hits = []
+            # What is counted: every matching document, or each parent once.
+            counted = "DISTINCT d.parent_id" if query.group_by_parent else "*"
+            total = connection.execute(f"SELECT count({counted}) FROM {source}{where}", params).fetchone()[0]
+            if query.group_by_parent:
+                # Each parent's documents ranked by the query's order; a page of parents ordered by their
+                # best document; then the best 1 + MORE_PER_HIT documents of each parent on that page.
+                order = _order(query, plan is not None)
+                # Stored documents are read for the rows returned only.
+                rows = connection.execute(
+                    "WITH matched AS MATERIALIZED ("
+                    "SELECT d.rowid AS doc, d.id AS id, d.parent_id AS parent_id, "
+                    f"d.created_at AS created_at, d.popularity AS popularity, {score} AS score "
+                    f"FROM {source}{where}), "
+                    "ranked AS (SELECT *, row_number() OVER "
+                    f"(PARTITION BY parent_id ORDER BY {order}, id) AS rank FROM matched), "
+                    "page AS (SELECT parent_id, row_number() OVER "
+                    f"(ORDER BY {order}, id) AS position FROM ranked WHERE rank = 1 "
+                    "ORDER BY position LIMIT ? OFFSET ?) "
+                    f"SELECT stored.source, r.score FROM ranked AS r "
+                    "JOIN page ON page.parent_id = r.parent_id "
+                    f"JOIN docs_{generation} AS stored ON stored.rowid = r.doc "
+                    "WHERE r.rank <= ? ORDER BY page.position, r.rank",
+                    [*score_params, *params, query.limit, query.offset, 1 + MORE_PER_HIT],
+                ).fetchall()
+            else:
+                rows = connection.execute(
+                    f"SELECT d.source, {score} AS score FROM {source}{where} "
+                    f"ORDER BY {_order(query, plan is not None, 'd.')}, d.id LIMIT ? OFFSET ?",
+                    [*score_params, *params, query.limit, query.offset],
+                ).fetchall()
+            hits: list[SearchHit] = []
             for raw, row_score in rows:
                 document = SearchDocument.model_validate_json(raw)
-                hits.append(
-                    SearchHit(
-                        id=document.id,
-                        kind=document.kind,
-                        parent_id=document.parent_id,
-                        score=float(row_score),
-                        document=document,
-                        highlights=hit_highlights(document, plan),
-                    )
+                hit = SearchHit(
+                    id=document.id,
+                    kind=document.kind,
+                    parent_id=document.parent_id,
+                    score=float(row_score),
+                    document=document,
+                    highlights=hit_highlights(document, plan),
                 )
+                if query.group_by_parent and hits and hits[-1].parent_id == hit.parent_id:
+                    # Rows come best first within each parent: the first is the hit, the rest its `more`.
+                    hits[-1].more.append(hit)
+                else:
+                    hits.append(hit)
             facets: dict[str, list[FacetValue]] = {}
             for field in query.facets:
                 if field == "tags":
-                    value_sql = f"SELECT json_each.value AS value FROM {source} JOIN json_each(d.tags){where}"
+                    value_sql = (
+                        f"SELECT json_each.value AS value, d.parent_id AS parent_id "
+                        f"FROM {source} JOIN json_each(d.tags){where}"
+                    )
                 else:
-                    value_sql = f"SELECT d.{field} AS value FROM {source}{where}"
-                counted = connection.execute(
-                    f"SELECT value, count(*) AS n FROM ({value_sql}) WHERE value IS NOT NULL "
+                    value_sql = f"SELECT d.{field} AS value, d.parent_id AS parent_id FROM {source}{where}"
+                counts = connection.execute(
+                    f"SELECT value, count({'DISTINCT parent_id' if query.group_by_parent else '*'}) AS n "
+                    f"FROM ({value_sql}) WHERE value IS NOT NULL "
                     "GROUP BY value ORDER BY n DESC, value LIMIT 50",
                     params,
                 ).fetchall()
-                facets[field] = [FacetValue(value=str(value), count=int(n)) for value, n in counted]
+                facets[field] = [FacetValue(value=str(value), count=int(n)) for value, n in counts]
             return SearchResult(total=int(total), hits=hits, facets=facets)
 
         return await self._run(read)

@@ -7,7 +7,9 @@ A document matches when any of these holds:
 * for a latin query: its title's pinyin contains the query's syllables as a phrase, or its title's
   initials contain the query's letters as a phrase.
 
-Matches are ranked by tier first, then by BM25 within a tier (see `Tier`).
+Matches are ranked by tier first, then by BM25 within a tier (see `Tier`). Grouped by parent, a
+parent's own document (its resource or post) ranks above its pages and cues of the same tier (see
+`OWN_DOCUMENT_WEIGHT`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
+from search.documents import DocKind
 from search.pinyin import query_initials, query_pinyin
 from search.synonyms import expand_query
 from search.text import chars_field, normalize, query_words
@@ -24,6 +27,13 @@ from search.text import chars_field, normalize, query_words
 MAX_GROUPS = 16
 # A tier outweighs any BM25 score; scores are tier * TIER_WEIGHT + BM25.
 TIER_WEIGHT = 10_000.0
+# Under group_by_parent with relevance, documents of these kinds (the parent itself, not a page or
+# cue inside it) add OWN_DOCUMENT_WEIGHT to their score: less than a tier, more than any BM25. Pages
+# and cues carry their resource's title, so a query matching the title matches every one of them in
+# the same tier as the resource, and BM25 alone (shorter bodies score higher) would often make some
+# page or cue, not the resource, the group's hit.
+OWN_DOCUMENT_KINDS = (DocKind.resource, DocKind.post)
+OWN_DOCUMENT_WEIGHT = TIER_WEIGHT / 2
 
 
 class Tier(IntEnum):

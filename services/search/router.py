@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -43,10 +43,20 @@ async def search(
     sort: SortOrder = "relevance",
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    group: Annotated[
+        Literal["resource", "none"],
+        Query(
+            description="resource: one hit per resource, its best match, with up to three further "
+            "matches inside it (pages, subtitle cues) in `more`; total, paging and facet counts are "
+            "then over resources. none: every matching document is a hit of its own."
+        ),
+    ] = "resource",
 ) -> SearchResponse:
     """Resources, document pages and subtitle cues this user may open, with facets and highlights.
 
     Filters given several times are alternatives (subject=语文&subject=数学); different filters combine.
+    By default one hit per resource: its best match among the requested kinds (with kind=file_page, a
+    page), the resource's next matches in `more`.
     """
     filters = {
         "stage": _values(stage),
@@ -60,7 +70,13 @@ async def search(
         "tags": _values(tags),
     }
     request = service.SearchRequest(
-        text=q, filters=filters, kinds=kind, sort=sort, offset=offset, limit=limit
+        text=q,
+        filters=filters,
+        kinds=kind,
+        sort=sort,
+        offset=offset,
+        limit=limit,
+        group_by_parent=group == "resource",
     )
     return await service.search(session, index, principal, request)
 

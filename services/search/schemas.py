@@ -32,7 +32,9 @@ class MatchLocation(BaseModel):
     open_url: str | None = None
 
 
-class SearchHitRead(BaseModel):
+class SearchMatchRead(BaseModel):
+    """One matching document: a resource's metadata, a page of one of its documents, a subtitle cue."""
+
     id: str
     kind: DocKind
     resource_id: uuid.UUID
@@ -56,7 +58,15 @@ class SearchHitRead(BaseModel):
     location: MatchLocation
 
 
+class SearchHitRead(SearchMatchRead):
+    # Grouped by resource (the default): up to three further matches inside the same resource, best
+    # first, e.g. the pages and subtitle cues that mention the query ("also on page 3, at 0:42").
+    # Always empty with group=none.
+    more: list[SearchMatchRead] = Field(default_factory=list)
+
+
 class SearchResponse(BaseModel):
+    # Matching resources (group=resource) or matching documents (group=none).
     total: int
     offset: int
     limit: int

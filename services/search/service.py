@@ -15,10 +15,18 @@ from services.authz import Principal
 from services.errors import NotFound, ServiceUnavailable
 from services.resources import curriculum
 from services.search.repository import FacetLabelRepository, SynonymRepository
-from services.search.schemas import FacetCount, MatchLocation, SearchHitRead, SearchResponse, SynonymGroupRead
+from services.search.schemas import (
+    FacetCount,
+    MatchLocation,
+    SearchHitRead,
+    SearchMatchRead,
+    SearchResponse,
+    SynonymGroupRead,
+)
 from storage.models.search import SynonymGroup
 
-# Facets a search response counts; "kind" tells how many hits are resources, pages or subtitle cues.
+# Facets a search response counts; "kind" tells how many hits are resources, pages or subtitle cues
+# (grouped by resource: how many resources match in their metadata, in a page, in a subtitle cue).
 SEARCH_FACETS = (
     "stage",
     "grade",
@@ -41,6 +49,8 @@ class SearchRequest:
     sort: SortOrder = "relevance"
     offset: int = 0
     limit: int = 20
+    # One hit per resource, its other matches in `more`; totals, paging and facets count resources.
+    group_by_parent: bool = True
 
 
 def _unavailable(exc: SearchUnavailable) -> ServiceUnavailable:
@@ -91,9 +101,9 @@ def _location(document: SearchDocument) -> MatchLocation:
     return MatchLocation(where="post" if document.kind == DocKind.post else "resource")
 
 
-def _hit(hit: SearchHit) -> SearchHitRead:
+def _match(hit: SearchHit) -> SearchMatchRead:
     document = hit.document
-    return SearchHitRead(
+    return SearchMatchRead(
         id=hit.id,
         kind=hit.kind,
         resource_id=uuid.UUID(document.parent_id),
@@ -116,6 +126,10 @@ def _hit(hit: SearchHit) -> SearchHitRead:
     )
 
 
+def _hit(hit: SearchHit) -> SearchHitRead:
+    return SearchHitRead(**dict(_match(hit)), more=[_match(other) for other in hit.more])
+
+
 async def search(
     session: AsyncSession, index: SearchIndex, principal: Principal | None, request: SearchRequest
 ) -> SearchResponse:
@@ -129,6 +143,7 @@ async def search(
         limit=request.limit,
         facets=list(SEARCH_FACETS),
         synonym_groups=await synonym_groups(session),
+        group_by_parent=request.group_by_parent,
     )
     try:
         result = await index.search(query)

@@ -98,6 +98,9 @@ async def test_hits_inside_documents_and_subtitles_say_where(
     page = await search(world, world.teacher_auth, q="课后组词练习", kind="file_page", subject="语文")
     located = [(hit["resource_id"], hit["location"]["page"]) for hit in page["hits"]]
     assert (made["magpie2"]["id"], 2) in located
+    # Grouped by resource (the default), the hit is the page itself when pages are asked for.
+    assert {hit["kind"] for hit in page["hits"]} == {"file_page"}
+    assert len(set(resource_ids(page))) == len(page["hits"]) == page["total"]
     first = page["hits"][0]
     assert first["location"]["open_url"].endswith("#page=2")
     assert "<em>" in first["highlights"]["body"]
@@ -115,6 +118,12 @@ async def test_hits_inside_documents_and_subtitles_say_where(
     video = main_file(made["magpie"])
     assert cue["hits"][0]["location"]["open_url"] == f"{video['content_url']}#t=42.5"
 
+    # Of any kind: a resource matching only inside its video is found by that cue.
+    anywhere = await search(world, world.teacher_auth, q="安了家")
+    assert [(hit["resource_id"], hit["kind"], hit["location"]["start_s"]) for hit in anywhere["hits"]] == [
+        (made["magpie"]["id"], "video_cue", 42.5)
+    ]
+
 
 async def test_students_never_see_drafts_private_or_other_schools_anywhere(
     client: httpx.AsyncClient, context: AppContext
@@ -125,6 +134,9 @@ async def test_students_never_see_drafts_private_or_other_schools_anywhere(
 
     student = await search(world, world.student_auth, q="喜鹊")
     assert hidden.isdisjoint(resource_ids(student))
+    assert all(other["resource_id"] == hit["resource_id"] for hit in student["hits"] for other in hit["more"])
+    ungrouped = await search(world, world.student_auth, q="喜鹊", group="none", limit=100)
+    assert hidden.isdisjoint(resource_ids(ungrouped))
     assert made["magpie"]["id"] in resource_ids(student)
     everything = await search(world, world.student_auth, q="拼音练习", kind="file_page")
     assert hidden.isdisjoint(resource_ids(everything))
@@ -152,6 +164,80 @@ async def test_facets_count_under_filters(client: httpx.AsyncClient, context: Ap
     assert types == {"lesson_record": 1, "lesson_plan": 1}
     school = only_chinese["facets"]["school_id"][0]
     assert school["label"] == world.school.name
+
+
+async def test_a_resource_matching_in_its_title_and_on_two_pages_is_one_hit(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await district(client, context)
+    pages = samples.pdf_bytes(["第一页：小蝌蚪找妈妈 生字表", "第二页：小蝌蚪找妈妈 课后练习"])
+    tadpole = await world.created(
+        "f.pdf", pages, title="小蝌蚪找妈妈 导学案", resource_type="lesson_plan", subject="语文"
+    )
+    await library(world)
+
+    body = await search(world, world.student_auth, q="小蝌蚪找妈妈")
+    assert len(set(resource_ids(body))) == len(body["hits"]) == body["total"]
+    first = body["hits"][0]
+    assert (first["resource_id"], first["kind"], first["location"]["where"]) == (
+        tadpole["id"],
+        "resource",
+        "resource",
+    )
+    assert first["highlights"]["title"] == "<em>小蝌蚪找妈妈</em> 导学案"
+    more = sorted(first["more"], key=lambda hit: hit["location"]["page"])
+    assert [(hit["kind"], hit["location"]["page"]) for hit in more] == [("file_page", 1), ("file_page", 2)]
+    pdf = main_file(tadpole)
+    for hit in more:
+        assert hit["resource_id"] == tadpole["id"]
+        assert hit["location"]["open_url"] == f"{pdf['content_url']}#page={hit['location']['page']}"
+        assert "<em>小蝌蚪找妈妈</em>" in hit["highlights"]["body"]
+        assert "more" not in hit
+    # The library's lesson plan mentions it on its second page only: that page is its hit.
+    others = [(hit["kind"], hit["location"]["page"]) for hit in body["hits"][1:]]
+    assert others == [("file_page", 2)]
+
+    # group=none: every matching document is a hit of its own, nothing in `more`.
+    raw = await search(world, world.student_auth, q="小蝌蚪找妈妈", group="none")
+    assert raw["total"] == len(raw["hits"]) == 4
+    assert resource_ids(raw).count(tadpole["id"]) == 3
+    assert all(hit["more"] == [] for hit in raw["hits"])
+
+
+async def test_facets_totals_and_paging_count_resources_unless_group_none(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await district(client, context)
+    await library(world)
+
+    def counts(body: dict[str, Any], facet: str) -> dict[str, int]:
+        return {value["value"]: value["count"] for value in body["facets"][facet]}
+
+    # Three resources the student may open; with their pages and cues, nine documents.
+    grouped = await search(world, world.student_auth)
+    assert grouped["total"] == 3 and len(grouped["hits"]) == 3
+    assert counts(grouped, "subject") == {"语文": 2, "数学": 1}
+    assert counts(grouped, "kind") == {"resource": 3, "file_page": 2, "video_cue": 1}
+    raw = await search(world, world.student_auth, group="none")
+    assert raw["total"] == 9
+    assert counts(raw, "subject") == {"语文": 6, "数学": 3}
+    assert counts(raw, "kind") == {"resource": 3, "file_page": 4, "video_cue": 2}
+
+    # Pages and cues carry their resource's title, so they all match it; still two resources.
+    magpies = await search(world, world.student_auth, q="喜鹊")
+    assert magpies["total"] == 2
+    assert counts(magpies, "subject") == {"语文": 2}
+    assert {hit["kind"] for hit in magpies["hits"]} == {"resource"}
+    assert (await search(world, world.student_auth, q="喜鹊", group="none"))["total"] == 6
+
+    for sort in ("relevance", "newest", "popular"):
+        whole = resource_ids(await search(world, world.student_auth, sort=sort))
+        paged = []
+        for offset in range(3):
+            part = await search(world, world.student_auth, sort=sort, offset=offset, limit=1)
+            assert part["total"] == 3
+            paged.extend(resource_ids(part))
+        assert paged == whole and len(set(whole)) == 3
 
 
 async def test_suggest_and_district_synonyms(client: httpx.AsyncClient, context: AppContext) -> None:
@@ -189,7 +275,13 @@ async def test_suggest_and_district_synonyms(client: httpx.AsyncClient, context:
 
 async def test_bad_search_input_gets_a_clear_4xx(client: httpx.AsyncClient, context: AppContext) -> None:
     world = await district(client, context)
-    for params in ({"q": "x" * 500}, {"limit": 1000}, {"sort": "random"}, {"kind": "everything"}):
+    for params in (
+        {"q": "x" * 500},
+        {"limit": 1000},
+        {"sort": "random"},
+        {"kind": "everything"},
+        {"group": "file"},
+    ):
         response = await client.get("/api/v1/search", params=params, headers=world.teacher_auth)
         assert response.status_code == 422, params
         assert response.json()["error"]["code"] == "invalid_payload"
