@@ -16,6 +16,9 @@ from services.health.router import router as health_router
 from services.identity.router import router as identity_router
 from services.jobs.worker import Worker
 from services.notifications.router import router as notifications_router
+from services.research.review.router import router as review_router
+from services.research.stats.router import router as research_stats_router
+from services.research.topics.router import router as topics_router
 from services.resources.router import router as resources_router
 from services.search.router import router as search_router
 from services.settings import Settings
@@ -66,4 +69,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.include_router(resources_router)
     app.include_router(search_router)
     app.include_router(notifications_router)
+    app.include_router(review_router)
+    app.include_router(research_stats_router)
+    app.include_router(topics_router)
     return app

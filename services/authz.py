@@ -133,6 +133,63 @@ def search_access(principal: Principal | None) -> AccessFilter:
     )
 
 
+# -- teaching research: topic threads ----------------------------------------------------------
+
+
+def can_open_topic(principal: Principal) -> bool:
+    """Teachers, research leads and administrators open topics; students read and search them."""
+    return principal.role in _CONTRIBUTORS
+
+
+def can_moderate(principal: Principal | None, obj: Governed) -> bool:
+    """Pin, unpin and take down: research leads on what they can read, school admins in their school,
+    district admins everywhere."""
+    if principal is None or not can_read(principal, obj):
+        return False
+    if principal.is_district_admin or principal.role == Role.research_lead:
+        return True
+    return (
+        principal.role == Role.school_admin
+        and principal.school_id is not None
+        and obj.school_id == principal.school_id
+    )
+
+
+def can_edit_topic(principal: Principal | None, obj: Governed) -> bool:
+    """A topic's words are its author's; district admins may correct them."""
+    return (
+        principal is not None
+        and can_read(principal, obj)
+        and (_is_owner(principal, obj) or principal.is_district_admin)
+    )
+
+
+def can_summarize(principal: Principal | None, obj: Governed) -> bool:
+    """The author closes their own discussion; research leads and district admins close any they see."""
+    return (
+        principal is not None
+        and can_read(principal, obj)
+        and (_is_owner(principal, obj) or principal.is_district_admin or principal.role == Role.research_lead)
+    )
+
+
+def can_edit_post(principal: Principal | None, topic: Governed, author_id: uuid.UUID) -> bool:
+    """Only the author rewrites a post, and only while they can still see its topic."""
+    return principal is not None and can_read(principal, topic) and author_id == principal.user_id
+
+
+def can_delete_post(principal: Principal | None, topic: Governed, author_id: uuid.UUID) -> bool:
+    return can_edit_post(principal, topic, author_id) or can_moderate(principal, topic)
+
+
+def require(principal: Principal | None, obj: Governed, allowed: bool, message: str) -> None:
+    """Like `authorize`, for the rules above: 404 when `obj` is unreadable, 403 when not `allowed`."""
+    if not can_read(principal, obj):
+        raise NotFound("Not found")
+    if not allowed:
+        raise Forbidden(message)
+
+
 # -- people ------------------------------------------------------------------------------------
 
 _SCHOOL_ADMIN_ASSIGNABLE = frozenset({Role.student, Role.teacher, Role.school_admin})

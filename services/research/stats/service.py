@@ -1,0 +1,165 @@
+"""Research statistics (研修统计): who opened topics, wrote posts, reviewed and scored lessons, and
+how many rounds lessons went through, per school and per teacher.
+
+School administrators see their own school; research leads and district administrators any school
+or the whole district; teachers and students none.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.authz import Principal
+from services.errors import AppError, Forbidden, NotFound
+from services.research.stats.repository import LessonCounts, StatsRepository, Window
+from services.research.stats.schemas import Activity, ResearchStats, SchoolActivity, TeacherActivity
+from storage.models.identity import Role
+
+DISTRICT_VIEWERS = frozenset({Role.research_lead, Role.district_admin})
+_COUNTED = ("topics_opened", "posts_written", "review_comments", "rounds_scored", "lessons")
+
+
+def stats_scope(principal: Principal, school_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The school the statistics are restricted to (None: the whole district), or 403."""
+    if principal.role in DISTRICT_VIEWERS:
+        return school_id
+    if principal.role == Role.school_admin and principal.school_id is not None:
+        if school_id is not None and school_id != principal.school_id:
+            raise Forbidden("School administrators see the statistics of their own school")
+        return principal.school_id
+    raise Forbidden("Research statistics are for administrators and research leads")
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # A date or time without a zone is read as UTC.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+@dataclass
+class _Tally:
+    topics_opened: int = 0
+    posts_written: int = 0
+    review_comments: int = 0
+    rounds_scored: int = 0
+    lessons: int = 0
+    lessons_with_rounds: int = 0
+    rounds: int = 0
+
+    def add(self, other: _Tally) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def busy(self) -> int:
+        return sum(getattr(self, name) for name in _COUNTED)
+
+    def fields(self) -> dict[str, int | float | None]:
+        values: dict[str, int | float | None] = {
+            name: getattr(self, name) for name in self.__dataclass_fields__
+        }
+        values["rounds_per_lesson"] = round(self.rounds / self.lessons, 2) if self.lessons else None
+        return values
+
+
+async def research_stats(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    school_id: uuid.UUID | None,
+    since: datetime | None,
+    until: datetime | None,
+    offset: int,
+    limit: int,
+) -> ResearchStats:
+    scope = stats_scope(principal, school_id)
+    since, until = _utc(since), _utc(until)
+    if since is not None and until is not None and since >= until:
+        raise AppError("since must come before until", 422, code="invalid_payload")
+    repository = StatsRepository(session)
+    schools = await repository.schools(scope)
+    if scope is not None and not schools:
+        raise NotFound("School not found")
+
+    window = Window(scope, since, until)
+    tallies: dict[uuid.UUID, _Tally] = {}
+
+    def tally(user_id: uuid.UUID) -> _Tally:
+        return tallies.setdefault(user_id, _Tally())
+
+    for name, counts in (
+        ("topics_opened", await repository.topics_opened(window)),
+        ("posts_written", await repository.posts_written(window)),
+        ("review_comments", await repository.review_comments(window)),
+        ("rounds_scored", await repository.rounds_scored(window)),
+    ):
+        for user_id, count in counts.items():
+            setattr(tally(user_id), name, count)
+    lessons: dict[uuid.UUID, LessonCounts] = await repository.lessons(window)
+    for user_id, lesson_counts in lessons.items():
+        counted = tally(user_id)
+        counted.lessons = lesson_counts.lessons
+        counted.rounds = lesson_counts.rounds
+        counted.lessons_with_rounds = lesson_counts.lessons_with_rounds
+
+    people = [
+        person
+        for person in await repository.people(scope)
+        if person.is_active or tallies.get(person.id, _Tally()).busy
+    ]
+    by_school: dict[uuid.UUID | None, tuple[_Tally, list[uuid.UUID]]] = {
+        school.id: (_Tally(), []) for school in schools
+    }
+    teachers: list[TeacherActivity] = []
+    for person in people:
+        counted = tallies.get(person.id, _Tally())
+        if person.school_id is None:
+            by_school.setdefault(None, (_Tally(), []))
+        elif person.school_id not in by_school:
+            continue
+        school_tally, members = by_school[person.school_id]
+        school_tally.add(counted)
+        members.append(person.id)
+        teachers.append(
+            TeacherActivity(
+                user_id=person.id,
+                username=person.username,
+                display_name=person.display_name,
+                role=person.role,
+                school_id=person.school_id,
+                **counted.fields(),
+            )
+        )
+    names = {school.id: school.name for school in schools}
+    totals = _Tally()
+    school_rows = []
+    for school_key, (school_tally, members) in by_school.items():
+        totals.add(school_tally)
+        school_rows.append(
+            SchoolActivity(
+                school_id=school_key,
+                school_name=names.get(school_key) if school_key else None,
+                teachers=len(members),
+                **school_tally.fields(),
+            )
+        )
+    busiest = sorted(
+        teachers,
+        key=lambda row: (-tallies.get(row.user_id, _Tally()).busy, row.display_name, str(row.user_id)),
+    )
+    return ResearchStats(
+        school_id=scope,
+        since=since,
+        until=until,
+        totals=Activity(**totals.fields()),
+        schools=school_rows,
+        teachers=busiest[offset : offset + limit],
+        teacher_total=len(teachers),
+        offset=offset,
+        limit=limit,
+    )

@@ -1,0 +1,248 @@
+"""The observation framework and rubrics the district edits, and scoring rounds with a rubric."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from services.context import AppContext
+from tests.services.research.review_world import RUBRIC, review_world
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_the_district_edits_the_observation_framework(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await review_world(client, context)
+    base, admin = world.base, world.admin_auth
+    assert (await client.get("/api/v1/review/categories")).status_code == 401
+
+    for auth in (base.teacher_auth, world.lead_auth, world.school_admin_auth):
+        denied = await client.post("/api/v1/review/categories", json={"name": "作业设计"}, headers=auth)
+        assert denied.status_code == 403
+    created = await client.post(
+        "/api/v1/review/categories",
+        json={"name": " 作业设计 ", "description": "课堂练习的层次"},
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    category = created.json()
+    assert (category["name"], category["position"], category["active"]) == ("作业设计", 6, True)
+    duplicate = await client.post("/api/v1/review/categories", json={"name": "师生互动"}, headers=admin)
+    assert duplicate.status_code == 409
+    assert (
+        await client.post("/api/v1/review/categories", json={"name": ""}, headers=admin)
+    ).status_code == 422
+
+    moved = await client.patch(
+        f"/api/v1/review/categories/{category['id']}", json={"position": 0, "name": "练习设计"}, headers=admin
+    )
+    assert moved.status_code == 200 and moved.json()["name"] == "练习设计"
+    assert set(list(await world.categories())[:2]) == {"教学目标", "练习设计"}  # by position
+    renamed_onto = await client.patch(
+        f"/api/v1/review/categories/{category['id']}", json={"name": "教学目标"}, headers=admin
+    )
+    assert renamed_onto.status_code == 409
+    assert (
+        await client.patch(
+            f"/api/v1/review/categories/{category['id']}", json={"name": "x"}, headers=base.teacher_auth
+        )
+    ).status_code == 403
+    assert (
+        await client.patch(f"/api/v1/review/categories/{uuid.uuid4()}", json={"name": "x"}, headers=admin)
+    ).status_code == 404
+
+    # Deactivated: no new comments under it; existing ones keep it; listed only when asked for.
+    lesson = await world.lesson()
+    filed = await world.commented(
+        lesson["id"], base.colleague_auth, start_s=1, category_id=category["id"], body="a"
+    )
+    deactivated = await client.patch(
+        f"/api/v1/review/categories/{category['id']}", json={"active": False}, headers=admin
+    )
+    assert deactivated.json()["active"] is False
+    assert "练习设计" not in await world.categories()
+    everything = await client.get(
+        "/api/v1/review/categories?include_inactive=true", headers=base.teacher_auth
+    )
+    assert "练习设计" in [item["name"] for item in everything.json()]
+    late = await world.comment(
+        lesson["id"], base.colleague_auth, start_s=2, category_id=category["id"], body="b"
+    )
+    assert late.status_code == 422
+    assert (await world.timeline(lesson["id"]))["comments"][0]["category_name"] == "练习设计"
+
+    # Deleted: comments filed under it keep their words and lose the category.
+    assert (
+        await client.delete(f"/api/v1/review/categories/{category['id']}", headers=base.teacher_auth)
+    ).status_code == 403
+    assert (
+        await client.delete(f"/api/v1/review/categories/{category['id']}", headers=admin)
+    ).status_code == 204
+    assert (
+        await client.delete(f"/api/v1/review/categories/{category['id']}", headers=admin)
+    ).status_code == 404
+    (kept,) = (await world.timeline(lesson["id"]))["comments"]
+    assert (kept["id"], kept["category_id"], kept["category_name"], kept["body"]) == (
+        filed["id"],
+        None,
+        None,
+        "a",
+    )
+
+
+async def test_rubrics_are_defined_by_the_district(client: httpx.AsyncClient, context: AppContext) -> None:
+    world = await review_world(client, context)
+    admin, teacher = world.admin_auth, world.base.teacher_auth
+
+    def criteria(count: int, **overrides: Any) -> list[dict[str, Any]]:
+        return [{"name": f"指标{n}", "max_score": 5, **overrides} for n in range(count)]
+
+    for bad in (
+        {"name": "空", "criteria": []},
+        {"name": "太多", "criteria": criteria(31)},
+        {"name": "倒置", "criteria": criteria(1, min_score=5, max_score=5)},
+        {"name": "倒置", "criteria": criteria(1, min_score=6, max_score=5)},
+        {"name": "重名", "criteria": [{"name": "同", "max_score": 5}, {"name": "同", "max_score": 3}]},
+        {"name": "", "criteria": criteria(1)},
+    ):
+        response = await client.post("/api/v1/rubrics", json=bad, headers=admin)
+        assert response.status_code == 422, (bad, response.text)
+    assert (await client.post("/api/v1/rubrics", json=RUBRIC, headers=teacher)).status_code == 403
+    assert (await client.post("/api/v1/rubrics", json=RUBRIC, headers=world.lead_auth)).status_code == 403
+
+    rubric = await world.rubric()
+    assert rubric["max_total"] == 25 and rubric["active"] is True
+    assert [(c["position"], c["name"], c["min_score"], c["max_score"]) for c in rubric["criteria"]] == [
+        (0, "教学目标达成", 0, 10),
+        (1, "师生互动", 0, 10),
+        (2, "学生参与", 1, 5),
+    ]
+    widest = await world.rubric(name="三十项", criteria=criteria(30))
+    assert len(widest["criteria"]) == 30
+    assert (await client.post("/api/v1/rubrics", json=RUBRIC, headers=admin)).status_code == 409
+
+    listed = await client.get("/api/v1/rubrics", headers=teacher)
+    assert {item["name"] for item in listed.json()} == {RUBRIC["name"], "三十项"}
+    assert (await client.get(f"/api/v1/rubrics/{rubric['id']}", headers=teacher)).json() == rubric
+    assert (await client.get(f"/api/v1/rubrics/{uuid.uuid4()}", headers=teacher)).status_code == 404
+
+    retired = await client.patch(
+        f"/api/v1/rubrics/{widest['id']}", json={"active": False, "name": "三十项（停用）"}, headers=admin
+    )
+    assert retired.status_code == 200 and retired.json()["active"] is False
+    assert retired.json()["name"] == "三十项（停用）" and len(retired.json()["criteria"]) == 30
+    assert [item["name"] for item in (await client.get("/api/v1/rubrics", headers=teacher)).json()] == [
+        RUBRIC["name"]
+    ]
+    everything = await client.get("/api/v1/rubrics?include_inactive=true", headers=teacher)
+    assert len(everything.json()) == 2
+    assert (
+        await client.patch(f"/api/v1/rubrics/{widest['id']}", json={"active": True}, headers=teacher)
+    ).status_code == 403
+    assert (
+        await client.patch(f"/api/v1/rubrics/{widest['id']}", json={"name": RUBRIC["name"]}, headers=admin)
+    ).status_code == 409
+
+
+async def test_scores_fit_the_rubric_and_scoring_again_replaces(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await review_world(client, context)
+    base = world.base
+    lesson = await world.lesson()
+    rubric = await world.rubric()
+    ids = [criterion["id"] for criterion in rubric["criteria"]]
+    url = f"/api/v1/resources/{lesson['id']}/versions/1/scores"
+
+    async def put(
+        scores: list[dict[str, Any]], auth: dict[str, str] | None = None, **body: Any
+    ) -> httpx.Response:
+        return await client.put(
+            url,
+            json={"rubric_id": rubric["id"], "scores": scores, **body},
+            headers=auth or base.colleague_auth,
+        )
+
+    out_of_range = await put([{"criterion_id": ids[0], "score": 11}, {"criterion_id": ids[1], "score": 5},
+                              {"criterion_id": ids[2], "score": 0}])  # fmt: skip
+    assert out_of_range.status_code == 422
+    assert [item["loc"] for item in out_of_range.json()["error"]["details"]] == [
+        ["body", "scores", 0, "score"],
+        ["body", "scores", 2, "score"],
+    ]
+    missing = await put([{"criterion_id": ids[0], "score": 5}, {"criterion_id": ids[1], "score": 5}])
+    assert missing.status_code == 422
+    assert [item["msg"] for item in missing.json()["error"]["details"]] == ["学生参与 is not scored"]
+    twice = await put([{"criterion_id": i, "score": 3} for i in [*ids, ids[0]]])
+    assert twice.status_code == 422
+    stranger = await put(
+        [*[{"criterion_id": i, "score": 3} for i in ids], {"criterion_id": str(uuid.uuid4()), "score": 1}]
+    )
+    assert stranger.status_code == 422
+    assert (
+        await put([{"criterion_id": i, "score": 3} for i in ids], rubric_id=str(uuid.uuid4()))
+    ).status_code == 422
+    assert (await put([{"criterion_id": i, "score": 2.5} for i in ids])).status_code == 422
+    assert (await put([])).status_code == 422
+
+    # One does not score one's own lesson; students never score; unknown rounds and lessons are 404.
+    assert (await world.score(lesson["id"], 1, rubric, [5, 5, 3], base.teacher_auth)).status_code == 403
+    assert (await world.score(lesson["id"], 1, rubric, [5, 5, 3], base.student_auth)).status_code == 403
+    assert (await world.score(lesson["id"], 2, rubric, [5, 5, 3], base.colleague_auth)).status_code == 404
+    assert (
+        await world.score(str(uuid.uuid4()), 1, rubric, [5, 5, 3], base.colleague_auth)
+    ).status_code == 404
+    draft = await world.lesson(status="draft")
+    assert (await world.score(draft["id"], 1, rubric, [5, 5, 3], base.colleague_auth)).status_code == 404
+    nothing = await world.scores(lesson["id"], base.teacher_auth)
+    assert nothing == {"resource_id": lesson["id"], "rubrics": []}
+
+    first = await world.score(lesson["id"], 1, rubric, [4, 4, 2], base.colleague_auth)
+    assert first.status_code == 200, first.text
+    assert [item["score"] for item in first.json()["scores"]] == [4, 4, 2] and first.json()["total"] == 10
+    again = await world.score(lesson["id"], 1, rubric, [9, 8, 5], base.colleague_auth)
+    assert again.status_code == 200 and again.json()["total"] == 22
+    assert (await world.score(lesson["id"], 1, rubric, [6, 6, 3], base.outsider_auth)).status_code == 200
+
+    summary = await world.scores(lesson["id"], base.teacher_auth)
+    (scored,) = summary["rubrics"]
+    assert (scored["rubric_id"], scored["rubric_name"], scored["max_total"]) == (
+        rubric["id"],
+        RUBRIC["name"],
+        25,
+    )
+    (round_one,) = scored["rounds"]
+    assert round_one["reviewer_count"] == 2
+    assert [item["average"] for item in round_one["criteria"]] == [7.5, 7.0, 4.0]
+    assert round_one["overall_average"] == 18.5
+
+    # A round nobody scored yet shows no averages; the next scored round compares with the last scored.
+    await world.new_round(lesson["id"])
+    await world.new_round(lesson["id"])
+    assert (await world.score(lesson["id"], 3, rubric, [10, 9, 5], base.colleague_auth)).status_code == 200
+    rounds = (await world.scores(lesson["id"], base.colleague_auth, rubric_id=rubric["id"]))["rubrics"][0][
+        "rounds"
+    ]
+    assert [(item["version"], item["reviewer_count"], item["compared_to"]) for item in rounds] == [
+        (1, 2, None),
+        (2, 0, None),
+        (3, 1, 1),
+    ]
+    assert rounds[1]["overall_average"] is None and rounds[1]["criteria"][0]["average"] is None
+    assert [item["change"] for item in rounds[2]["criteria"]] == [2.5, 2.0, 1.0]
+    assert rounds[2]["overall_change"] == 5.5
+
+    # Readable wherever the lesson is; a retired rubric keeps its history but takes no new scores.
+    assert (await client.get(f"/api/v1/resources/{lesson['id']}/scores?rubric_id={uuid.uuid4()}",
+                             headers=base.teacher_auth)).status_code == 404  # fmt: skip
+    assert len((await world.scores(lesson["id"], base.student_auth))["rubrics"]) == 1
+    hidden = await client.get(f"/api/v1/resources/{draft['id']}/scores", headers=base.colleague_auth)
+    assert hidden.status_code == 404
+    await client.patch(f"/api/v1/rubrics/{rubric['id']}", json={"active": False}, headers=world.admin_auth)
+    assert (await world.score(lesson["id"], 3, rubric, [10, 9, 5], base.outsider_auth)).status_code == 422
+    assert len((await world.scores(lesson["id"], base.teacher_auth))["rubrics"]) == 1
