@@ -6,12 +6,14 @@ Shape: {"error": {"code": str, "message": str, "details": [...] | null}}
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 logger = logging.getLogger(__name__)
 
@@ -99,28 +101,40 @@ def _json_safe_validation_errors(exc: RequestValidationError) -> list[dict[str, 
     ]
 
 
-def install_error_handlers(app: FastAPI) -> None:
+# Given the request, the status, the error code and message: an HTML error page for requests of the
+# web pages, or None for the JSON shape (everything under the API stays JSON).
+ErrorPageRenderer = Callable[[Request, int, str, str], Response | None]
+
+
+def install_error_handlers(app: FastAPI, error_page: ErrorPageRenderer | None = None) -> None:
+    def respond(
+        request: Request,
+        status_code: int,
+        code: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        page = error_page(request, status_code, code, message) if error_page is not None else None
+        if page is not None:
+            return page
+        return JSONResponse(error_body(code, message, details), status_code=status_code, headers=headers)
+
     @app.exception_handler(AppError)
-    async def handle_app_error(_: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(
-            error_body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=exc.headers
-        )
+    async def handle_app_error(request: Request, exc: AppError) -> Response:
+        return respond(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def handle_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(
-            error_body("invalid_payload", "The request is invalid", _json_safe_validation_errors(exc)),
-            status_code=422,
-        )
+    async def handle_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        details = _json_safe_validation_errors(exc)
+        return respond(request, 422, "invalid_payload", "The request is invalid", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def handle_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def handle_http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, "error")
-        return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-        )
+        return respond(request, exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(Exception)
-    async def handle_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def handle_unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unhandled error", exc_info=exc)
-        return JSONResponse(error_body("internal_error", "Internal server error"), status_code=500)
+        return respond(request, 500, "internal_error", "Internal server error")

@@ -1,31 +1,49 @@
-"""Who is asking: bearer-token dependencies."""
+"""Who is asking: a bearer token, or the browser's session cookie (with its CSRF header)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.authz import Principal
 from services.deps import SessionDep, SettingsDep
 from services.errors import Unauthorized
+from services.identity.browser import SAFE_METHODS, SESSION_COOKIE, check_csrf_header
 from services.identity.repository import UserRepository
 from services.identity.tokens import read_access_token
+from services.settings import Settings
 from storage.models.identity import User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-async def get_optional_user(
-    token: Annotated[str | None, Depends(oauth2_scheme)], session: SessionDep, settings: SettingsDep
-) -> User | None:
-    if token is None:
-        return None
+async def user_for_token(session: AsyncSession, settings: Settings, token: str) -> User | None:
+    """The active user a valid token names; None for an expired, forged or deactivated one."""
     user_id = read_access_token(token, settings)
     user = await UserRepository(session).get(user_id) if user_id else None
+    return user if user is not None and user.is_active else None
+
+
+async def get_optional_user(
+    request: Request,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> User | None:
+    if token is None:
+        # No Authorization header: the browser's session cookie, if any. The browser sends it by
+        # itself, so a request that changes something must prove it comes from our pages.
+        token = request.cookies.get(SESSION_COOKIE)
+        if token is None:
+            return None
+        if request.method not in SAFE_METHODS:
+            check_csrf_header(request, token, settings)
+    user = await user_for_token(session, settings, token)
     # A bad token is an error, never a silent downgrade to guest.
-    if user is None or not user.is_active:
+    if user is None:
         raise Unauthorized("Invalid or expired token")
     return user
 

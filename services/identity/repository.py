@@ -44,8 +44,11 @@ class UserRepository:
         text: str | None,
         offset: int,
         limit: int,
+        active_only: bool = False,
     ) -> tuple[list[User], int]:
         query = select(User)
+        if active_only:
+            query = query.where(User.is_active.is_(True))
         if school_id is not None:
             query = query.where(User.school_id == school_id)
         if role is not None:

@@ -16,6 +16,7 @@ from services.identity import service
 from services.identity.deps import CurrentPrincipal, CurrentUser
 from services.identity.schemas import (
     PasswordChange,
+    PersonRead,
     SchoolCreate,
     SchoolRead,
     SchoolUpdate,
@@ -130,6 +131,18 @@ async def list_users(
 @router.post("/users", response_model=UserRead, status_code=201, tags=["users"])
 async def create_user(data: UserCreate, principal: CurrentPrincipal, session: SessionDep) -> UserRead:
     return UserRead.model_validate(await service.create_user(session, principal, data))
+
+
+@router.get("/users/mentionable", response_model=list[PersonRead], tags=["users"])
+async def mentionable_people(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    q: Annotated[str, Query(min_length=1, max_length=64)],
+    limit: Annotated[int, Query(ge=1, le=20)] = 8,
+) -> list[PersonRead]:
+    """Colleagues whose username or name contains q, to complete an @mention (teachers and staff)."""
+    people = await service.mentionable_people(session, principal, q.strip(), limit)
+    return [PersonRead.model_validate(person) for person in people]
 
 
 @router.get("/users/{user_id}", response_model=UserRead, tags=["users"])

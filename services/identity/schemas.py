@@ -74,6 +74,16 @@ class UserRead(BaseModel):
     created_at: datetime
 
 
+class PersonRead(BaseModel):
+    """What colleagues see of each other: enough to @mention someone."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    username: str
+    display_name: str
+
+
 class ShareLinkCreate(BaseModel):
     object_type: Annotated[str, Field(max_length=32)]
     object_id: uuid.UUID

@@ -202,6 +202,19 @@ async def list_users(
     )
 
 
+async def mentionable_people(
+    session: AsyncSession, principal: Principal, text: str, limit: int
+) -> list[User]:
+    """Active colleagues whose username or name contains the text, for @mention completion. Only the
+    roles that post in discussions may look people up; students see nobody."""
+    if not authz.can_open_topic(principal):
+        raise Forbidden("Only teachers and staff can look colleagues up")
+    users, _ = await UserRepository(session).list(
+        school_id=None, role=None, text=text, active_only=True, offset=0, limit=limit
+    )
+    return users
+
+
 async def update_user(
     session: AsyncSession, principal: Principal, user_id: uuid.UUID, data: UserUpdate
 ) -> User:

@@ -71,3 +71,8 @@ async def mark_read(
     repository = NotificationRepository(session)
     marked = await repository.mark_read(user_id, ids, utcnow())
     return marked, await repository.unread_count(user_id)
+
+
+async def unread_count(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """For the badge every page shows."""
+    return await NotificationRepository(session).unread_count(user_id)

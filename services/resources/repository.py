@@ -181,6 +181,27 @@ class ResourceRepository:
         )
         return list(rows.all())
 
+    async def posters_of_newest_rounds(
+        self, resource_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, ResourceFile]:
+        """Per resource, the main file of its newest round that has a poster frame (for cards)."""
+        if not resource_ids:
+            return {}
+        rows = await self.session.scalars(
+            select(ResourceFile)
+            .join(ResourceVersion, ResourceVersion.id == ResourceFile.version_id)
+            .where(
+                ResourceFile.resource_id.in_(resource_ids),
+                ResourceFile.purpose == FilePurpose.primary,
+                ResourceFile.poster_key.is_not(None),
+            )
+            .order_by(ResourceVersion.number.desc())
+        )
+        found: dict[uuid.UUID, ResourceFile] = {}
+        for file in rows.all():
+            found.setdefault(file.resource_id, file)
+        return found
+
     async def delete_file(self, file: ResourceFile) -> None:
         await self.session.execute(delete(ResourceFile).where(ResourceFile.id == file.id))
         self.session.expunge(file)

@@ -366,6 +366,11 @@ async def file_pages(session: AsyncSession, file: ResourceFile) -> list[FilePage
     return await ResourceRepository(session).pages(file.id)
 
 
+async def poster_files(session: AsyncSession, resource_ids: list[uuid.UUID]) -> dict[uuid.UUID, ResourceFile]:
+    """The file whose poster stands for each resource on cards; only for resources already readable."""
+    return await ResourceRepository(session).posters_of_newest_rounds(resource_ids)
+
+
 def processing_summary(files: list[ResourceFile]) -> ProcessingStatus:
     statuses = {file.processing_status for file in files}
     if ProcessingStatus.failed in statuses:
