@@ -96,6 +96,20 @@ class SearchQuery(BaseModel):
     # having at least one matching document with that value).
     group_by_parent: bool = False
 
+    def filters_on(self, field: str) -> bool:
+        """Whether the query narrows `field` (kinds count as the `kind` field's filter)."""
+        return bool(self.kinds) if field == "kind" else bool(self.filters.get(field))
+
+    def without_filter_on(self, field: str) -> SearchQuery:
+        """The same query without its own filter on `field`: what that field's facet is counted under.
+
+        Facets are multi-select: with subject=语文 the subject facet still counts 数学 and 英语 (what
+        adding them as alternatives would give), while every other facet counts within 语文.
+        """
+        if field == "kind":
+            return self.model_copy(update={"kinds": None})
+        return self.model_copy(update={"filters": {k: v for k, v in self.filters.items() if k != field}})
+
 
 class SearchHit(BaseModel):
     id: str

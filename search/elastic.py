@@ -289,6 +289,9 @@ def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
 # the collapse's inner hits.
 _PARENTS = "parents"
 _MORE = "more"
+# A facet counted under every filter but its own: the global aggregation's filter and terms inside it.
+_SCOPE = "scope"
+_VALUES = "values"
 # Cardinality is exact (short of a hash collision) while a count stays below this, Elasticsearch's
 # maximum; above it, totals and facet counts of parents become estimates (within a few percent).
 PARENT_COUNT_PRECISION = 40_000
@@ -296,6 +299,13 @@ PARENT_COUNT_PRECISION = 40_000
 
 def _parent_count() -> dict[str, Any]:
     return {"cardinality": {"field": "parent_id", "precision_threshold": PARENT_COUNT_PRECISION}}
+
+
+def _facet_buckets(aggregation: dict[str, Any]) -> list[dict[str, Any]]:
+    if _SCOPE in aggregation:
+        aggregation = aggregation[_SCOPE][_VALUES]
+    buckets: list[dict[str, Any]] = aggregation.get("buckets", [])
+    return buckets
 
 
 def _hit(hit: dict[str, Any], plan: TextPlan | None) -> SearchHit:
@@ -508,13 +518,29 @@ class ElasticsearchSearchIndex:
         aggregations: dict[str, Any] = {}
         for field in query.facets:
             terms: dict[str, Any] = {"field": field, "size": 50}
+            values: dict[str, Any]
             if group:
                 # Buckets count parents, not documents: a cardinality of parent_id inside each.
                 terms["order"] = [{_PARENTS: "desc"}, {"_key": "asc"}]
-                aggregations[field] = {"terms": terms, "aggs": {_PARENTS: _parent_count()}}
+                values = {"terms": terms, "aggs": {_PARENTS: _parent_count()}}
             else:
                 terms["order"] = [{"_count": "desc"}, {"_key": "asc"}]
-                aggregations[field] = {"terms": terms}
+                values = {"terms": terms}
+            if query.filters_on(field):
+                # Counted under every filter but the field's own: outside the main query (global),
+                # with the query's match and its other filters repeated.
+                scope = {
+                    "bool": {
+                        "must": bool_query["must"],
+                        "filter": filter_clauses(query.without_filter_on(field)),
+                    }
+                }
+                aggregations[field] = {
+                    "global": {},
+                    "aggs": {_SCOPE: {"filter": scope, "aggs": {_VALUES: values}}},
+                }
+            else:
+                aggregations[field] = values
         collapse: dict[str, Any] | None = None
         if group:
             aggregations[_PARENTS] = _parent_count()
@@ -564,7 +590,7 @@ class ElasticsearchSearchIndex:
                     value=str(bucket["key"]),
                     count=int(bucket[_PARENTS]["value"] if group else bucket["doc_count"]),
                 )
-                for bucket in aggregated.get(field, {}).get("buckets", [])
+                for bucket in _facet_buckets(aggregated.get(field, {}))
             ]
             for field in query.facets
         }

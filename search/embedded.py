@@ -476,20 +476,25 @@ class EmbeddedSearchIndex:
 
         def read(connection: sqlite3.Connection) -> SearchResult:
             generation = self._live(connection)
-            clauses, params = self._where(query)
             source = f"docs_{generation} AS d"
+
+            def conditions(narrowed: SearchQuery) -> tuple[str, list[Any]]:
+                clauses, params = self._where(narrowed)
+                if plan is not None:
+                    clauses.insert(0, f"fts_{generation} MATCH ?")
+                    params.insert(0, fts_match_expression(plan))
+                return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+            where, params = conditions(query)
             score = "0.0"
             score_params: list[Any] = []
             if plan is not None:
                 source += f" JOIN fts_{generation} AS f ON f.rowid = d.rowid"
-                clauses.insert(0, f"fts_{generation} MATCH ?")
-                params.insert(0, fts_match_expression(plan))
                 tier = tier_expression(plan, score_params)
                 score = f"({tier}) * {TIER_WEIGHT!r} - bm25(fts_{generation}, {_BM25_WEIGHTS})"
                 if query.group_by_parent and query.sort == "relevance":
                     kinds = ", ".join(f"'{kind.value}'" for kind in OWN_DOCUMENT_KINDS)
                     score += f" + (CASE WHEN d.kind IN ({kinds}) THEN {OWN_DOCUMENT_WEIGHT!r} ELSE 0.0 END)"
-            where = " WHERE " + " AND ".join(clauses) if clauses else ""
             # What is counted: every matching document, or each parent once.
             counted = "DISTINCT d.parent_id" if query.group_by_parent else "*"
             total = connection.execute(f"SELECT count({counted}) FROM {source}{where}", params).fetchone()[0]
@@ -538,18 +543,24 @@ class EmbeddedSearchIndex:
                     hits.append(hit)
             facets: dict[str, list[FacetValue]] = {}
             for field in query.facets:
+                # Counted under every filter but the field's own (SearchQuery.without_filter_on).
+                facet_where, facet_params = (
+                    conditions(query.without_filter_on(field)) if query.filters_on(field) else (where, params)
+                )
                 if field == "tags":
                     value_sql = (
                         f"SELECT json_each.value AS value, d.parent_id AS parent_id "
-                        f"FROM {source} JOIN json_each(d.tags){where}"
+                        f"FROM {source} JOIN json_each(d.tags){facet_where}"
                     )
                 else:
-                    value_sql = f"SELECT d.{field} AS value, d.parent_id AS parent_id FROM {source}{where}"
+                    value_sql = (
+                        f"SELECT d.{field} AS value, d.parent_id AS parent_id FROM {source}{facet_where}"
+                    )
                 counts = connection.execute(
                     f"SELECT value, count({'DISTINCT parent_id' if query.group_by_parent else '*'}) AS n "
                     f"FROM ({value_sql}) WHERE value IS NOT NULL "
                     "GROUP BY value ORDER BY n DESC, value LIMIT 50",
-                    params,
+                    facet_params,
                 ).fetchall()
                 facets[field] = [FacetValue(value=str(value), count=int(n)) for value, n in counts]
             return SearchResult(total=int(total), hits=hits, facets=facets)

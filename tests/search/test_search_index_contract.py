@@ -122,6 +122,44 @@ async def test_filters_and_facets(search_index: SearchIndex) -> None:
     assert sorted(await ids(search_index, filters={"subject": ["语文"], "grade": ["2", "3"]})) == ["y1", "y2"]
 
 
+async def test_facets_are_multi_select(search_index: SearchIndex) -> None:
+    """A facet is counted under every filter but its own, so its other values stay choosable."""
+    await load(
+        search_index,
+        search_document(id="m1", title="认识图形", subject="数学", grade="1", tags=["图形"]),
+        search_document(id="m2", title="图形的运动", subject="数学", grade="2", tags=["图形"]),
+        search_document(id="y1", title="看图写话 图形", subject="语文", grade="2", tags=["写话"]),
+        search_document(id="e1", title="Shapes 图形", subject="英语", grade="3"),
+        search_document(id="p1", title="图形", subject="数学", grade="2", kind=DocKind.file_page, page=1),
+    )
+    facets = ["subject", "grade", "tags", "kind"]
+    result = await search_index.search(
+        SearchQuery(
+            text="图形",
+            access=EVERYONE,
+            filters={"subject": ["数学"], "grade": ["2"]},
+            kinds=[DocKind.resource],
+            facets=facets,
+        )
+    )
+    assert [hit.id for hit in result.hits] == ["m2"]
+    counted = {field: [(f.value, f.count) for f in result.facets[field]] for field in facets}
+    # subject: under grade=2 and kind=resource, not under subject=数学.
+    assert counted["subject"] == [("数学", 1), ("语文", 1)]
+    # grade: under subject=数学 and kind=resource.
+    assert counted["grade"] == [("1", 1), ("2", 1)]
+    # tags has no filter of its own: counted under all of them.
+    assert counted["tags"] == [("图形", 1)]
+    # kind: under subject=数学 and grade=2, not under kinds.
+    assert counted["kind"] == [("file_page", 1), ("resource", 1)]
+    # Access still holds for facets counted outside the main query.
+    nobody = AccessFilter(user_id="stranger", school_id="elsewhere", published_visibilities=frozenset())
+    hidden = await search_index.search(
+        SearchQuery(text="图形", access=nobody, filters={"subject": ["数学"]}, facets=["subject"])
+    )
+    assert hidden.total == 0 and hidden.facets["subject"] == []
+
+
 async def test_access_rules_hold_inside_the_query(search_index: SearchIndex) -> None:
     await load(
         search_index,
