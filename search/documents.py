@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class DocKind(StrEnum):
@@ -73,6 +73,10 @@ class AccessFilter(BaseModel):
 
 SortOrder = Literal["relevance", "newest", "popular"]
 
+# How deep results can be paged (offset + limit): Elasticsearch's index.max_result_window, and the
+# same on the embedded index so both backends accept the same queries.
+MAX_RESULT_WINDOW = 10_000
+
 # Under group_by_parent, how many further documents of a parent a hit carries in SearchHit.more.
 MORE_PER_HIT = 3
 
@@ -95,6 +99,12 @@ class SearchQuery(BaseModel):
     # `offset`/`limit` and facet counts are then over parents (a facet value counts the parents
     # having at least one matching document with that value).
     group_by_parent: bool = False
+
+    @model_validator(mode="after")
+    def _within_result_window(self) -> SearchQuery:
+        if self.offset < 0 or self.limit < 0 or self.offset + self.limit > MAX_RESULT_WINDOW:
+            raise ValueError(f"offset + limit must be within 0..{MAX_RESULT_WINDOW}")
+        return self
 
     def filters_on(self, field: str) -> bool:
         """Whether the query narrows `field` (kinds count as the `kind` field's filter)."""

@@ -16,12 +16,13 @@ document.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterable, Sequence
 from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
-from elasticsearch import AsyncElasticsearch, NotFoundError, TransportError
+from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError, TransportError
 
 from search.documents import (
     FACET_FIELDS,
@@ -40,6 +41,8 @@ from search.pinyin import initials_field, pinyin_field
 from search.plan import OWN_DOCUMENT_KINDS, OWN_DOCUMENT_WEIGHT, TIER_WEIGHT, TextPlan, Tier, plan_query
 from search.suggest import SUGGEST_KINDS, suggest_keys, suggest_prefixes
 from search.text import chars_field, words_field
+
+logger = logging.getLogger(__name__)
 
 # Bumped whenever the mapping or what goes into the fields changes.
 SCHEMA_VERSION = 2
@@ -336,6 +339,14 @@ class ElasticsearchSearchIndex:
             raise SearchUnavailable(f"elasticsearch unreachable: {exc}") from exc
         except TransportError as exc:
             raise SearchUnavailable(f"elasticsearch error: {exc}") from exc
+        except ApiError as exc:
+            if isinstance(exc, NotFoundError):
+                raise
+            # Queries are built here, never taken from users, so a rejected request is this code's
+            # bug or the cluster's state (429, 5xx): either way the caller's change waits in the
+            # outbox, and a search answers 503 rather than a bare 500.
+            logger.warning("elasticsearch rejected a request: %s", exc)
+            raise SearchUnavailable(f"elasticsearch rejected the request ({exc.meta.status})") from exc
 
     async def _next_version_name(self) -> str:
         existing = await self._call(

@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from search.documents import DocKind, SortOrder
+from search.documents import MAX_RESULT_WINDOW, DocKind, SortOrder
 from services.deps import SearchIndexDep, SessionDep
+from services.errors import AppError
 from services.identity.deps import CurrentPrincipal, OptionalPrincipal
 from services.search import service
 from services.search.schemas import SearchResponse, SuggestionRead, SynonymGroupCreate, SynonymGroupRead
@@ -41,7 +42,7 @@ async def search(
     tags: FilterValues = None,
     kind: Annotated[list[DocKind] | None, Query(max_length=4)] = None,
     sort: SortOrder = "relevance",
-    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_RESULT_WINDOW)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     group: Annotated[
         Literal["resource", "none"],
@@ -58,6 +59,12 @@ async def search(
     By default one hit per resource: its best match among the requested kinds (with kind=file_page, a
     page), the resource's next matches in `more`.
     """
+    if offset + limit > MAX_RESULT_WINDOW:
+        raise AppError(
+            f"offset + limit may be at most {MAX_RESULT_WINDOW}; narrow the search with filters instead",
+            422,
+            code="invalid_payload",
+        )
     filters = {
         "stage": _values(stage),
         "grade": _values(grade),

@@ -288,3 +288,16 @@ async def test_bad_search_input_gets_a_clear_4xx(client: httpx.AsyncClient, cont
     for query in ('"unbalanced', "title:(a OR b", "*", "AND OR NOT", "\\", "喜鹊 -", "a~2^3"):
         response = await client.get("/api/v1/search", params={"q": query}, headers=world.teacher_auth)
         assert response.status_code == 200, (query, response.text)
+
+
+async def test_paging_stops_at_the_result_window(client: httpx.AsyncClient, context: AppContext) -> None:
+    world = await district(client, context)
+    await library(world)
+    deepest = await search(world, world.student_auth, q="喜鹊", offset=9_900, limit=100)
+    assert deepest["hits"] == [] and deepest["total"] > 0
+    for params in ({"offset": 9_990, "limit": 20}, {"offset": 10_001}, {"limit": 101}):
+        response = await client.get(
+            "/api/v1/search", params={"q": "喜鹊", **params}, headers=world.student_auth
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "invalid_payload"
