@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 
 from services.context import AppContext
 from storage.models.identity import Role, User
@@ -14,6 +15,10 @@ from tests.factories import make_user, token_for, upload_form
 from tests.services.resources.scenario import District, district
 
 LESSON_SECONDS = 20.0
+# What the reviewers teach; the lesson reviewed is grade 2 语文 (the factories' default).
+COLLEAGUE_NAME = "四年级数学 赵老师"
+SECOND_NAME = "五年级科学 王老师"
+OUTSIDER_NAME = "六年级英语 孙老师"
 RUBRIC: dict[str, Any] = {
     "name": "课堂观察量表",
     "description": "区级磨课通用量表",
@@ -31,8 +36,10 @@ def lesson_video(duration_s: float = LESSON_SECONDS) -> bytes:
 
 @dataclass
 class ReviewWorld:
-    """`base.teacher` teaches the lesson; `base.colleague` and `second` teach other grades of the same
-    school, `base.outsider` teaches at another school; `base.student` is in the teacher's school."""
+    """`base.teacher` teaches the lesson (grade 2 语文 unless told otherwise); `base.colleague` and `second`
+    teach other grades and subjects at the same school, `base.outsider` at another school;
+    `base.student` is in the teacher's school. Users carry no grade or subject of their own, so the
+    colleagues' display names say what they teach."""
 
     base: District
     second: User
@@ -148,7 +155,15 @@ class ReviewWorld:
 async def review_world(client: httpx.AsyncClient, context: AppContext) -> ReviewWorld:
     base = await district(client, context)
     async with context.sessionmaker() as session, session.begin():
-        second = await make_user(session, Role.teacher, base.school, display_name="五年级 王老师")
+        for colleague, display_name in (
+            (base.colleague, COLLEAGUE_NAME),
+            (base.outsider, OUTSIDER_NAME),
+        ):
+            await session.execute(
+                update(User).where(User.id == colleague.id).values(display_name=display_name)
+            )
+            colleague.display_name = display_name
+        second = await make_user(session, Role.teacher, base.school, display_name=SECOND_NAME)
         lead = await make_user(session, Role.research_lead, None, display_name="区教研员 李老师")
         admin = await make_user(session, Role.district_admin, None)
         school_admin = await make_user(session, Role.school_admin, base.school)
