@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from services.schemas import Omittable
 from storage.models.identity import Role
 
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{3,64}$")]
@@ -19,16 +20,22 @@ class TokenResponse(BaseModel):
     expires_in: int
 
 
+SchoolName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+SchoolCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Stages = Annotated[str, Field(max_length=64)]
+
+
 class SchoolCreate(BaseModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
-    stages: Annotated[str, Field(max_length=64)] = ""
+    name: SchoolName
+    code: SchoolCode | None = None
+    stages: Stages = ""
 
 
 class SchoolUpdate(BaseModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
-    stages: Annotated[str, Field(max_length=64)] | None = None
+    name: Omittable[SchoolName] = None
+    # null removes the code (schools need not have one).
+    code: SchoolCode | None = None
+    stages: Omittable[Stages] = None
 
 
 class SchoolRead(BaseModel):
@@ -50,11 +57,12 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
-    display_name: DisplayName | None = None
-    role: Role | None = None
+    display_name: Omittable[DisplayName] = None
+    role: Omittable[Role] = None
+    # null takes the user out of any school (district admins and research leads have none).
     school_id: uuid.UUID | None = None
-    is_active: bool | None = None
-    password: Password | None = None
+    is_active: Omittable[bool] = None
+    password: Omittable[Password] = None
 
 
 class PasswordChange(BaseModel):

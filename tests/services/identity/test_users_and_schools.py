@@ -185,3 +185,30 @@ async def test_user_placement_rules(client: httpx.AsyncClient, context: AppConte
         headers=auth,
     )
     assert taken.status_code == 409
+
+
+async def test_explicit_null_for_a_required_field_is_422(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    d = await district(context)
+    auth = await token_for(client, d.district_admin)
+    for field in ("display_name", "is_active", "role", "password"):
+        response = await client.patch(f"/api/v1/users/{d.teacher_a.id}", json={field: None}, headers=auth)
+        assert response.status_code == 422, (field, response.text)
+        assert response.json()["error"]["details"][0]["loc"] == ["body", field]
+    for field in ("name", "stages"):
+        response = await client.patch(f"/api/v1/schools/{d.school_a.id}", json={field: None}, headers=auth)
+        assert response.status_code == 422, (field, response.text)
+    # Fields that may be empty still take null: a school without a code, a user without a school.
+    assert (await client.patch(f"/api/v1/schools/{d.school_a.id}", json={"code": None}, headers=auth)).json()[
+        "code"
+    ] is None
+    moved = await client.patch(
+        f"/api/v1/users/{d.teacher_b.id}", json={"role": "research_lead", "school_id": None}, headers=auth
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["school_id"] is None
+    # The schema says so too: a client generated from it never sends null there.
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    assert "anyOf" not in schema["UserUpdate"]["properties"]["display_name"]
+    assert {"type": "null"} in schema["UserUpdate"]["properties"]["school_id"]["anyOf"]
