@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,7 +10,7 @@ from fastapi import APIRouter, Query
 from services.deps import SessionDep
 from services.identity.deps import CurrentPrincipal
 from services.research.stats import service
-from services.research.stats.schemas import ResearchStats
+from services.research.stats.schemas import ResearchStats, UTCMoment
 
 router = APIRouter(prefix="/api/v1")
 
@@ -22,10 +21,10 @@ async def research_stats(
     session: SessionDep,
     school_id: uuid.UUID | None = None,
     since: Annotated[
-        datetime | None, Query(description="From (inclusive); a date or time, UTC if no zone")
+        UTCMoment | None, Query(description="From (inclusive); a date or time, UTC if no zone")
     ] = None,
     until: Annotated[
-        datetime | None, Query(description="Until (exclusive); a date or time, UTC if no zone")
+        UTCMoment | None, Query(description="Until (exclusive); a date or time, UTC if no zone")
     ] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

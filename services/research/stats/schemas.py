@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from storage.models.identity import Role
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A date or time without a zone is read as UTC; one with a zone is converted to UTC here, so that a
+    moment whose UTC time falls outside the years 1 to 9999 (0001-01-01T00:00+01:00) is an invalid
+    query rather than an overflow when it is bound to the database."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("must fall within the years 1 to 9999 once converted to UTC") from exc
+
+
+UTCMoment = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class Activity(BaseModel):

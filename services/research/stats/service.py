@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,13 +32,6 @@ def stats_scope(principal: Principal, school_id: uuid.UUID | None) -> uuid.UUID 
             raise Forbidden("School administrators see the statistics of their own school")
         return principal.school_id
     raise Forbidden("Research statistics are for administrators and research leads")
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    # A date or time without a zone is read as UTC.
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -77,8 +70,8 @@ async def research_stats(
     offset: int,
     limit: int,
 ) -> ResearchStats:
+    """`since` and `until` are aware UTC moments (stats.schemas.UTCMoment makes them so)."""
     scope = stats_scope(principal, school_id)
-    since, until = _utc(since), _utc(until)
     if since is not None and until is not None and since >= until:
         raise AppError("since must come before until", 422, code="invalid_payload")
     repository = StatsRepository(session)

@@ -206,3 +206,22 @@ async def test_who_may_see_research_statistics(client: httpx.AsyncClient, contex
     )
     assert backwards.status_code == 422
     assert (await client.get(url, params={"since": "yesterday"}, headers=world.lead_auth)).status_code == 422
+
+
+async def test_periods_at_the_ends_of_the_calendar(client: httpx.AsyncClient, context: AppContext) -> None:
+    world = await review_world(client, context)
+    url = "/api/v1/research/stats"
+
+    # Their UTC time would fall before year 1 or after year 9999: an invalid query, not a server error.
+    for name, moment in (("since", "0001-01-01T00:00:00+01:00"), ("until", "9999-12-31T23:59:59-01:00")):
+        refused = await client.get(url, params={name: moment}, headers=world.lead_auth)
+        assert refused.status_code == 422, refused.text
+        (detail,) = refused.json()["error"]["details"]
+        assert detail["loc"] == ["query", name]
+    # The very ends themselves are fine, in UTC or in a zone that keeps them within the calendar.
+    widest = await _stats(
+        world, world.lead_auth, since="0001-01-01T00:00:00", until="9999-12-31T23:59:59+00:00"
+    )
+    assert widest["since"].startswith("0001-01-01T00:00:00") and widest["until"].startswith("9999-12-31")
+    behind_utc = await _stats(world, world.lead_auth, since="0001-01-01T00:00:00-08:00")
+    assert behind_utc["since"].startswith("0001-01-01T08:00:00")
