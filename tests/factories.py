@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from search.documents import DocKind, SearchDocument
 from services.identity.passwords import hash_password
-from storage.models.identity import Role, School, User
+from storage.models.identity import PublicationStatus, Role, School, User, Visibility
+from storage.models.research import Topic
+from storage.models.resources import Resource, ResourceType, ResourceVersion
 
 _sequence = itertools.count(1)
 _EPOCH = datetime(2026, 9, 1, tzinfo=UTC)
@@ -113,6 +115,53 @@ def resource_metadata(**overrides: Any) -> dict[str, Any]:
         "status": "published",
         **overrides,
     }
+
+
+async def make_resource(
+    session: AsyncSession,
+    owner: User,
+    visibility: Visibility = Visibility.school,
+    status: PublicationStatus = PublicationStatus.published,
+    **overrides: Any,
+) -> Resource:
+    """A resource row with its first round and no file, for tests about who may do what (no upload)."""
+    number = next(_sequence)
+    resource = Resource(
+        **{
+            "title": f"树和喜鹊 第{number}课时",
+            "resource_type": ResourceType.lesson_record,
+            "grade": 2,
+            "stage": "小学",
+            "subject": "语文",
+            "tags": [],
+            "owner_id": owner.id,
+            "school_id": owner.school_id,
+            "visibility": visibility,
+            "status": status,
+            **overrides,
+        }
+    )
+    session.add(resource)
+    await session.flush()
+    session.add(ResourceVersion(resource_id=resource.id, number=1, label="第1次试课", created_by_id=owner.id))
+    await session.flush()
+    return resource
+
+
+async def make_topic(session: AsyncSession, owner: User, **overrides: Any) -> Topic:
+    number = next(_sequence)
+    topic = Topic(
+        **{
+            "title": f"研讨 {number}",
+            "owner_id": owner.id,
+            "school_id": owner.school_id,
+            "visibility": Visibility.school,
+            **overrides,
+        }
+    )
+    session.add(topic)
+    await session.flush()
+    return topic
 
 
 def upload_form(

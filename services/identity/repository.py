@@ -6,10 +6,15 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.identity import LoginFailure, Role, School, ShareLink, User
+from storage.models.research import Topic
+from storage.models.resources import Resource
+
+# Everything that belongs to a school (a RESTRICT foreign key) and so keeps it from being deleted.
+_SCHOOL_MEMBERS = {"users": User.school_id, "resources": Resource.school_id, "topics": Topic.school_id}
 
 
 class UserRepository:
@@ -62,9 +67,6 @@ class UserRepository:
         rows = await self.session.scalars(query.order_by(User.username).offset(offset).limit(limit))
         return list(rows.all()), int(total or 0)
 
-    async def count_in_school(self, school_id: uuid.UUID) -> int:
-        return int(await self.session.scalar(select(func.count()).where(User.school_id == school_id)) or 0)
-
 
 class SchoolRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -99,6 +101,14 @@ class SchoolRepository:
 
     async def delete(self, school: School) -> None:
         await self.session.delete(school)
+
+    async def what_still_belongs_to(self, school_id: uuid.UUID) -> list[str]:
+        """The kinds of rows still referring to the school ("users", "resources", "topics")."""
+        found = []
+        for kind, column in _SCHOOL_MEMBERS.items():
+            if await self.session.scalar(select(exists().where(column == school_id))):
+                found.append(kind)
+        return found
 
     async def list(self, *, offset: int, limit: int) -> tuple[list[School], int]:
         total = await self.session.scalar(select(func.count()).select_from(School))

@@ -118,9 +118,13 @@ async def update_school(
 async def delete_school(session: AsyncSession, principal: Principal, school_id: uuid.UUID) -> None:
     authz.require_district_admin(principal)
     school = await get_school(session, school_id)
-    if await UserRepository(session).count_in_school(school.id):
-        raise Conflict("The school still has users; move or deactivate them first")
-    await SchoolRepository(session).delete(school)
+    schools = SchoolRepository(session)
+    members = await schools.what_still_belongs_to(school.id)
+    if members:
+        raise Conflict(
+            f"The school still has {' and '.join(members)}; move or remove them before deleting the school"
+        )
+    await schools.delete(school)
 
 
 # -- users -------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 
 from services.context import AppContext
 from storage.models.identity import Role, School, User
-from tests.factories import make_school, make_user, token_for
+from tests.factories import make_resource, make_school, make_topic, make_user, token_for
 
 pytestmark = pytest.mark.anyio
 
@@ -212,3 +212,21 @@ async def test_explicit_null_for_a_required_field_is_422(
     schema = (await client.get("/openapi.json")).json()["components"]["schemas"]
     assert "anyOf" not in schema["UserUpdate"]["properties"]["display_name"]
     assert {"type": "null"} in schema["UserUpdate"]["properties"]["school_id"]["anyOf"]
+
+
+async def test_a_school_still_owning_resources_or_topics_is_409(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    async with context.sessionmaker() as session, session.begin():
+        admin = await make_user(session, Role.district_admin)
+        lead = await make_user(session, Role.research_lead)
+        with_resource, with_topic, empty = [await make_school(session) for _ in range(3)]
+        # Owned by people of no school, so only the resource or topic ties them to the school.
+        await make_resource(session, lead, school_id=with_resource.id)
+        await make_topic(session, lead, school_id=with_topic.id)
+    auth = await token_for(client, admin)
+    for school, kind in ((with_resource, "resources"), (with_topic, "topics")):
+        response = await client.delete(f"/api/v1/schools/{school.id}", headers=auth)
+        assert response.status_code == 409, response.text
+        assert kind in response.json()["error"]["message"]
+    assert (await client.delete(f"/api/v1/schools/{empty.id}", headers=auth)).status_code == 204
