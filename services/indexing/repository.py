@@ -6,16 +6,57 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import utcnow
 from storage.models.search import SearchOutbox
 
+# PostgreSQL advisory-lock namespaces (the first key of the two-key form).
+_PARENT_LOCKS = 0x4A59_0001  # one parent's documents being rebuilt from the database and written
+_REBUILD_LOCK = 0x4A59_0002  # a rebuild batch being read and written (exclusive) vs drains (shared)
+
 
 class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    def _serializes(self) -> bool:
+        # SQLite has one writer and, in embedded mode, one worker; PostgreSQL may have many workers.
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    async def lock_parents(self, parent_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Of these parents, the ones this transaction now holds, none held by another drain.
+
+        Held until the transaction ends, so two workers never write one parent's documents at once:
+        otherwise a worker that read an older state could write it after one that read the newer.
+        A parent held elsewhere is left for a later round.
+        """
+        if not self._serializes():
+            return set(parent_ids)
+        held = set()
+        for parent_id in parent_ids:
+            got = await self.session.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:space, hashtext(:parent))"),
+                {"space": _PARENT_LOCKS, "parent": str(parent_id)},
+            )
+            if got:
+                held.add(parent_id)
+        return held
+
+    async def share_index_writes(self) -> None:
+        """Wait for a rebuild batch in flight; then keep rebuilds out until this transaction ends."""
+        if self._serializes():
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock_shared(:space, 0)"), {"space": _REBUILD_LOCK}
+            )
+
+    async def exclude_index_writes(self) -> None:
+        """For a rebuild batch: no drain writes between its read from the database and its write."""
+        if self._serializes():
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": _REBUILD_LOCK}
+            )
 
     def add(self, parent_type: str, parent_id: uuid.UUID) -> None:
         self.session.add(SearchOutbox(parent_type=parent_type, parent_id=parent_id))
@@ -40,6 +81,9 @@ class OutboxRepository:
             entry.attempts += 1
             entry.last_error = error[:2000]
             entry.run_after = now + timedelta(seconds=min(60, 2 ** min(entry.attempts, 6)))
+
+    async def all_entries(self) -> list[SearchOutbox]:
+        return list((await self.session.scalars(select(SearchOutbox).order_by(SearchOutbox.id))).all())
 
     async def pending(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(SearchOutbox)) or 0)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from search.documents import SearchDocument
+from search.index import SearchUnavailable
 from services.context import AppContext
 from services.indexing.repository import OutboxRepository
 from storage.database import utcnow
@@ -42,23 +43,65 @@ async def drain_search_outbox(context: AppContext) -> int:
         entries = await repository.claim(DRAIN_BATCH)
         if not entries:
             return 0
-        parents = list(dict.fromkeys((entry.parent_type, entry.parent_id) for entry in entries))
-        entry_ids = [entry.id for entry in entries]
+        await repository.share_index_writes()
+        by_parent: dict[tuple[str, uuid.UUID], list[int]] = {}
+        for entry in entries:
+            by_parent.setdefault((entry.parent_type, entry.parent_id), []).append(entry.id)
+        held = await repository.lock_parents([parent_id for _, parent_id in by_parent])
+        parents = {parent: ids for parent, ids in by_parent.items() if parent[1] in held}
         try:
-            documents: list[SearchDocument] = []
-            for parent_type, parent_id in parents:
-                loaded = await PARENT_LOADERS[parent_type](session, parent_id)
-                documents.extend(loaded or [])
-            # Replace, not merge: pages of a replaced file or cues of a removed subtitle must go.
-            await context.search_index.delete_by_parent([str(parent_id) for _, parent_id in parents])
-            if documents:
-                await context.search_index.upsert(documents)
+            # A savepoint, so that a database error of one parent leaves the transaction usable.
+            async with session.begin_nested():
+                await _apply(context, session, list(parents))
+        except SearchUnavailable as exc:
+            # The backend is down or refusing: everything waits for the next round.
+            return await _postpone(repository, [i for ids in parents.values() for i in ids], exc)
+        except Exception:
+            # Something about one parent (a loader bug, a document the backend rejects) must not hold
+            # back the others: apply them one by one and postpone only what fails.
+            logger.exception("search outbox: batch failed; applying its %d parents one by one", len(parents))
+            return await _apply_one_by_one(context, session, repository, parents)
+        applied = [i for ids in parents.values() for i in ids]
+        await repository.remove(applied)
+        return len(applied)
+
+
+async def _apply(
+    context: AppContext, session: AsyncSession, parents: Sequence[tuple[str, uuid.UUID]]
+) -> None:
+    documents: list[SearchDocument] = []
+    for parent_type, parent_id in parents:
+        loaded = await PARENT_LOADERS[parent_type](session, parent_id)
+        documents.extend(loaded or [])
+    # Replace, not merge: pages of a replaced file or cues of a removed subtitle must go.
+    await context.search_index.delete_by_parent([str(parent_id) for _, parent_id in parents])
+    if documents:
+        await context.search_index.upsert(documents)
+
+
+async def _apply_one_by_one(
+    context: AppContext,
+    session: AsyncSession,
+    repository: OutboxRepository,
+    parents: dict[tuple[str, uuid.UUID], list[int]],
+) -> int:
+    applied: list[int] = []
+    for parent, entry_ids in parents.items():
+        try:
+            async with session.begin_nested():
+                await _apply(context, session, [parent])
         except Exception as exc:
-            logger.warning("search outbox: %d entries postponed: %s", len(entry_ids), exc)
-            await repository.postpone(entry_ids, f"{type(exc).__name__}: {exc}", utcnow())
-            return 0
-        await repository.remove(entry_ids)
-        return len(entry_ids)
+            await _postpone(repository, entry_ids, exc)
+        else:
+            applied.extend(entry_ids)
+    await repository.remove(applied)
+    return len(applied)
+
+
+async def _postpone(repository: OutboxRepository, entry_ids: list[int], exc: Exception) -> int:
+    logger.warning("search outbox: %d entries postponed: %s", len(entry_ids), exc)
+    await repository.postpone(entry_ids, f"{type(exc).__name__}: {exc}", utcnow())
+    return 0
 
 
 async def pending_index_changes(context: AppContext) -> int:
@@ -71,19 +114,39 @@ async def rebuild_search_index(context: AppContext, *, progress: bool = False) -
 
     async def batches() -> AsyncIterator[Sequence[SearchDocument]]:
         async with context.sessionmaker() as session:
+            repository = OutboxRepository(session)
             for source in DOCUMENT_SOURCES:
-                async for batch in source(session, REINDEX_BATCH):
+                pending = source(session, REINDEX_BATCH)
+                while True:
+                    # Each batch is read from the database and written to the new index with drains
+                    # held off, so no drain can write a newer state of a parent in between that the
+                    # batch, read earlier, would then overwrite. The transaction (and the lock) ends
+                    # when the index asks for the next batch, i.e. after it wrote this one.
+                    await repository.exclude_index_writes()
+                    try:
+                        batch = await anext(pending)
+                    except StopAsyncIteration:
+                        await session.commit()
+                        break
                     yield batch
+                    await session.commit()
 
     if not progress:
         return await context.search_index.rebuild(batches())
 
+    try:
+        # What the live index holds: the rebuild writes about as many documents.
+        expected: int | None = await context.search_index.count()
+    except SearchUnavailable:
+        expected = None
     with Progress() as bar:
-        task = bar.add_task("reindexing", total=None)
+        task = bar.add_task("reindexing documents", total=expected or None)
 
         async def counted() -> AsyncIterator[Sequence[SearchDocument]]:
             async for batch in batches():
                 yield batch
                 bar.advance(task, len(batch))
 
-        return await context.search_index.rebuild(counted())
+        written = await context.search_index.rebuild(counted())
+        bar.update(task, total=written, completed=written)
+        return written

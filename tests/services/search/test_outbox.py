@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 from elasticsearch import AsyncElasticsearch
 
+from search.documents import SearchDocument
 from search.elastic import ElasticsearchSearchIndex
 from services.context import AppContext
 from services.indexing.repository import OutboxRepository
-from services.indexing.service import drain_search_outbox, pending_index_changes, rebuild_search_index
+from services.indexing.service import (
+    PARENT_LOADERS,
+    drain_search_outbox,
+    enqueue_reindex,
+    pending_index_changes,
+    rebuild_search_index,
+)
 from tests import samples
 from tests.services.resources.scenario import district
 
@@ -71,3 +80,27 @@ async def test_reindex_rebuilds_the_same_documents(client: httpx.AsyncClient, co
     await context.search_index.refresh()
     found = await client.get("/api/v1/search", params={"q": "重建索引"}, headers=world.teacher_auth)
     assert found.json()["hits"][0]["title"] == "重建索引"
+
+
+async def test_a_parent_that_fails_does_not_hold_back_the_others(
+    client: httpx.AsyncClient, context: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await district(client, context)
+
+    async def broken_loader(session: object, parent_id: object) -> list[SearchDocument] | None:
+        raise RuntimeError("this parent cannot be loaded")
+
+    monkeypatch.setitem(PARENT_LOADERS, "broken", broken_loader)
+    broken_id = uuid.uuid4()
+    async with context.sessionmaker() as session, session.begin():
+        enqueue_reindex(session, "broken", broken_id)
+    await world.created("a.pdf", samples.pdf_bytes(["照常索引"]), title="照常索引")
+    await world.process()
+    await context.search_index.refresh()
+
+    found = await client.get("/api/v1/search", params={"q": "照常索引"}, headers=world.teacher_auth)
+    assert found.json()["total"] == 1
+    async with context.sessionmaker() as session:
+        left = await OutboxRepository(session).all_entries()
+    assert [(entry.parent_id, entry.attempts) for entry in left] == [(broken_id, 1)]
+    assert "this parent cannot be loaded" in (left[0].last_error or "")
