@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from services.blob_links.router import router as blob_links_router
 from services.context import AppContext, build_context, prepare_backends
@@ -22,6 +23,9 @@ from services.research.topics.router import router as topics_router
 from services.resources.router import router as resources_router
 from services.search.router import router as search_router
 from services.settings import Settings
+from services.web.pages import error_page
+from services.web.router import router as web_router
+from services.web.templating import STATIC_DIR, STATIC_PREFIX
 from services.wiring import REGISTERED_MODULES
 
 logger = logging.getLogger(__name__)
@@ -62,7 +66,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     if context is not None:
         # A context handed in (tests, embedding) is usable without running the lifespan.
         app.state.context = context
-    install_error_handlers(app)
+    # Errors of the web pages are Chinese HTML pages; everything under /api/v1 keeps its JSON shape.
+    install_error_handlers(app, error_page)
     app.include_router(health_router)
     app.include_router(blob_links_router)
     app.include_router(identity_router)
@@ -72,4 +77,6 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.include_router(review_router)
     app.include_router(research_stats_router)
     app.include_router(topics_router)
+    app.include_router(web_router)
+    app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
     return app

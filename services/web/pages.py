@@ -1,0 +1,116 @@
+"""What every page shares: who is signed in (by cookie), the page frame, and the HTML error pages."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from services import authz
+from services.authz import Principal
+from services.deps import SessionDep, SettingsDep
+from services.errors import AppError
+from services.identity.browser import CSRF_COOKIE, SESSION_COOKIE
+from services.identity.deps import user_for_token
+from services.notifications import service as notifications
+from services.web.templating import render
+from storage.models.identity import Role, User
+
+# Paths that are not pages: their errors stay in the API's JSON shape.
+_NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz", "/static/")
+
+_ERROR_MESSAGES = {
+    400: ("请求有误", "请检查填写的内容后再试。"),
+    401: ("请先登录", "登录后才能查看这个页面。"),
+    403: ("没有权限", "你没有权限查看或进行这项操作。如有疑问，请联系学校或区级管理员。"),
+    404: ("页面不存在", "找不到这个页面：它可能已被删除，或者你没有权限查看。"),
+    422: ("请求参数有误", "链接中的参数不正确，请返回上一页重试。"),
+    429: ("尝试次数过多", "请稍后再试。"),
+    500: ("服务器出错了", "请稍后再试；如果问题持续，请联系管理员。"),
+    503: ("服务暂不可用", "有后台服务暂时无法连接，请稍后再试。"),
+}
+
+
+class SignInRequired(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+
+async def get_page_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
+    """The signed-in user of a page; an expired cookie simply means a guest (pages then offer sign-in)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    return await user_for_token(session, settings, token) if token else None
+
+
+PageUser = Annotated[User | None, Depends(get_page_user)]
+
+
+async def require_page_user(user: PageUser) -> User:
+    if user is None:
+        raise SignInRequired("Sign in to see this page")
+    return user
+
+
+SignedInUser = Annotated[User, Depends(require_page_user)]
+
+
+def principal_of(user: User | None) -> Principal | None:
+    return Principal.of(user) if user is not None else None
+
+
+def is_page_request(request: Request) -> bool:
+    return not request.url.path.startswith(_NOT_PAGES)
+
+
+def sign_in_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"/login?next={quote(target, safe='')}"
+
+
+def _frame(request: Request, user: User | None, unread: int) -> dict[str, Any]:
+    principal = principal_of(user)
+    return {
+        "request": request,
+        "user": user,
+        "unread": unread,
+        "csrf_token": request.cookies.get(CSRF_COOKIE, ""),
+        "can_upload": principal is not None and principal.role != Role.student,
+        "can_discuss": principal is not None and authz.can_open_topic(principal),
+        "is_admin": principal is not None and principal.role in (Role.school_admin, Role.district_admin),
+        "is_district_admin": principal is not None and principal.is_district_admin,
+        "path": request.url.path,
+    }
+
+
+async def render_page(
+    request: Request,
+    session: AsyncSession,
+    user: User | None,
+    template: str,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    unread = await notifications.unread_count(session, user.id) if user is not None else 0
+    body = render(template, {**_frame(request, user, unread), **context})
+    # Pages show what one user may see: never kept by shared caches, nor reused after signing out.
+    return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "private, no-store"})
+
+
+def error_page(request: Request, status_code: int, code: str, message: str) -> Response | None:
+    """The HTML side of the app's error handlers: Chinese error pages for page requests, and signing
+    in for pages that need it. API paths get None, i.e. their JSON."""
+    if not is_page_request(request):
+        return None
+    if status_code == 401:
+        return RedirectResponse(sign_in_url(request), status_code=303)
+    title, explanation = _ERROR_MESSAGES.get(status_code, ("出错了", "请返回上一页重试。"))
+    body = render(
+        "error.html",
+        {**_frame(request, None, 0), "status_code": status_code, "title": title, "explanation": explanation},
+    )
+    return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,393 @@
+"""The web pages without a browser: sign-in and cookies, CSRF, drafts, escaping, error pages."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from services.context import AppContext
+from services.identity.browser import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from tests import samples
+from tests.factories import upload_form
+from tests.services.research.review_world import ReviewWorld, review_world
+from tests.services.web.browsers import browser, csrf_headers, form_token, sign_in, signed_in
+
+pytestmark = pytest.mark.anyio
+
+XSS_TITLE = '<script>alert("title")</script>树和喜鹊'
+XSS_COMMENT = '<img src=x onerror=alert("comment")> 导入很好'
+XSS_TOPIC = '<script>alert("topic")</script>**识字教学**'
+
+
+async def _world(client: httpx.AsyncClient, context: AppContext) -> ReviewWorld:
+    return await review_world(client, context)
+
+
+# -- signing in ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/upload", "/notifications", "/admin", "/admin/users"])
+async def test_pages_that_need_an_account_send_guests_to_sign_in(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    response = await client.get(f"{path}?x=1")
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/login?next={path.replace('/', '%2F')}%3Fx%3D1"
+
+
+async def test_signing_in_sets_an_httponly_session_cookie_the_api_accepts(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    async with browser(context) as page:
+        response = await sign_in(page, world.base.teacher)
+        assert response.headers["location"] == "/"
+        cookies = response.headers.get_list("set-cookie")
+        session_cookie = next(cookie for cookie in cookies if cookie.startswith(f"{SESSION_COOKIE}="))
+        csrf_cookie = next(cookie for cookie in cookies if cookie.startswith(f"{CSRF_COOKIE}="))
+        assert "HttpOnly" in session_cookie and "samesite=lax" in session_cookie.lower()
+        assert "Secure" not in session_cookie  # public_base_url is http here
+        assert "HttpOnly" not in csrf_cookie  # the pages' scripts read it
+
+        me = await page.get("/api/v1/me")
+        assert me.status_code == 200 and me.json()["username"] == world.base.teacher.username
+        home = await page.get("/")
+        assert world.base.teacher.display_name in home.text
+
+
+async def test_sign_in_goes_back_to_the_page_asked_for_but_never_off_site(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    for target, expected in (
+        ("/upload", "/upload"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example", "/"),
+    ):
+        async with browser(context) as page:
+            form = await page.get("/login", params={"next": target})
+            response = await page.post(
+                "/login",
+                data={
+                    "username": world.base.teacher.username,
+                    "password": "correct-horse-battery",
+                    "csrf_token": form_token(form),
+                    "next": target,
+                },
+            )
+            assert response.status_code == 303
+            assert response.headers["location"] == expected
+
+
+async def test_a_wrong_password_shows_the_form_again_and_counts_towards_the_rate_limit(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    async with browser(context) as page:
+        token = form_token(await page.get("/login"))
+        statuses = []
+        for _ in range(context.settings.login_max_failures + 1):
+            response = await page.post(
+                "/login",
+                data={
+                    "username": world.base.teacher.username,
+                    "password": "wrong-password",
+                    "csrf_token": token,
+                },
+            )
+            statuses.append(response.status_code)
+        assert statuses[:-1] == [401] * context.settings.login_max_failures
+        assert "用户名或密码错误" in response.text or statuses[-1] == 429
+        assert statuses[-1] == 429 and "登录失败次数过多" in response.text
+        assert SESSION_COOKIE not in page.cookies
+    # The API's own sign-in shares the same count.
+    api = await client.post(
+        "/api/v1/auth/token",
+        data={"username": world.base.teacher.username, "password": "correct-horse-battery"},
+    )
+    assert api.status_code == 429
+
+
+async def test_the_sign_in_form_needs_its_own_csrf_token(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    async with browser(context) as page:
+        await page.get("/login")
+        response = await page.post(
+            "/login",
+            data={
+                "username": world.base.teacher.username,
+                "password": "correct-horse-battery",
+                "csrf_token": "x",
+            },
+        )
+        assert response.status_code == 403
+        assert SESSION_COOKIE not in page.cookies
+
+
+async def test_signing_out_clears_both_cookies(client: httpx.AsyncClient, context: AppContext) -> None:
+    world = await _world(client, context)
+    async with signed_in(context, world.base.teacher) as page:
+        confirm = await page.get("/logout")
+        assert confirm.status_code == 200
+        refused = await page.post("/logout", data={"csrf_token": "forged"})
+        assert refused.status_code == 403 and "没有权限" in refused.text
+        response = await page.post("/logout", data={"csrf_token": form_token(confirm)})
+        assert response.status_code == 303 and response.headers["location"] == "/"
+        assert SESSION_COOKIE not in page.cookies and CSRF_COOKIE not in page.cookies
+        assert (await page.get("/api/v1/me")).status_code == 401
+        assert (await page.get("/upload")).status_code == 303
+
+
+# -- CSRF on the API -------------------------------------------------------------------------------
+
+
+async def test_unsafe_api_requests_by_cookie_need_the_csrf_header(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    topic = {"title": "识字教学研讨", "body": "大家怎么教识字？", "visibility": "district"}
+    async with signed_in(context, world.base.teacher) as page:
+        missing = await page.post("/api/v1/topics", json=topic)
+        assert missing.status_code == 403
+        assert missing.json()["error"]["code"] == "forbidden"
+        assert CSRF_HEADER in missing.json()["error"]["message"]
+
+        forged = await page.post("/api/v1/topics", json=topic, headers={CSRF_HEADER: "forged"})
+        assert forged.status_code == 403
+
+        created = await page.post("/api/v1/topics", json=topic, headers=csrf_headers(page))
+        assert created.status_code == 201, created.text
+        # Reading needs no header.
+        assert (await page.get(f"/api/v1/topics/{created.json()['id']}")).status_code == 200
+
+    # A token matching a cookie planted by someone else, but not this session, is refused too.
+    async with signed_in(context, world.base.teacher) as page:
+        page.cookies.delete(CSRF_COOKIE)
+        page.cookies.set(CSRF_COOKIE, "planted")
+        planted = await page.post("/api/v1/topics", json=topic, headers={CSRF_HEADER: "planted"})
+        assert planted.status_code == 403
+
+    # Bearer clients are unchanged: no cookie, no CSRF header.
+    bearer = await client.post("/api/v1/topics", json=topic, headers=world.base.teacher_auth)
+    assert bearer.status_code == 201
+
+
+async def test_an_expired_cookie_is_a_guest_on_pages_and_401_on_the_api(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    async with browser(context) as page:
+        page.cookies.set(SESSION_COOKIE, "not-a-token")
+        home = await page.get("/")
+        assert home.status_code == 200 and "登录" in home.text
+        assert (await page.get("/api/v1/me")).status_code == 401
+
+
+# -- what pages show -------------------------------------------------------------------------------
+
+
+async def test_a_student_sees_no_draft_anywhere_in_the_pages(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    base = world.base
+    published = await base.created(
+        "树和喜鹊.pdf", samples.pdf_bytes(["树和喜鹊 识字"]), title="树和喜鹊 已发布", status="published"
+    )
+    draft = await base.created(
+        "树和喜鹊草稿.pdf", samples.pdf_bytes(["树和喜鹊 草稿"]), title="树和喜鹊 草稿稿", status="draft"
+    )
+    await base.process()
+    async with signed_in(context, base.student) as page:
+        for path in ("/", "/search?q=树和喜鹊", "/search?q=shuhexique", "/search"):
+            response = await page.get(path)
+            assert response.status_code == 200, path
+            assert "树和喜鹊 草稿稿" not in response.text, path
+        results = await page.get("/search", params={"q": "树和喜鹊"})
+        assert f"/resources/{published['id']}" in results.text
+        hidden = await page.get(f"/resources/{draft['id']}")
+        assert hidden.status_code == 404
+        assert "页面不存在" in hidden.text and 'lang="zh-CN"' in hidden.text
+        assert "树和喜鹊 草稿稿" not in hidden.text
+    async with signed_in(context, base.teacher) as page:
+        own = await page.get(f"/resources/{draft['id']}")
+        assert own.status_code == 200 and "树和喜鹊 草稿稿" in own.text and "草稿" in own.text
+
+
+async def test_user_text_is_escaped_in_titles_comments_and_topics(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    base = world.base
+    lesson = await world.lesson(title=XSS_TITLE, status="published")
+    await world.commented(lesson["id"], base.colleague_auth, start_s=3, body=XSS_COMMENT)
+    topic = await client.post(
+        "/api/v1/topics",
+        json={
+            "title": XSS_TITLE,
+            "body": XSS_TOPIC,
+            "visibility": "district",
+            "resource_ids": [lesson["id"]],
+        },
+        headers=base.teacher_auth,
+    )
+    assert topic.status_code == 201, topic.text
+    topic_id = topic.json()["id"]
+    await client.post(
+        f"/api/v1/topics/{topic_id}/posts", json={"body": XSS_COMMENT}, headers=base.colleague_auth
+    )
+    await base.process()
+
+    async with signed_in(context, base.teacher) as page:
+        pages = [
+            await page.get("/"),
+            await page.get(f"/resources/{lesson['id']}"),
+            await page.get("/search", params={"q": "树和喜鹊"}),
+            await page.get("/topics"),
+            await page.get(f"/topics/{topic_id}"),
+            await page.get("/notifications"),
+        ]
+    for response in pages:
+        assert response.status_code == 200, response.url
+        text = response.text
+        assert "<script>alert" not in text, response.url
+        assert "<img src=x" not in text, response.url
+        assert "onerror=alert" not in text or "&lt;img" in text, response.url
+    resource_page, topic_page = pages[1].text, pages[4].text
+    assert "&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;树和喜鹊" in resource_page
+    assert "&lt;img src=x onerror=alert(&quot;comment&quot;)&gt;" in resource_page  # Markdown's escaping
+    assert "<strong>识字教学</strong>" in topic_page  # Markdown still works
+    assert "&lt;script&gt;alert(&quot;topic&quot;)&lt;/script&gt;" in topic_page
+    search_page = pages[2].text
+    assert "<mark>" in search_page and "&lt;script&gt;" in search_page
+
+
+async def test_api_errors_stay_json_and_pages_get_chinese_error_pages(client: httpx.AsyncClient) -> None:
+    missing = uuid.uuid4()
+    api = await client.get(f"/api/v1/resources/{missing}")
+    assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+    assert (
+        (await client.get("/api/v1/no-such-endpoint")).headers["content-type"].startswith("application/json")
+    )
+    for path in (f"/resources/{missing}", "/no-such-page", f"/topics/{missing}"):
+        page = await client.get(path)
+        assert page.status_code == 404, path
+        assert page.headers["content-type"].startswith("text/html")
+        assert "页面不存在" in page.text
+    invalid = await client.get("/resources/not-a-uuid")
+    assert invalid.status_code == 422 and "请求参数有误" in invalid.text
+    assert (await client.get("/healthz")).json()
+
+
+async def test_a_student_is_refused_the_upload_and_admin_pages(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    async with signed_in(context, world.base.student) as page:
+        for path in ("/upload", "/admin", "/admin/users"):
+            response = await page.get(path)
+            assert response.status_code == 403, path
+            assert "没有权限" in response.text
+        assert "上传资源" not in (await page.get("/")).text
+
+
+async def test_search_page_links_a_subtitle_hit_to_its_second_and_counts_facets(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    base = world.base
+    lesson = await world.lesson(title="树和喜鹊 第一课时", status="published", subject="语文", grade=2)
+    video = next(file for file in lesson["versions"][0]["files"] if file["purpose"] == "primary")
+    subtitle = await client.post(
+        f"/api/v1/resources/{lesson['id']}/files",
+        files=upload_form(
+            {"purpose": "subtitle"},
+            "字幕.srt",
+            samples.srt_bytes([(1.0, 3.0, "同学们好"), (8.0, 11.0, "喜鹊在树上搭了一个窝")]),
+        ),
+        headers=base.teacher_auth,
+    )
+    assert subtitle.status_code == 201, subtitle.text
+    await base.process()
+    async with signed_in(context, base.colleague) as page:
+        results = await page.get("/search", params={"q": "搭了一个窝"})
+        assert results.status_code == 200
+        # The cue is located in the video it subtitles: the link opens that video at the cue's second.
+        assert f"/resources/{lesson['id']}?file={video['id']}&amp;t=8#player" in results.text
+        assert "字幕 00:08" in results.text and "<mark>" in results.text
+        assert "学科" in results.text and "语文" in results.text  # a facet with its count
+        filtered = await page.get("/search", params={"q": "喜鹊", "subject": "数学"})
+        assert "共 0 条结果" in filtered.text and "学科：数学" in filtered.text
+
+        opened = await page.get(f"/resources/{lesson['id']}", params={"file": video["id"], "t": "8"})
+        assert opened.status_code == 200
+        assert f"{video['content_url']}#t=8.0" in opened.text
+        assert "喜鹊在树上搭了一个窝" in opened.text  # the transcript
+        assert 'data-seek="8.0"' in opened.text
+
+
+async def test_every_page_renders_for_the_people_it_is_for(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    base = world.base
+    rubric = await world.rubric()
+    lesson = await world.lesson(title="树和喜鹊 第一课时", status="published")
+    await world.commented(lesson["id"], base.colleague_auth, start_s=2, end_s=6, body="提问覆盖面可以更广")
+    scored = await world.score(lesson["id"], 1, rubric, [8, 7, 4], base.colleague_auth)
+    assert scored.status_code == 200, scored.text
+    topic = await client.post(
+        "/api/v1/topics", json={"title": "识字教学", "body": "讨论"}, headers=base.teacher_auth
+    )
+    document = await base.created("教案.pdf", samples.pdf_bytes(["第一页 导入", "第二页 识字"]), title="教案")
+    await base.process()
+    async with signed_in(context, base.colleague) as page:
+        resource = await page.get(f"/resources/{lesson['id']}")
+        assert resource.status_code == 200
+        assert "提问覆盖面可以更广" in resource.text and "00:02–00:06" in resource.text
+        assert "为第1次试课评分" in resource.text and "课堂观察量表" in resource.text
+        assert "<svg" in resource.text and "各轮平均总分" in resource.text
+        pdf = await page.get(f"/resources/{document['id']}", params={"page": 2})
+        assert 'id="page-2" class="page-text target"' in pdf.text and "第二页 识字" in pdf.text
+        for path in ("/", "/search", "/topics", f"/topics/{topic.json()['id']}", "/notifications", "/upload"):
+            assert (await page.get(path)).status_code == 200, path
+        upload_round = await page.get("/upload", params={"resource": lesson["id"]})
+        assert upload_round.status_code == 403  # a colleague may read the lesson, not add rounds
+    async with signed_in(context, base.teacher) as page:
+        inbox = await page.get("/notifications")
+        assert "评论了你的《树和喜鹊 第一课时》第1次试课 00:02" in inbox.text
+        assert f"/resources/{lesson['id']}?v=1#comment-" in inbox.text
+        assert (await page.get("/upload", params={"resource": lesson["id"]})).status_code == 200
+    async with signed_in(context, world.admin) as page:
+        for path in ("/admin", "/admin/schools", "/admin/users", "/admin/rubrics", "/admin/synonyms"):
+            response = await page.get(path)
+            assert response.status_code == 200, path
+        assert "课堂观察量表" in (await page.get("/admin/rubrics")).text
+        assert base.school.name in (await page.get("/admin/schools")).text
+    async with signed_in(context, world.school_admin) as page:
+        users = await page.get("/admin/users")
+        assert users.status_code == 200 and base.teacher.username in users.text
+        assert base.outsider.username not in users.text
+
+
+async def test_mention_completion_lists_colleagues_but_not_for_students(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    base = world.base
+    found = await client.get(
+        "/api/v1/users/mentionable", params={"q": base.colleague.username}, headers=base.teacher_auth
+    )
+    assert found.status_code == 200
+    assert found.json() == [
+        {
+            "id": str(base.colleague.id),
+            "username": base.colleague.username,
+            "display_name": base.colleague.display_name,
+        }
+    ]
+    refused = await client.get("/api/v1/users/mentionable", params={"q": "user"}, headers=base.student_auth)
+    assert refused.status_code == 403
