@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable, Collection
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ValidationError
 
@@ -47,7 +47,7 @@ from services.resources.schemas import (
 from services.schemas import Page
 from services.settings import Settings
 from services.streaming_form import InvalidForm, StreamingForm
-from storage.blobs.base import BlobStore
+from storage.blobs.base import MAX_PARTS, BlobStore
 from storage.models.identity import PublicationStatus
 from storage.models.resources import FilePurpose, Resource, ResourceFile, ResourceType, UploadSession
 
@@ -603,7 +603,7 @@ async def read_upload(
 )
 async def put_part(
     upload_id: uuid.UUID,
-    part_number: int,
+    part_number: Annotated[int, Path(ge=1, le=MAX_PARTS)],
     request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from services.resources import curriculum
+from storage.blobs.base import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE
 from storage.models.identity import PublicationStatus, Visibility
 from storage.models.resources import FilePurpose, ProcessingStatus, ResourceType
 
@@ -16,6 +17,12 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 Description = Annotated[str, Field(max_length=20_000)]
+# 磨课 takes a handful of rounds; the bound keeps numbers far inside every integer column.
+MAX_ROUND_NUMBER = 1000
+RoundNumber = Annotated[int, Field(ge=1, le=MAX_ROUND_NUMBER)]
+# Column widths of resources.edition and resource_files.language.
+EDITION_LENGTH = 64
+LANGUAGE_LENGTH = 16
 
 
 class CurriculumFields(BaseModel):
@@ -24,7 +31,7 @@ class CurriculumFields(BaseModel):
     stage: Literal["小学", "初中", "高中"] | None = None
     grade: Annotated[int, Field(ge=1, le=12)] | None = None
     subject: Annotated[str, Field(max_length=32)] | None = None
-    edition: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    edition: Annotated[str, StringConstraints(strip_whitespace=True, max_length=EDITION_LENGTH)] | None = None
     volume: Annotated[str, Field(max_length=16)] | None = None
     unit: ShortText | None = None
     lesson: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
@@ -37,7 +44,13 @@ class CurriculumFields(BaseModel):
     @field_validator("edition")
     @classmethod
     def _edition(cls, value: str | None) -> str | None:
-        return curriculum.normalize_edition(value) if value else None
+        if not value:
+            return None
+        edition = curriculum.normalize_edition(value)
+        # NFKC can lengthen a name (㍿ → 株式会社); the column holds EDITION_LENGTH characters.
+        if len(edition) > EDITION_LENGTH:
+            raise ValueError(f"edition names are limited to {EDITION_LENGTH} characters")
+        return edition
 
     @field_validator("volume")
     @classmethod
@@ -95,8 +108,15 @@ class VersionCreate(BaseModel):
 class FileCreate(BaseModel):
     purpose: Literal[FilePurpose.subtitle, FilePurpose.attachment]
     # The round the file belongs to; the newest when omitted.
-    version: Annotated[int, Field(ge=1)] | None = None
-    language: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] | None = None
+    version: RoundNumber | None = None
+    # A BCP 47 tag such as zh-Hans-CN.
+    language: (
+        Annotated[
+            str,
+            StringConstraints(max_length=LANGUAGE_LENGTH, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"),
+        ]
+        | None
+    ) = None
     upload_id: uuid.UUID | None = None
 
 
@@ -172,10 +192,11 @@ class ResourceRead(ResourceSummary):
 
 class UploadCreate(BaseModel):
     filename: Annotated[str, Field(min_length=1, max_length=255)]
-    size: Annotated[int, Field(ge=1)]
+    # What MAX_PARTS parts of the largest part size hold; the configured limits are checked after.
+    size: Annotated[int, Field(ge=1, le=MAX_PARTS * MAX_PART_SIZE)]
     # Optional: checked once the upload is processed.
     sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$", to_lower=True)] | None = None
-    part_size: Annotated[int, Field(ge=5 * 1024 * 1024, le=512 * 1024 * 1024)] | None = None
+    part_size: Annotated[int, Field(ge=MIN_PART_SIZE, le=MAX_PART_SIZE)] | None = None
 
 
 class UploadedPartRead(BaseModel):
@@ -199,7 +220,7 @@ class UploadRead(BaseModel):
 
 class PartUrlsRequest(BaseModel):
     part_numbers: Annotated[
-        list[Annotated[int, Field(ge=1, le=10_000)]], Field(min_length=1, max_length=1000)
+        list[Annotated[int, Field(ge=1, le=MAX_PARTS)]], Field(min_length=1, max_length=1000)
     ]
 
 

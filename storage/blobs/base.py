@@ -15,6 +15,8 @@ _KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_\-]*(/[a-z0-9][a-z0-9_\-.]*)*$")
 
 # S3 requires every part but the last to be at least 5 MiB.
 MIN_PART_SIZE = 5 * 1024 * 1024
+# Jiaoyun's own ceiling (S3 allows 5 GiB): one part is what a request handles, so it stays small.
+MAX_PART_SIZE = 64 * 1024 * 1024
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 MAX_PARTS = 10_000
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.database import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -16,6 +16,10 @@ from storage.models.identity import PublicationStatus, Visibility
 
 def _enum(enum: type[StrEnum], length: int = 32) -> Enum:
     return Enum(enum, native_enum=False, length=length)
+
+
+# Recordings pass 2 GiB, beyond PostgreSQL's integer; SQLite's INTEGER already holds 64 bits.
+ByteCount = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class ResourceType(StrEnum):
@@ -105,7 +109,7 @@ class ResourceFile(UUIDPrimaryKey, Timestamps, Base):
     format: Mapped[str] = mapped_column(String(16))
     media_type: Mapped[str] = mapped_column(String(128))
     category: Mapped[str] = mapped_column(String(16))
-    size: Mapped[int]
+    size: Mapped[int] = mapped_column(ByteCount)
     # Known at once for uploads through the API; computed by processing for direct multipart uploads.
     sha256: Mapped[str | None] = mapped_column(String(64))
     blob_key: Mapped[str] = mapped_column(String(512), unique=True)
@@ -167,7 +171,7 @@ class UploadSession(UUIDPrimaryKey, Timestamps, Base):
 
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
-    size: Mapped[int]
+    size: Mapped[int] = mapped_column(ByteCount)
     part_size: Mapped[int]
     sha256: Mapped[str | None] = mapped_column(String(64))
     blob_key: Mapped[str] = mapped_column(String(512), unique=True)

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from services.resources.schemas import RoundNumber
+
 Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 Seconds = Annotated[float, Field(ge=0, le=24 * 3600, allow_inf_nan=False)]
 Description = Annotated[str, Field(max_length=2000)]
@@ -21,7 +23,7 @@ Score = Annotated[int, Field(ge=-1000, le=1000)]
 
 class CommentCreate(BaseModel):
     # The round (磨课: 第n次试课); the newest when omitted. A reply belongs to its comment's round.
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: RoundNumber | None = None
     # Where in the recording: a moment, or a stretch up to end_s. Replies need no time.
     start_s: Seconds | None = None
     end_s: Seconds | None = None

@@ -46,6 +46,8 @@ async def test_bad_comments_are_refused_with_the_reason(
         {"loc": ["body", "category_id"], "msg": "No such observation category", "type": "value_error"}
     ]
     await refused(404, "not_found", start_s=1, version=2, body="没有第二轮")
+    # Far beyond any round and any integer column: refused as invalid, not a database error.
+    await refused(422, "invalid_payload", start_s=1, version=10**20, body="第无穷轮")
     missing = await world.comment(str(uuid.uuid4()), reviewer, start_s=1, body="没有这节课")
     assert missing.status_code == 404
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -173,3 +174,47 @@ async def test_malformed_requests(client: httpx.AsyncClient, context: AppContext
 
     anonymous = await client.post("/api/v1/resources", files=upload_form(resource_metadata(), "a.pdf", PDF))
     await assert_refused(world, anonymous, 401, "unauthorized")
+
+
+async def test_numbers_and_names_beyond_their_columns_are_invalid_payloads(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    """Out-of-range values get a 422 from validation, never a database error (500) on either engine."""
+    world = await district(client, context)
+    resource = await world.created("a.pdf", PDF, resource_type="lesson_plan")
+
+    async def add_file(**metadata: Any) -> httpx.Response:
+        return await client.post(
+            f"/api/v1/resources/{resource['id']}/files",
+            files=upload_form({"purpose": "attachment", **metadata}, "b.pdf", PDF),
+            headers=world.teacher_auth,
+        )
+
+    for metadata in (
+        {"version": 10**20},
+        {"version": 2**31},
+        {"version": 1001},
+        {"language": "zh-" + "-".join(["Hans1234"] * 3)},
+    ):
+        response = await add_file(**metadata)
+        assert response.status_code == 422, (metadata, response.text)
+        assert response.json()["error"]["code"] == "invalid_payload"
+    assert (await add_file(version=1, language="zh-Hans-CN")).status_code == 201
+
+    # NFKC spreads ㍿ into four characters: 20 of them outgrow the edition column after normalizing.
+    patched = await client.patch(
+        f"/api/v1/resources/{resource['id']}", json={"edition": "㍿" * 20}, headers=world.teacher_auth
+    )
+    assert patched.status_code == 422, patched.text
+
+    for upload in (
+        {"filename": "a.mp4", "size": 10**20},
+        {"filename": "a.mp4", "size": 10**7, "part_size": 512 * 1024 * 1024},
+        {"filename": "a.mp4", "size": 10**7, "part_size": 64 * 1024 * 1024 + 1},
+    ):
+        response = await client.post("/api/v1/uploads", json=upload, headers=world.teacher_auth)
+        assert response.status_code == 422, (upload, response.text)
+    huge_part = await client.put(
+        f"/api/v1/uploads/{uuid.uuid4()}/parts/{10**20}", content=b"x", headers=world.teacher_auth
+    )
+    assert huge_part.status_code in {404, 422}, huge_part.text
