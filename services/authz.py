@@ -13,7 +13,7 @@ from typing import Protocol
 
 from search.documents import AccessFilter
 from services.errors import Forbidden, NotFound
-from storage.models.identity import PublicationStatus, Role, User, Visibility
+from storage.models.identity import PublicationStatus, Role, ShareLink, User, Visibility
 
 
 class Action(StrEnum):
@@ -133,6 +133,25 @@ def search_access(principal: Principal | None) -> AccessFilter:
     )
 
 
+# -- resources and their uploads -----------------------------------------------------------------
+
+
+def can_upload(principal: Principal) -> bool:
+    """Teachers, research leads and administrators upload resources; students find and open them."""
+    return principal.role in _CONTRIBUTORS
+
+
+def can_use_upload(principal: Principal, upload_owner_id: uuid.UUID) -> bool:
+    """A resumable upload is its starter's alone: only they see it, send its parts, complete, attach or
+    abort it, whatever their role."""
+    return upload_owner_id == principal.user_id
+
+
+def share_grants(link: ShareLink, object_type: str, object_id: uuid.UUID) -> bool:
+    """A (valid) share link opens exactly the object it was made for, and nothing else."""
+    return link.object_type == object_type and link.object_id == object_id
+
+
 # -- teaching research: topic threads ----------------------------------------------------------
 
 
@@ -188,6 +207,53 @@ def require(principal: Principal | None, obj: Governed, allowed: bool, message: 
         raise NotFound("Not found")
     if not allowed:
         raise Forbidden(message)
+
+
+# -- teaching research: lesson review (观课议课) and research statistics ------------------------
+
+
+def can_edit_comment(principal: Principal | None, lesson: Governed, author_id: uuid.UUID) -> bool:
+    """Only its author rewrites a review comment, and only while they may still comment on the lesson;
+    not even the lesson's teacher puts words in a colleague's mouth."""
+    return principal is not None and author_id == principal.user_id and can(principal, Action.comment, lesson)
+
+
+def can_delete_comment(principal: Principal | None, lesson: Governed, author_id: uuid.UUID) -> bool:
+    """Its author, or whoever may delete the lesson: its teacher, its administrators, research leads."""
+    return (
+        principal is not None
+        and can_read(principal, lesson)
+        and (author_id == principal.user_id or can(principal, Action.delete, lesson))
+    )
+
+
+def can_resolve_comment(principal: Principal | None, lesson: Governed, author_id: uuid.UUID) -> bool:
+    """The lesson's teacher (who acts on it) or the comment's author (who is satisfied) settles it."""
+    return (
+        principal is not None
+        and can_read(principal, lesson)
+        and principal.user_id in (lesson.owner_id, author_id)
+    )
+
+
+def can_score(principal: Principal | None, lesson: Governed) -> bool:
+    """Colleagues who may review a lesson score it; its own teacher does not score themselves."""
+    return can(principal, Action.comment, lesson) and not _is_owner(principal, lesson)
+
+
+_DISTRICT_STATS_VIEWERS = frozenset({Role.research_lead, Role.district_admin})
+
+
+def stats_scope(principal: Principal, school_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The school research statistics are restricted to (None: the whole district), or 403: research
+    leads and district admins see any school or the district, school admins their own school."""
+    if principal.role in _DISTRICT_STATS_VIEWERS:
+        return school_id
+    if principal.role == Role.school_admin and principal.school_id is not None:
+        if school_id is not None and school_id != principal.school_id:
+            raise Forbidden("School administrators see the statistics of their own school")
+        return principal.school_id
+    raise Forbidden("Research statistics are for administrators and research leads")
 
 
 # -- people ------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from services.resources.repository import ResourceFilters, ResourceRepository
 from services.resources.schemas import FileCreate, ResourceCreate, ResourceUpdate, VersionCreate
 from services.settings import Settings
 from storage.database import utcnow
-from storage.models.identity import PublicationStatus, Role, Visibility
+from storage.models.identity import PublicationStatus, Visibility
 from storage.models.resources import (
     FilePage,
     FilePurpose,
@@ -39,7 +39,6 @@ from storage.models.resources import (
 PROCESS_FILE_JOB = "resources.process_file"
 SEARCH_PARENT = "resource"
 SHARE_TYPE = "resource"
-UPLOADERS = frozenset({Role.teacher, Role.research_lead, Role.school_admin, Role.district_admin})
 RECORDING_TYPES = frozenset({ResourceType.lesson_record, ResourceType.micro_lesson})
 
 
@@ -49,7 +48,7 @@ class InvalidResource(AppError):
 
 
 def check_can_upload(principal: Principal) -> None:
-    if principal.role not in UPLOADERS:
+    if not authz.can_upload(principal):
         raise Forbidden("Students can find and open resources but not upload them")
 
 
@@ -163,7 +162,7 @@ async def readable_resource(
     resource = await _load(session, resource_id)
     if share_token:
         link = await identity.resolve_share_token(session, settings, share_token)
-        if link.object_type == SHARE_TYPE and link.object_id == resource.id:
+        if authz.share_grants(link, SHARE_TYPE, resource.id):
             return resource
         raise NotFound("Resource not found")
     authz.authorize(principal, Action.read, resource)

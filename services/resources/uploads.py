@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import authz
 from services.authz import Principal
 from services.errors import AppError, Conflict, NotFound, PayloadTooLarge, ServiceUnavailable
 from services.maintenance.repository import BlobDeletionRepository
@@ -125,7 +126,8 @@ async def own_upload(
     session: AsyncSession, principal: Principal, upload_id: uuid.UUID, *, for_update: bool = False
 ) -> UploadSession:
     upload = await UploadRepository(session).get(upload_id, for_update=for_update)
-    if upload is None or upload.owner_id != principal.user_id:
+    # Someone else's upload is not theirs to know about: 404, as for one that does not exist.
+    if upload is None or not authz.can_use_upload(principal, upload.owner_id):
         raise NotFound("Upload not found")
     return upload
 

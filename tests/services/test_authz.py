@@ -14,8 +14,10 @@ import pytest
 
 from search.documents import SearchQuery
 from search.index import SearchIndex
+from services import authz
 from services.authz import Action, Principal, can, search_access
-from storage.models.identity import PublicationStatus, Role, Visibility
+from services.errors import Forbidden
+from storage.models.identity import PublicationStatus, Role, ShareLink, Visibility
 from tests.factories import search_document
 
 SCHOOL_A = uuid.uuid4()
@@ -158,3 +160,95 @@ async def test_search_applies_the_same_read_rule(search_index: SearchIndex) -> N
         assert found == allowed, name
         assert result.total == len(allowed)
         assert sum(bucket.count for bucket in result.facets["subject"]) == len(allowed)
+
+
+# -- lesson review and research statistics ------------------------------------------------------
+
+LESSON_TEACHER = Principal(uuid.uuid4(), Role.teacher, SCHOOL_A)
+COMMENT_AUTHOR = Principal(uuid.uuid4(), Role.teacher, SCHOOL_B)
+# A published district-wide lesson of school A, commented on by a teacher of school B.
+LESSON = Thing(LESSON_TEACHER.user_id, SCHOOL_A, DISTRICT, PUB)
+REVIEWERS: dict[str, Principal | None] = {
+    **ASKERS,
+    "lesson_teacher": LESSON_TEACHER,
+    "comment_author": COMMENT_AUTHOR,
+}
+# Who may do what with the author's comment on LESSON, written out independently of services.authz.
+ON_A_COLLEAGUES_COMMENT = {
+    "edit": {"comment_author"},
+    "delete": {"comment_author", "lesson_teacher", "research_lead", "school_admin", "district_admin"},
+    "resolve": {"comment_author", "lesson_teacher"},
+}
+SCORERS = {"teacher", "research_lead", "school_admin", "district_admin", "comment_author"}
+
+
+def test_who_edits_deletes_and_resolves_review_comments_and_scores_rounds() -> None:
+    author = COMMENT_AUTHOR.user_id
+    for name, principal in REVIEWERS.items():
+        allowed = {
+            "edit": authz.can_edit_comment(principal, LESSON, author),
+            "delete": authz.can_delete_comment(principal, LESSON, author),
+            "resolve": authz.can_resolve_comment(principal, LESSON, author),
+        }
+        assert allowed == {action: name in who for action, who in ON_A_COLLEAGUES_COMMENT.items()}, name
+        assert authz.can_score(principal, LESSON) == (name in SCORERS), name
+
+
+def test_a_comments_author_loses_their_rights_with_the_lesson_out_of_sight() -> None:
+    author = COMMENT_AUTHOR.user_id
+    for hidden in (
+        Thing(LESSON_TEACHER.user_id, SCHOOL_A, DISTRICT, DRAFT),
+        Thing(LESSON_TEACHER.user_id, SCHOOL_A, SCHOOL, PUB),
+    ):
+        assert not authz.can_edit_comment(COMMENT_AUTHOR, hidden, author)
+        assert not authz.can_delete_comment(COMMENT_AUTHOR, hidden, author)
+        assert not authz.can_resolve_comment(COMMENT_AUTHOR, hidden, author)
+        assert not authz.can_score(COMMENT_AUTHOR, hidden)
+    # Their own lesson in draft: the teacher settles comments on it but never scores it.
+    draft = Thing(LESSON_TEACHER.user_id, SCHOOL_A, DISTRICT, DRAFT)
+    assert authz.can_resolve_comment(LESSON_TEACHER, draft, author)
+    assert not authz.can_score(LESSON_TEACHER, draft)
+
+
+def test_research_statistics_scope() -> None:
+    for name in ("research_lead", "district_admin"):
+        principal = ASKERS[name]
+        assert principal is not None
+        assert authz.stats_scope(principal, None) is None
+        assert authz.stats_scope(principal, SCHOOL_B) == SCHOOL_B
+    school_admin = ASKERS["school_admin"]
+    assert school_admin is not None
+    assert authz.stats_scope(school_admin, None) == SCHOOL_A
+    assert authz.stats_scope(school_admin, SCHOOL_A) == SCHOOL_A
+    with pytest.raises(Forbidden):
+        authz.stats_scope(school_admin, SCHOOL_B)
+    for name in ("student", "teacher"):
+        principal = ASKERS[name]
+        assert principal is not None
+        with pytest.raises(Forbidden):
+            authz.stats_scope(principal, None)
+    with pytest.raises(Forbidden):
+        authz.stats_scope(Principal(uuid.uuid4(), Role.school_admin, None), None)
+
+
+# -- resources and their uploads ----------------------------------------------------------------
+
+UPLOADERS = {"teacher", "research_lead", "school_admin", "district_admin"}
+
+
+def test_who_uploads_and_whose_uploads_are_whose() -> None:
+    for name, principal in ASKERS.items():
+        if principal is None:
+            continue
+        assert authz.can_upload(principal) == (name in UPLOADERS), name
+        assert authz.can_use_upload(principal, principal.user_id), name
+        # Not even a district administrator continues somebody else's upload.
+        assert not authz.can_use_upload(principal, uuid.uuid4()), name
+
+
+def test_a_share_link_opens_only_its_own_object() -> None:
+    resource_id = uuid.uuid4()
+    link = ShareLink(object_type="resource", object_id=resource_id)
+    assert authz.share_grants(link, "resource", resource_id)
+    assert not authz.share_grants(link, "resource", uuid.uuid4())
+    assert not authz.share_grants(link, "topic", resource_id)

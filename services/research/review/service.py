@@ -1,8 +1,9 @@
 """Lesson review (观课议课, 磨课): timed comments on a round of a recording, rubric scores, the framework.
 
-Who may do what comes from services.authz (comment, read, delete on the lesson); the review-specific
-rules on top of it live here: one does not score one's own lesson, only a comment's author edits it,
-the lesson's teacher or the comment's author resolves it.
+Who may do what comes from services.authz: reading, commenting on and deleting the lesson, and the
+review's own rules (who sees the review, edits, deletes and resolves a comment, scores a round, designs
+the observation framework). State rules (replies are not resolved, retired rubrics take no scores)
+live here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import authz
 from services.authz import Action, Principal
-from services.errors import AppError, Conflict, Forbidden, NotFound
+from services.errors import AppError, Conflict, NotFound
 from services.identity.repository import UserRepository
 from services.notifications.service import notify
 from services.research.review.repository import CommentRow, ReviewRepository
@@ -252,9 +253,12 @@ async def update_comment(
     session: AsyncSession, principal: Principal, comment_id: uuid.UUID, data: CommentUpdate
 ) -> CommentRow:
     comment, resource = await _comment_and_resource(session, principal, comment_id)
-    if comment.author_id != principal.user_id:
-        raise Forbidden("Only its author edits a comment")
-    authz.authorize(principal, Action.comment, resource)
+    authz.require(
+        principal,
+        resource,
+        authz.can_edit_comment(principal, resource, comment.author_id),
+        "Only its author edits a comment",
+    )
     repository = ReviewRepository(session)
     changes = data.model_dump(exclude_unset=True)
     if "body" in changes and changes["body"] is None:
@@ -297,8 +301,12 @@ async def update_comment(
 async def delete_comment(session: AsyncSession, principal: Principal, comment_id: uuid.UUID) -> None:
     """The author, the lesson's teacher, or whoever may delete the lesson (administrators, moderators)."""
     comment, resource = await _comment_and_resource(session, principal, comment_id)
-    if comment.author_id != principal.user_id and not authz.can(principal, Action.delete, resource):
-        raise Forbidden("Only its author, the lesson's teacher or a moderator deletes a comment")
+    authz.require(
+        principal,
+        resource,
+        authz.can_delete_comment(principal, resource, comment.author_id),
+        "Only its author, the lesson's teacher or a moderator deletes a comment",
+    )
     now = utcnow()
     # The words go; the row stays so that replies keep their place.
     comment.body = ""
@@ -309,8 +317,12 @@ async def set_resolved(
     session: AsyncSession, principal: Principal, comment_id: uuid.UUID, *, resolved: bool
 ) -> CommentRow:
     comment, resource = await _comment_and_resource(session, principal, comment_id)
-    if principal.user_id not in (resource.owner_id, comment.author_id):
-        raise Forbidden("Only the lesson's teacher or the comment's author resolves it")
+    authz.require(
+        principal,
+        resource,
+        authz.can_resolve_comment(principal, resource, comment.author_id),
+        "Only the lesson's teacher or the comment's author resolves it",
+    )
     if comment.parent_id is not None:
         raise Conflict("Replies are not resolved; resolve the comment they answer")
     now = utcnow()
@@ -526,9 +538,12 @@ async def submit_scores(
 ) -> Submission:
     """A reviewer scores one round with one rubric; scoring again replaces their earlier scores."""
     resource = await _resource(session, resource_id)
-    authz.authorize(principal, Action.comment, resource)
-    if resource.owner_id == principal.user_id:
-        raise Forbidden("Colleagues score a lesson; its own teacher does not")
+    authz.require(
+        principal,
+        resource,
+        authz.can_score(principal, resource),
+        "Colleagues who may review a lesson score it; its own teacher does not",
+    )
     _require_recording(resource)
     version = await target_version(session, resource, number)
     repository = ReviewRepository(session)

@@ -1,8 +1,8 @@
 """Research statistics (研修统计): who opened topics, wrote posts, reviewed and scored lessons, and
 how many rounds lessons went through, per school and per teacher.
 
-School administrators see their own school; research leads and district administrators any school
-or the whole district; teachers and students none.
+Who sees which school is services.authz.stats_scope: school administrators their own school, research
+leads and district administrators any school or the whole district, teachers and students none.
 """
 
 from __future__ import annotations
@@ -13,25 +13,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import authz
 from services.authz import Principal
-from services.errors import AppError, Forbidden, NotFound
+from services.errors import AppError, NotFound
 from services.research.stats.repository import LessonCounts, StatsRepository, Window
 from services.research.stats.schemas import Activity, ResearchStats, SchoolActivity, TeacherActivity
-from storage.models.identity import Role
 
-DISTRICT_VIEWERS = frozenset({Role.research_lead, Role.district_admin})
 _COUNTED = ("topics_opened", "posts_written", "review_comments", "rounds_scored", "lessons")
-
-
-def stats_scope(principal: Principal, school_id: uuid.UUID | None) -> uuid.UUID | None:
-    """The school the statistics are restricted to (None: the whole district), or 403."""
-    if principal.role in DISTRICT_VIEWERS:
-        return school_id
-    if principal.role == Role.school_admin and principal.school_id is not None:
-        if school_id is not None and school_id != principal.school_id:
-            raise Forbidden("School administrators see the statistics of their own school")
-        return principal.school_id
-    raise Forbidden("Research statistics are for administrators and research leads")
 
 
 @dataclass
@@ -71,7 +59,7 @@ async def research_stats(
     limit: int,
 ) -> ResearchStats:
     """`since` and `until` are aware UTC moments (stats.schemas.UTCMoment makes them so)."""
-    scope = stats_scope(principal, school_id)
+    scope = authz.stats_scope(principal, school_id)
     if since is not None and until is not None and since >= until:
         raise AppError("since must come before until", 422, code="invalid_payload")
     repository = StatsRepository(session)
