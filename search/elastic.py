@@ -16,10 +16,12 @@ document.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import AsyncIterable, Sequence
-from typing import Any
+from collections.abc import AsyncIterable, Iterator, Sequence
+from typing import Any, cast
 
+from anyio import to_thread
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError, TransportError
@@ -304,6 +306,31 @@ def _parent_count() -> dict[str, Any]:
     return {"cardinality": {"field": "parent_id", "precision_threshold": PARENT_COUNT_PRECISION}}
 
 
+# Bulk requests are cut to this size: Elasticsearch refuses bodies over http.max_content_length
+# (100 MB by default), and a batch of long documents (a 300-page PDF per resource) can reach that.
+MAX_BULK_BYTES = 8 * 2**20
+
+
+def bulk_entry(action: dict[str, Any], source: dict[str, Any] | None = None) -> bytes:
+    """One bulk operation as NDJSON: its action line and, for index operations, the document."""
+    lines = [json.dumps(action, separators=(",", ":"))]
+    if source is not None:
+        lines.append(json.dumps(source, ensure_ascii=False, separators=(",", ":"), default=str))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def bulk_chunks(entries: Sequence[bytes], limit: int) -> Iterator[bytes]:
+    """Request bodies of at most `limit` bytes (an entry larger than that goes alone), in order."""
+    chunk = bytearray()
+    for entry in entries:
+        if chunk and len(chunk) + len(entry) > limit:
+            yield bytes(chunk)
+            chunk = bytearray()
+        chunk += entry
+    if chunk:
+        yield bytes(chunk)
+
+
 def _facet_buckets(aggregation: dict[str, Any]) -> list[dict[str, Any]]:
     if _SCOPE in aggregation:
         aggregation = aggregation[_SCOPE][_VALUES]
@@ -414,22 +441,25 @@ class ElasticsearchSearchIndex:
             hits = response["hits"]["hits"]
             if not hits:
                 break
-            operations: list[dict[str, Any]] = []
-            for hit in hits:
-                document = SearchDocument.model_validate(hit["_source"]["source"])
-                operations.append(
-                    {
-                        "index": {
-                            "_index": index,
-                            "_id": hit["_id"],
-                            "if_seq_no": hit["_seq_no"],
-                            "if_primary_term": hit["_primary_term"],
-                        }
-                    }
-                )
-                operations.append(to_es_document(document))
+
+            def rewritten(hits: list[dict[str, Any]] = hits) -> list[bytes]:
+                return [
+                    bulk_entry(
+                        {
+                            "index": {
+                                "_index": index,
+                                "_id": hit["_id"],
+                                "if_seq_no": hit["_seq_no"],
+                                "if_primary_term": hit["_primary_term"],
+                            }
+                        },
+                        to_es_document(SearchDocument.model_validate(hit["_source"]["source"])),
+                    )
+                    for hit in hits
+                ]
+
             # A conflict means the document was rewritten meanwhile, already in the new shape.
-            await self._bulk(operations, tolerated=(404, 409))
+            await self._bulk(await to_thread.run_sync(rewritten), tolerated=(404, 409))
             after = hits[-1]["sort"]
         await self._call(self.client.indices.refresh(index=index))
 
@@ -443,35 +473,45 @@ class ElasticsearchSearchIndex:
             targets.append(self.building_alias)
         return targets
 
-    async def _bulk(self, operations: list[dict[str, Any]], tolerated: tuple[int, ...] = (404,)) -> None:
-        if not operations:
-            return
-        response = await self._call(self.client.bulk(operations=operations))
-        if response.get("errors"):
-            failures = [
-                item
-                for item in response["items"]
-                for action in item.values()
-                if action.get("error") and action.get("status") not in tolerated
-            ]
-            if failures:
-                raise SearchUnavailable(f"bulk write failed: {failures[:3]}")
+    async def _bulk(
+        self, entries: Sequence[bytes], *, index: str | None = None, tolerated: tuple[int, ...] = (404,)
+    ) -> None:
+        for chunk in bulk_chunks(entries, MAX_BULK_BYTES):
+            # Pre-serialized NDJSON passes through the client's serializer as it is.
+            response = await self._call(self.client.bulk(index=index, operations=cast(Any, chunk)))
+            if response.get("errors"):
+                failures = [
+                    item
+                    for item in response["items"]
+                    for action in item.values()
+                    if action.get("error") and action.get("status") not in tolerated
+                ]
+                if failures:
+                    raise SearchUnavailable(f"bulk write failed: {failures[:3]}")
 
     @staticmethod
-    def _index_operations(target: str, documents: Sequence[SearchDocument]) -> list[dict[str, Any]]:
-        operations: list[dict[str, Any]] = []
-        for document in documents:
-            operations.append({"index": {"_index": target, "_id": document.id}})
-            operations.append(to_es_document(document))
-        return operations
+    async def _index_entries(documents: Sequence[SearchDocument]) -> list[bytes]:
+        """Analysed and serialized once, off the event loop (jieba is CPU-bound), for every target."""
+
+        def build() -> list[bytes]:
+            return [
+                bulk_entry({"index": {"_id": document.id}}, to_es_document(document))
+                for document in documents
+            ]
+
+        return await to_thread.run_sync(build)
 
     async def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        if not documents:
+            return
+        entries = await self._index_entries(documents)
         for target in await self._write_targets():
-            await self._bulk(self._index_operations(target, documents))
+            await self._bulk(entries, index=target)
 
     async def delete(self, ids: Sequence[str]) -> None:
+        entries = [bulk_entry({"delete": {"_id": doc_id}}) for doc_id in ids]
         for target in await self._write_targets():
-            await self._bulk([{"delete": {"_index": target, "_id": doc_id}} for doc_id in ids])
+            await self._bulk(entries, index=target)
 
     async def delete_by_parent(self, parent_ids: Sequence[str]) -> None:
         # Found by search and bulk-deleted: server-core Elasticsearch has no _delete_by_query.
@@ -491,7 +531,9 @@ class ElasticsearchSearchIndex:
                 hits = response["hits"]["hits"]
                 if not hits:
                     break
-                await self._bulk([{"delete": {"_index": hit["_index"], "_id": hit["_id"]}} for hit in hits])
+                await self._bulk(
+                    [bulk_entry({"delete": {"_index": hit["_index"], "_id": hit["_id"]}}) for hit in hits]
+                )
                 await self._call(self.client.indices.refresh(index=target))
 
     async def refresh(self) -> None:
@@ -668,7 +710,7 @@ class ElasticsearchSearchIndex:
         written = 0
         try:
             async for batch in documents:
-                await self._bulk(self._index_operations(name, batch))
+                await self._bulk(await self._index_entries(batch), index=name)
                 written += len(batch)
             await self._call(self.client.indices.refresh(index=name))
         except BaseException:

@@ -354,3 +354,17 @@ async def test_newest_and_popular_ignore_relevance(search_index: SearchIndex) ->
     )
     assert result.total == 3
     assert [(f.value, f.count) for f in result.facets["subject"]] == [("语文", 3)]
+
+
+async def test_a_write_larger_than_one_request_is_sent_in_parts(
+    search_index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("search.elastic.MAX_BULK_BYTES", 4_000)
+    documents = [
+        search_document(id=f"long-{n}", title=f"长文 {n}", body="课文朗读 " * 200) for n in range(12)
+    ]
+    await load(search_index, *documents)
+    assert sorted(await ids(search_index, "课文朗读", limit=50)) == sorted(d.id for d in documents)
+    await search_index.delete([d.id for d in documents[:6]])
+    await search_index.refresh()
+    assert sorted(await ids(search_index, "课文朗读", limit=50)) == sorted(d.id for d in documents[6:])
