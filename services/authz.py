@@ -241,6 +241,16 @@ def can_score(principal: Principal | None, lesson: Governed) -> bool:
     return can(principal, Action.comment, lesson) and not _is_owner(principal, lesson)
 
 
+# Research leads (教研员) design the district's observation tools with the district administrators.
+_FRAMEWORK_EDITORS = frozenset({Role.research_lead, Role.district_admin})
+
+
+def can_edit_observation_framework(principal: Principal) -> bool:
+    """Observation categories and rubrics (观察量表): created, edited and retired by research leads and
+    district administrators."""
+    return principal.role in _FRAMEWORK_EDITORS
+
+
 _DISTRICT_STATS_VIEWERS = frozenset({Role.research_lead, Role.district_admin})
 
 

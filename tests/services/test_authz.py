@@ -252,3 +252,12 @@ def test_a_share_link_opens_only_its_own_object() -> None:
     assert authz.share_grants(link, "resource", resource_id)
     assert not authz.share_grants(link, "resource", uuid.uuid4())
     assert not authz.share_grants(link, "topic", resource_id)
+
+
+def test_research_leads_and_district_admins_design_the_observation_framework() -> None:
+    designers = {
+        name
+        for name, principal in ASKERS.items()
+        if principal is not None and authz.can_edit_observation_framework(principal)
+    }
+    assert designers == {"research_lead", "district_admin"}

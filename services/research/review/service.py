@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import authz
 from services.authz import Action, Principal
-from services.errors import AppError, Conflict, NotFound
+from services.errors import AppError, Conflict, Forbidden, NotFound
 from services.identity.repository import UserRepository
 from services.notifications.service import notify
 from services.research.review.repository import CommentRow, ReviewRepository
@@ -339,6 +339,11 @@ async def set_resolved(
 # -- observation framework -------------------------------------------------------------------------
 
 
+def _require_framework_editor(principal: Principal) -> None:
+    if not authz.can_edit_observation_framework(principal):
+        raise Forbidden("Research leads and district administrators design the observation framework")
+
+
 async def list_categories(session: AsyncSession, *, include_inactive: bool) -> list[ObservationCategory]:
     return await ReviewRepository(session).categories(include_inactive=include_inactive)
 
@@ -353,7 +358,7 @@ async def _category(repository: ReviewRepository, category_id: uuid.UUID) -> Obs
 async def create_category(
     session: AsyncSession, principal: Principal, data: CategoryCreate
 ) -> ObservationCategory:
-    authz.require_district_admin(principal)
+    _require_framework_editor(principal)
     repository = ReviewRepository(session)
     if await repository.category_name_taken(data.name):
         raise Conflict(f"The category {data.name} already exists")
@@ -372,7 +377,7 @@ async def create_category(
 async def update_category(
     session: AsyncSession, principal: Principal, category_id: uuid.UUID, data: CategoryUpdate
 ) -> ObservationCategory:
-    authz.require_district_admin(principal)
+    _require_framework_editor(principal)
     repository = ReviewRepository(session)
     category = await _category(repository, category_id)
     changes = data.model_dump(exclude_unset=True)
@@ -389,7 +394,7 @@ async def update_category(
 
 async def delete_category(session: AsyncSession, principal: Principal, category_id: uuid.UUID) -> None:
     """Comments filed under it keep their words and lose the category; deactivating keeps both."""
-    authz.require_district_admin(principal)
+    _require_framework_editor(principal)
     repository = ReviewRepository(session)
     await repository.delete_category(await _category(repository, category_id))
 
@@ -400,7 +405,7 @@ RubricView = tuple[Rubric, list[RubricCriterion]]
 
 
 async def create_rubric(session: AsyncSession, principal: Principal, data: RubricCreate) -> RubricView:
-    authz.require_district_admin(principal)
+    _require_framework_editor(principal)
     repository = ReviewRepository(session)
     if await repository.rubric_name_taken(data.name):
         raise Conflict(f"A rubric named {data.name} already exists")
@@ -456,7 +461,7 @@ async def get_rubric(session: AsyncSession, rubric_id: uuid.UUID) -> RubricView:
 async def update_rubric(
     session: AsyncSession, principal: Principal, rubric_id: uuid.UUID, data: RubricUpdate
 ) -> RubricView:
-    authz.require_district_admin(principal)
+    _require_framework_editor(principal)
     repository = ReviewRepository(session)
     rubric = await _rubric(repository, rubric_id)
     changes = data.model_dump(exclude_unset=True)

@@ -14,16 +14,31 @@ from tests.services.research.review_world import RUBRIC, review_world
 pytestmark = pytest.mark.anyio
 
 
-async def test_the_district_edits_the_observation_framework(
+async def test_research_leads_and_the_district_edit_the_observation_framework(
     client: httpx.AsyncClient, context: AppContext
 ) -> None:
     world = await review_world(client, context)
     base, admin = world.base, world.admin_auth
     assert (await client.get("/api/v1/review/categories")).status_code == 401
 
-    for auth in (base.teacher_auth, world.lead_auth, world.school_admin_auth):
+    for auth in (base.teacher_auth, world.school_admin_auth, base.student_auth):
         denied = await client.post("/api/v1/review/categories", json={"name": "作业设计"}, headers=auth)
         assert denied.status_code == 403
+    # Research leads (教研员) design observation tools; they edit what the district admin made, too.
+    by_lead = await client.post(
+        "/api/v1/review/categories", json={"name": "课堂评价"}, headers=world.lead_auth
+    )
+    assert by_lead.status_code == 201, by_lead.text
+    assert by_lead.json()["position"] == 6
+    lead_edit = await client.patch(
+        f"/api/v1/review/categories/{by_lead.json()['id']}",
+        json={"description": "评价语言与反馈"},
+        headers=world.lead_auth,
+    )
+    assert lead_edit.status_code == 200 and lead_edit.json()["description"] == "评价语言与反馈"
+    assert (
+        await client.delete(f"/api/v1/review/categories/{by_lead.json()['id']}", headers=world.lead_auth)
+    ).status_code == 204
     created = await client.post(
         "/api/v1/review/categories",
         json={"name": " 作业设计 ", "description": "课堂练习的层次"},
@@ -95,7 +110,9 @@ async def test_the_district_edits_the_observation_framework(
     )
 
 
-async def test_rubrics_are_defined_by_the_district(client: httpx.AsyncClient, context: AppContext) -> None:
+async def test_rubrics_are_designed_by_research_leads_and_the_district(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
     world = await review_world(client, context)
     admin, teacher = world.admin_auth, world.base.teacher_auth
 
@@ -112,8 +129,8 @@ async def test_rubrics_are_defined_by_the_district(client: httpx.AsyncClient, co
     ):
         response = await client.post("/api/v1/rubrics", json=bad, headers=admin)
         assert response.status_code == 422, (bad, response.text)
-    assert (await client.post("/api/v1/rubrics", json=RUBRIC, headers=teacher)).status_code == 403
-    assert (await client.post("/api/v1/rubrics", json=RUBRIC, headers=world.lead_auth)).status_code == 403
+    for auth in (teacher, world.school_admin_auth, world.base.student_auth):
+        assert (await client.post("/api/v1/rubrics", json=RUBRIC, headers=auth)).status_code == 403
 
     rubric = await world.rubric()
     assert rubric["max_total"] == 25 and rubric["active"] is True
@@ -147,6 +164,17 @@ async def test_rubrics_are_defined_by_the_district(client: httpx.AsyncClient, co
     assert (
         await client.patch(f"/api/v1/rubrics/{widest['id']}", json={"name": RUBRIC["name"]}, headers=admin)
     ).status_code == 409
+
+    # A research lead designs a rubric of their own and edits the district's.
+    lead = world.lead_auth
+    designed = await client.post(
+        "/api/v1/rubrics", json={**RUBRIC, "name": "低年级识字课观察表"}, headers=lead
+    )
+    assert designed.status_code == 201, designed.text
+    edited = await client.patch(
+        f"/api/v1/rubrics/{rubric['id']}", json={"description": "区级磨课通用量表（修订）"}, headers=lead
+    )
+    assert edited.status_code == 200 and edited.json()["description"] == "区级磨课通用量表（修订）"
 
 
 async def test_scores_fit_the_rubric_and_scoring_again_replaces(
