@@ -121,12 +121,12 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
             BlobDeletionRepository(session).add([poster_key])
             return
         _apply(current, outcome, poster_key, session_deletions=BlobDeletionRepository(session))
-        if outcome.pages is not None:
-            await repository.replace_pages(current.id, [(page.number, page.text) for page in outcome.pages])
-        if outcome.cues is not None:
-            await repository.replace_cues(
-                current.id, [(cue.start_s, cue.end_s, cue.text) for cue in outcome.cues]
-            )
+        # Exactly the text this content yielded: none when it failed or had nothing to extract, so
+        # no earlier text outlives it in the pages, the cues or (through the reindex) the search index.
+        pages = outcome.pages or []
+        cues = outcome.cues or []
+        await repository.replace_pages(current.id, [(page.number, page.text) for page in pages])
+        await repository.replace_cues(current.id, [(cue.start_s, cue.end_s, cue.text) for cue in cues])
         enqueue_reindex(session, SEARCH_PARENT, current.resource_id)
 
 
@@ -145,5 +145,6 @@ def _apply(
     if poster_key is not None:
         session_deletions.add([file.poster_key])
         file.poster_key = poster_key
-    if outcome.pages is not None:
-        file.page_count = max((page.number for page in outcome.pages), default=0)
+    file.page_count = (
+        max((page.number for page in outcome.pages), default=0) if outcome.pages is not None else None
+    )

@@ -206,6 +206,11 @@ class ResourceRepository:
         await self.session.execute(delete(ResourceFile).where(ResourceFile.id == file.id))
         self.session.expunge(file)
 
+    async def clear_extracted_text(self, file_id: uuid.UUID) -> None:
+        """Drop a file's pages and cues: they described content it no longer has."""
+        await self.replace_pages(file_id, [])
+        await self.replace_cues(file_id, [])
+
     async def replace_pages(self, file_id: uuid.UUID, pages: Sequence[tuple[int, str]]) -> None:
         await self.session.execute(delete(FilePage).where(FilePage.file_id == file_id))
         self.session.add_all(FilePage(file_id=file_id, number=number, text=text) for number, text in pages)

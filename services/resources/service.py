@@ -327,6 +327,9 @@ async def replace_file(
     file.processing_error = None
     file.duration_s = file.width = file.height = file.page_count = None
     file.updated_at = utcnow()
+    # The old content's text must not stay searchable (or shown) while the new one waits its turn;
+    # _touch below has the index drop it.
+    await ResourceRepository(session).clear_extracted_text(file.id)
     await session.flush()
     _queue_processing(session, file, staged)
     _touch(session, resource)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from urllib.parse import quote
 
 import httpx
@@ -10,6 +11,10 @@ import pytest
 
 from search.documents import AccessFilter, DocKind, SearchQuery
 from services.context import AppContext
+from services.indexing.service import enqueue_reindex
+from services.jobs.repository import JobRepository
+from services.resources.service import PROCESS_FILE_JOB, SEARCH_PARENT
+from storage.models.resources import FilePage
 from tests import samples
 from tests.factories import upload_form
 from tests.services.resources.scenario import district, file_url, main_file
@@ -368,3 +373,46 @@ async def test_a_broken_document_is_stored_but_marked_failed(
     assert document["processing_status"] == "failed" and document["processing_error"]
     content = await client.get(document["content_url"], headers=world.teacher_auth)
     assert content.status_code == 200  # still downloadable: the teacher's file is not lost
+
+
+async def _page_hits(context: AppContext, text: str) -> list[str]:
+    await context.search_index.refresh()
+    result = await context.search_index.search(
+        SearchQuery(text=text, access=AccessFilter(see_everything=True), kinds=[DocKind.file_page])
+    )
+    return [hit.parent_id for hit in result.hits]
+
+
+async def test_replaced_or_failed_content_leaves_no_stale_text(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await district(client, context)
+    plan = await world.created(
+        "教案.pdf", samples.pdf_bytes(["甲骨文拓片 教学目标"]), resource_type="lesson_plan"
+    )
+    await world.process()
+    document = main_file(await world.detail(plan["id"]))
+    pages_url = file_url(plan, document["id"], "pages")
+    assert await _page_hits(context, "甲骨文拓片") == [plan["id"]]
+
+    broken = b"%PDF-1.7\n" + b"\x00garbage" * 100
+    replaced = await client.put(
+        document["content_url"], files=upload_form(None, "新教案.pdf", broken), headers=world.teacher_auth
+    )
+    assert replaced.status_code == 200, replaced.text
+    # At once, before the new content is processed: the old pages are gone, here and in search.
+    assert (await client.get(pages_url, headers=world.teacher_auth)).json() == []
+    assert replaced.json()["page_count"] is None
+    await world.process()
+    assert main_file(await world.detail(plan["id"]))["processing_status"] == "failed"
+    assert await _page_hits(context, "甲骨文拓片") == []
+
+    # Processing that fails leaves no text either, whatever was there before it ran (text left by an
+    # earlier run of the job, say).
+    async with context.sessionmaker() as session, session.begin():
+        session.add(FilePage(file_id=uuid.UUID(document["id"]), number=1, text="残留的旧文字"))
+        enqueue_reindex(session, SEARCH_PARENT, uuid.UUID(plan["id"]))
+        JobRepository(session).add(PROCESS_FILE_JOB, {"file_id": document["id"]})
+    await world.process()
+    assert (await client.get(pages_url, headers=world.teacher_auth)).json() == []
+    assert await _page_hits(context, "残留的旧文字") == []
