@@ -82,6 +82,7 @@ def _frame(request: Request, user: User | None, unread: int) -> dict[str, Any]:
         "can_discuss": principal is not None and authz.can_open_topic(principal),
         "is_admin": principal is not None and principal.role in (Role.school_admin, Role.district_admin),
         "is_district_admin": principal is not None and principal.is_district_admin,
+        "can_edit_framework": principal is not None and authz.can_edit_observation_framework(principal),
         "path": request.url.path,
     }
 

@@ -193,7 +193,9 @@ async def search_page(
             limit=SEARCH_PAGE_SIZE,
         ),
     )
-    posters = await resources.poster_files(session, [hit.resource_id for hit in result.hits])
+    posters = await resources.poster_files(
+        session, [hit.resource_id for hit in result.hits if hit.resource_id is not None]
+    )
     return await render_page(
         request,
         session,
@@ -269,7 +271,7 @@ async def resource_page(
         }
         categories = await review.list_categories(session, include_inactive=False)
     can_comment = is_recording and principal is not None and authz.can(principal, Action.comment, resource)
-    can_score = can_comment and principal is not None and resource.owner_id != principal.user_id
+    can_score = is_recording and authz.can_score(principal, resource)
     if can_score:
         rubrics = [rubric_read(item) for item in await review.list_rubrics(session, include_inactive=False)]
     scores = await review.resource_scores(session, principal, resource.id, None) if is_recording else None
@@ -415,9 +417,19 @@ def _require_admin(user: User) -> Principal:
     return principal
 
 
+def _require_staff(user: User) -> Principal:
+    """Administrators, and research leads who keep the observation framework."""
+    principal = _principal(user)
+    if principal.role not in (Role.school_admin, Role.district_admin) and not (
+        authz.can_edit_observation_framework(principal)
+    ):
+        raise Forbidden("Only administrators and research leads can open the administration pages")
+    return principal
+
+
 @router.get("/admin", response_class=HTMLResponse)
 async def admin_home(request: Request, user: SignedInUser, session: SessionDep) -> Response:
-    _require_admin(user)
+    _require_staff(user)
     return await render_page(request, session, user, "admin/index.html")
 
 
@@ -485,7 +497,7 @@ async def admin_users(
 
 @router.get("/admin/rubrics", response_class=HTMLResponse)
 async def admin_rubrics(request: Request, user: SignedInUser, session: SessionDep) -> Response:
-    _require_admin(user)
+    _require_staff(user)
     rubrics = [rubric_read(item) for item in await review.list_rubrics(session, include_inactive=True)]
     return await render_page(request, session, user, "admin/rubrics.html", rubrics=rubrics)
 

@@ -257,7 +257,10 @@ def match_url(match: SearchMatchRead) -> str:
     """Where a hit opens: the topic, the resource, the video at the cue's second, the document's page."""
     location = match.location
     if match.kind == "post":
-        return f"/topics/{match.resource_id}"
+        # Posts name their topic (and a reply its post); older responses put the topic in resource_id.
+        topic_id = getattr(match, "topic_id", None) or match.resource_id
+        post_id = getattr(match, "post_id", None)
+        return f"/topics/{topic_id}" + (f"#post-{post_id}" if post_id else "")
     base = f"/resources/{match.resource_id}"
     if location.where == "cue" and location.file_id and location.start_s is not None:
         return f"{base}?{query_string({'file': location.file_id, 't': f'{location.start_s:g}'})}#player"
@@ -296,7 +299,7 @@ def search_hit(hit: SearchHitRead, posters: Mapping[uuid.UUID, ResourceFile]) ->
         snippet=_snippet(hit),
         type_label=presenters.RESOURCE_TYPES.get(hit.resource_type or "", hit.resource_type or ""),
         curriculum=curriculum_line(hit.stage, hit.grade, hit.subject, hit.edition, hit.volume),
-        poster=poster_url(hit.resource_id, posters.get(hit.resource_id)) if hit.kind != "post" else None,
+        poster=poster_url(hit.resource_id, posters.get(hit.resource_id)) if hit.resource_id else None,
         more=[
             MatchLink(match_where(other) or "资源信息", match_url(other), _snippet(other))
             for other in hit.more

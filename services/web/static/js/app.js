@@ -16,8 +16,9 @@ function attachSearchSuggestions() {
         return found.map((item) => ({ label: item.text, hint: KIND_HINTS[item.kind] || "", value: item }));
       },
       onPick: (item) => {
-        const target = item.value.kind === "post" ? "topics" : "resources";
-        window.location.assign(`/${target}/${item.value.resource_id}`);
+        const suggestion = item.value;
+        if (suggestion.kind === "post") window.location.assign(`/topics/${suggestion.topic_id || suggestion.resource_id}`);
+        else window.location.assign(`/resources/${suggestion.resource_id}`);
       },
     });
   }
