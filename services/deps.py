@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from search.index import SearchIndex
 from services.context import AppContext
+from services.errors import Conflict
 from services.settings import Settings
 from storage.blobs.base import BlobStore
+
+logger = logging.getLogger(__name__)
 
 
 def get_context(request: Request) -> AppContext:
@@ -23,11 +28,23 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
 async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the handler returns, rolled back when it raises."""
+    """One transaction per request: committed when the handler returns, rolled back when it raises.
+
+    A unique or foreign key violation, from a flush in the handler or from the commit, is a 409: the
+    services check for duplicates and rows in use first, but two requests can pass those checks at
+    the same moment, and the database is what finally decides.
+    """
     async with context.sessionmaker() as session:
         try:
             yield session
             await session.commit()
+        except IntegrityError as exc:
+            await session.rollback()
+            logger.info("integrity error answered with 409: %s", exc.orig)
+            raise Conflict(
+                "This conflicts with data saved at the same time (a duplicate, or something still in use); "
+                "reload and try again"
+            ) from exc
         except BaseException:
             await session.rollback()
             raise

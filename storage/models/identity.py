@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import Enum, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.database import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -40,6 +40,11 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     last_login_at: Mapped[datetime | None]
 
     school: Mapped[School | None] = relationship(lazy="raise")
+
+
+# Usernames are looked up case-insensitively (lower() on both sides), so they are unique that way too:
+# "Li.Ming" and "li.ming" are one account, even when two requests create them at the same moment.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 
 class Visibility(StrEnum):

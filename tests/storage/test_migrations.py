@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,12 @@ from storage.database import create_engine
 from storage.migrate import alembic_config, upgrade_to_head
 from storage.models import Base
 
-pytestmark = pytest.mark.anyio
+pytestmark = [
+    pytest.mark.anyio,
+    # SQLite's reflection cannot read expression indexes (lower(username)); PostgreSQL's test compares it.
+    pytest.mark.filterwarnings("ignore:.*expression-based index:UserWarning"),
+    pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index"),
+]
 
 
 def schema_drift(connection: Connection) -> list[object]:
@@ -39,3 +46,28 @@ async def test_postgresql_schema_matches_models(postgres_url: str) -> None:
     async with engine.connect() as connection:
         assert await connection.run_sync(schema_drift) == []
     await engine.dispose()
+
+
+def _add_user(database: Path, username: str) -> None:
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "INSERT INTO users (id, username, display_name, password_hash, role, is_active, created_at,"
+            " updated_at) VALUES (?, ?, 'x', 'x', 'teacher', 1, '2026-01-01', '2026-01-01')",
+            (uuid.uuid4().hex, username),
+        )
+
+
+def test_usernames_become_unique_ignoring_case_and_existing_clashes_stop_the_upgrade(tmp_path: Path) -> None:
+    database = tmp_path / "m.db"
+    url = f"sqlite+aiosqlite:///{database}"
+    command.upgrade(alembic_config(url), "0006")
+    _add_user(database, "Li.Ming")
+    _add_user(database, "li.ming")
+    _add_user(database, "wang")
+    with pytest.raises(RuntimeError, match=r"rename .* li\.ming \(2 accounts\)"):
+        upgrade_to_head(url)
+    with sqlite3.connect(database) as connection:
+        connection.execute("DELETE FROM users WHERE username = 'li.ming'")
+    upgrade_to_head(url)
+    with pytest.raises(sqlite3.IntegrityError):
+        _add_user(database, "WANG")
