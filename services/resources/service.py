@@ -19,7 +19,7 @@ from services.indexing.service import enqueue_reindex
 from services.jobs.repository import JobRepository
 from services.maintenance.repository import BlobDeletionRepository
 from services.resources import curriculum
-from services.resources.intake import StagedBlob
+from services.resources.intake import PRIMARY_CATEGORIES, StagedBlob
 from services.resources.repository import ResourceFilters, ResourceRepository
 from services.resources.schemas import FileCreate, ResourceCreate, ResourceUpdate, VersionCreate
 from services.settings import Settings
@@ -207,6 +207,9 @@ async def update_resource(
     for required in ("title", "resource_type", "visibility", "status", "tags", "description"):
         if required in changes and changes[required] is None:
             raise InvalidResource(f"{required} cannot be empty")
+    new_type = changes.get("resource_type")
+    if new_type is not None and new_type != resource.resource_type:
+        await _check_main_files_fit(session, resource, new_type)
     for name, value in changes.items():
         setattr(resource, name, value)
     if resource.grade is not None:
@@ -214,11 +217,32 @@ async def update_resource(
         if "stage" in changes and changes["stage"] not in (None, stage):
             raise InvalidResource(f"grade {resource.grade} belongs to {stage}, not {changes['stage']}")
         resource.stage = stage
+    elif "grade" in changes and "stage" not in changes:
+        # The stage was derived from the grade just removed; keeping it would file the resource
+        # under a stage nobody chose.
+        resource.stage = None
     _check_visibility(resource.school_id, resource.visibility)
     if resource.status == PublicationStatus.published and resource.published_at is None:
         resource.published_at = utcnow()
     _touch(session, resource)
     return resource
+
+
+async def _check_main_files_fit(session: AsyncSession, resource: Resource, new_type: ResourceType) -> None:
+    """Every round's main file must be a kind the new type is made of (a 教案 is no video)."""
+    allowed = PRIMARY_CATEGORIES[new_type]
+    files = await ResourceRepository(session).files_of_resource(resource.id)
+    misfits = sorted(
+        {file.category for file in files if file.purpose == FilePurpose.primary}
+        - {category.value for category in allowed}
+    )
+    if misfits:
+        kinds = "/".join(sorted(category.value for category in allowed))
+        raise Conflict(
+            f"A {new_type.value} is made of {kinds} files, but this resource's main files include "
+            f"{'/'.join(misfits)}; replace them first, or keep the type",
+            details=[{"resource_type": new_type.value, "main_file_categories": misfits}],
+        )
 
 
 async def delete_resource(session: AsyncSession, principal: Principal, resource_id: uuid.UUID) -> None:

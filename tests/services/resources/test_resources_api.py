@@ -416,3 +416,33 @@ async def test_replaced_or_failed_content_leaves_no_stale_text(
     await world.process()
     assert (await client.get(pages_url, headers=world.teacher_auth)).json() == []
     assert await _page_hits(context, "残留的旧文字") == []
+
+
+async def test_metadata_changes_keep_stage_and_type_consistent(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await district(client, context)
+    recording = await world.created("课例.mp4", VIDEO, resource_type="lesson_record", grade=2)
+    url = f"/api/v1/resources/{recording['id']}"
+    assert recording["stage"] == "小学"
+
+    async def patch(**changes: object) -> httpx.Response:
+        return await client.patch(url, json=changes, headers=world.teacher_auth)
+
+    # The stage came from the grade: removing the grade removes it, unless a stage is given.
+    cleared = await patch(grade=None)
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["grade"], cleared.json()["stage"]) == (None, None)
+    staged = await patch(stage="初中")
+    assert staged.json()["stage"] == "初中"
+    kept = await patch(grade=None, stage="高中")
+    assert (kept.json()["grade"], kept.json()["stage"]) == (None, "高中")
+    assert (await patch(grade=5)).json()["stage"] == "小学"
+
+    # A lesson plan is a document; this resource's main file is a video.
+    refused = await patch(resource_type="lesson_plan")
+    assert refused.status_code == 409, refused.text
+    assert "video" in refused.json()["error"]["message"]
+    assert (await world.detail(recording["id"]))["resource_type"] == "lesson_record"
+    # Courseware may be a video: that change is fine.
+    assert (await patch(resource_type="courseware")).json()["resource_type"] == "courseware"
