@@ -246,7 +246,8 @@ async def resource_page(
     principal = principal_of(user)
     resource = await resources.readable_resource(session, settings, principal, resource_id, share)
     await resources.count_view(session, resource)
-    detail = resource_read(await resources.resource_with_files(session, resource.id))
+    loaded = await resources.resource_with_files(session, resource.id)
+    detail = resource_read(loaded)
     version = _round_of(detail.versions, v, file)
     primary = next((item for item in version.files if item.purpose == "primary"), None)
     subtitles = [item for item in version.files if item.purpose == "subtitle"]
@@ -254,7 +255,7 @@ async def resource_page(
     document = shown_file if shown_file and shown_file.category == "document" else None
     if document is None and primary is not None and primary.category == "document":
         document = primary
-    orm_files = {item.id: item for item in resource.files}
+    orm_files = {item.id: item for item in loaded.files}
     cues = await resources.file_cues(session, orm_files[subtitles[0].id]) if subtitles else []
     pages = await resources.file_pages(session, orm_files[document.id]) if document else []
 
@@ -274,7 +275,11 @@ async def resource_page(
     can_score = is_recording and authz.can_score(principal, resource)
     if can_score:
         rubrics = [rubric_read(item) for item in await review.list_rubrics(session, include_inactive=False)]
-    scores = await review.resource_scores(session, principal, resource.id, None) if is_recording else None
+    # Scores are for colleagues; a guest opening a share link sees the lesson, not its review.
+    signed_in_recording = is_recording and principal is not None
+    scores = (
+        await review.resource_scores(session, principal, resource.id, None) if signed_in_recording else None
+    )
     owner = await topics.authors(session, [resource.owner_id])
     return await render_page(
         request,

@@ -252,6 +252,8 @@ async def test_user_text_is_escaped_in_titles_comments_and_topics(
         ]
     for response in pages:
         assert response.status_code == 200, response.url
+        # Even markup that slipped through could not run script from elsewhere or inline.
+        assert "script-src 'self'" in response.headers["content-security-policy"]
         text = response.text
         assert "<script>alert" not in text, response.url
         assert "<img src=x" not in text, response.url
@@ -391,3 +393,27 @@ async def test_mention_completion_lists_colleagues_but_not_for_students(
     ]
     refused = await client.get("/api/v1/users/mentionable", params={"q": "user"}, headers=base.student_auth)
     assert refused.status_code == 403
+
+
+async def test_a_guest_with_a_share_link_watches_the_lesson_but_sees_no_review(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    lesson = await world.lesson(title="分享的课例", status="published", visibility="school")
+    await world.commented(lesson["id"], world.base.colleague_auth, start_s=1, body="内部评课意见")
+    link = await client.post(
+        "/api/v1/share-links",
+        json={"object_type": "resource", "object_id": lesson["id"]},
+        headers=world.base.teacher_auth,
+    )
+    assert link.status_code == 201, link.text
+    token = link.json()["token"]
+    async with browser(context) as guest:
+        assert (await guest.get(f"/resources/{lesson['id']}")).status_code == 404
+        page = await guest.get(f"/resources/{lesson['id']}", params={"share": token})
+        assert page.status_code == 200
+        assert f"/content?share={token}" in page.text
+        assert "内部评课意见" not in page.text
+        video = next(file for file in lesson["versions"][0]["files"] if file["purpose"] == "primary")
+        content = await guest.get(f"{video['content_url']}?share={token}", headers={"Range": "bytes=0-99"})
+        assert content.status_code == 206
