@@ -212,6 +212,17 @@ def require(principal: Principal | None, obj: Governed, allowed: bool, message: 
 # -- teaching research: lesson review (观课议课) and research statistics ------------------------
 
 
+def can_see_review_scores(principal: Principal | None, lesson: Governed) -> bool:
+    """A lesson's review, its rubric scores and its comment timeline alike, is for its teacher and the
+    colleagues who may review it: teachers, research leads and administrators who can read the lesson.
+    Students and guests see the lesson, not what colleagues made of it."""
+    return (
+        principal is not None
+        and can_read(principal, lesson)
+        and (_is_owner(principal, lesson) or principal.role in _CONTRIBUTORS)
+    )
+
+
 def can_edit_comment(principal: Principal | None, lesson: Governed, author_id: uuid.UUID) -> bool:
     """Only its author rewrites a review comment, and only while they may still comment on the lesson;
     not even the lesson's teacher puts words in a colleague's mouth."""

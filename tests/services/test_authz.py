@@ -261,3 +261,20 @@ def test_research_leads_and_district_admins_design_the_observation_framework() -
         if principal is not None and authz.can_edit_observation_framework(principal)
     }
     assert designers == {"research_lead", "district_admin"}
+
+
+def test_a_lessons_review_is_for_its_teacher_and_colleagues_not_students_nor_guests() -> None:
+    seeing = {name for name, principal in REVIEWERS.items() if authz.can_see_review_scores(principal, LESSON)}
+    assert seeing == {
+        "lesson_teacher",
+        "comment_author",
+        "teacher",
+        "research_lead",
+        "school_admin",
+        "district_admin",
+    }
+    # As with everything else: only where the lesson itself can be read.
+    draft = Thing(LESSON_TEACHER.user_id, SCHOOL_A, DISTRICT, DRAFT)
+    assert authz.can_see_review_scores(LESSON_TEACHER, draft)
+    assert not authz.can_see_review_scores(COMMENT_AUTHOR, draft)
+    assert not authz.can_see_review_scores(None, Thing(LESSON_TEACHER.user_id, SCHOOL_A, PUBLIC, PUB))

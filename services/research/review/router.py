@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from services import markdown
 from services.deps import SessionDep
-from services.identity.deps import CurrentPrincipal, OptionalPrincipal
+from services.identity.deps import CurrentPrincipal
 from services.research.review import service
 from services.research.review.repository import CommentRow
 from services.research.review.schemas import (
@@ -99,7 +99,9 @@ async def read_timeline(
     session: SessionDep,
     version: RoundNumber = None,
 ) -> Timeline:
-    """A round's comments by time, replies nested, and the earlier rounds' open comments carried over."""
+    """A round's comments by time, replies nested, and the earlier rounds' open comments carried over.
+
+    For the lesson's teacher and colleagues who may read it (teachers, research leads, admins)."""
     view = await service.timeline(session, principal, resource_id, version)
     return Timeline(
         resource_id=view.resource.id,
@@ -233,9 +235,11 @@ async def submit_scores(
 @router.get("/resources/{resource_id}/scores", response_model=ResourceScores, tags=["lesson review"])
 async def read_scores(
     resource_id: uuid.UUID,
-    principal: OptionalPrincipal,
+    principal: CurrentPrincipal,
     session: SessionDep,
     rubric_id: uuid.UUID | None = None,
 ) -> ResourceScores:
-    """Per round: reviewers, each criterion's average and its change since the previous scored round."""
+    """Per round: reviewers, each criterion's average and its change since the previous scored round.
+
+    Like the comment timeline, for the lesson's teacher and colleagues who may read it; not students."""
     return await service.resource_scores(session, principal, resource_id, rubric_id)

@@ -73,6 +73,16 @@ async def _resource(session: AsyncSession, resource_id: uuid.UUID) -> Resource:
     return resource
 
 
+def _require_review_reader(principal: Principal | None, resource: Resource) -> None:
+    """404 when the lesson is unreadable, 403 when the lesson is readable but its review is not."""
+    authz.require(
+        principal,
+        resource,
+        authz.can_see_review_scores(principal, resource),
+        "A lesson's review is for its teacher and the colleagues who review it",
+    )
+
+
 def _require_recording(resource: Resource) -> None:
     if resource.resource_type not in RECORDING_TYPES:
         raise Conflict("Lessons are reviewed on their recording: only lesson records and micro-lessons")
@@ -224,7 +234,7 @@ async def timeline(
     session: AsyncSession, principal: Principal, resource_id: uuid.UUID, number: int | None
 ) -> TimelineView:
     resource = await _resource(session, resource_id)
-    authz.authorize(principal, Action.read, resource)
+    _require_review_reader(principal, resource)
     version = await target_version(session, resource, number)
     repository = ReviewRepository(session)
     comments = _threads(await repository.round_comments(version.id))
@@ -646,7 +656,7 @@ async def resource_scores(
     """Per round and rubric: how many reviewers, each criterion's average, and its change since the
     previous scored round — what the teacher looks at between rounds."""
     resource = await _resource(session, resource_id)
-    authz.authorize(principal, Action.read, resource)
+    _require_review_reader(principal, resource)
     repository = ReviewRepository(session)
     if rubric_id is not None:
         rubrics = [await _rubric(repository, rubric_id)]

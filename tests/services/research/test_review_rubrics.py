@@ -9,6 +9,8 @@ import httpx
 import pytest
 
 from services.context import AppContext
+from storage.models.identity import Role
+from tests.factories import make_user, token_for
 from tests.services.research.review_world import RUBRIC, review_world
 
 pytestmark = pytest.mark.anyio
@@ -265,12 +267,25 @@ async def test_scores_fit_the_rubric_and_scoring_again_replaces(
     assert [item["change"] for item in rounds[2]["criteria"]] == [2.5, 2.0, 1.0]
     assert rounds[2]["overall_change"] == 5.5
 
-    # Readable wherever the lesson is; a retired rubric keeps its history but takes no new scores.
+    # Seen by the teacher and the colleagues who may read the lesson, not by students nor guests; a
+    # retired rubric keeps its history but takes no new scores.
     assert (await client.get(f"/api/v1/resources/{lesson['id']}/scores?rubric_id={uuid.uuid4()}",
                              headers=base.teacher_auth)).status_code == 404  # fmt: skip
-    assert len((await world.scores(lesson["id"], base.student_auth))["rubrics"]) == 1
+    for auth in (world.lead_auth, world.school_admin_auth, world.admin_auth, world.second_auth):
+        assert len((await world.scores(lesson["id"], auth))["rubrics"]) == 1
+    student = await client.get(f"/api/v1/resources/{lesson['id']}/scores", headers=base.student_auth)
+    assert student.status_code == 403 and student.json()["error"]["code"] == "forbidden"
     hidden = await client.get(f"/api/v1/resources/{draft['id']}/scores", headers=base.colleague_auth)
     assert hidden.status_code == 404
+    public = await world.lesson(visibility="public")
+    assert (await client.get(f"/api/v1/resources/{public['id']}/scores")).status_code == 401
+    school_only = await world.lesson(visibility="school")
+    async with context.sessionmaker() as session, session.begin():
+        elsewhere = await make_user(session, Role.student, base.other_school)
+    unreadable = await client.get(
+        f"/api/v1/resources/{school_only['id']}/scores", headers=await token_for(client, elsewhere)
+    )
+    assert unreadable.status_code == 404
     await client.patch(f"/api/v1/rubrics/{rubric['id']}", json={"active": False}, headers=world.admin_auth)
     assert (await world.score(lesson["id"], 3, rubric, [10, 9, 5], base.outsider_auth)).status_code == 422
     assert len((await world.scores(lesson["id"], base.teacher_auth))["rubrics"]) == 1
