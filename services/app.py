@@ -17,6 +17,7 @@ from services.health.router import router as health_router
 from services.identity.router import router as identity_router
 from services.jobs.worker import Worker
 from services.notifications.router import router as notifications_router
+from services.request_limits import BodyLimitMiddleware
 from services.research.review.router import router as review_router
 from services.research.stats.router import router as research_stats_router
 from services.research.topics.router import router as topics_router
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         app.state.context = context
     # Errors of the web pages are Chinese HTML pages; everything under /api/v1 keeps its JSON shape.
     install_error_handlers(app, error_page)
+    app.add_middleware(BodyLimitMiddleware)
     app.include_router(health_router)
     app.include_router(blob_links_router)
     app.include_router(identity_router)

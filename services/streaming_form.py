@@ -14,6 +14,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from services.errors import AppError
+from services.request_limits import allow_streamed_body
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 20
@@ -51,6 +52,8 @@ class StreamingForm:
         content_type, options = parse_options_header(request.headers.get("content-type", ""))
         if content_type != b"multipart/form-data" or b"boundary" not in options:
             raise InvalidForm("Send multipart/form-data with a boundary")
+        # Files flow through; fields are capped below (MAX_FIELD_BYTES, MAX_FIELDS).
+        allow_streamed_body(request)
         self.fields: dict[str, str] = {}
         self._stream = request.stream()
         self._parser = MultipartParser(

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from services.blob_http import blob_response
 from services.deps import BlobStoreDep
 from services.errors import AppError, NotFound
+from services.request_limits import allow_streamed_body
 from storage.blobs.base import InvalidBlobRequest
 from storage.blobs.local import LocalBlobStore
 from storage.blobs.signing import LinkClaims
@@ -45,6 +46,8 @@ async def get_signed(
 @router.put("/{token}")
 async def put_signed(token: str, request: Request, store: BlobStoreDep) -> Response:
     local, claims = _claims(store, token)
+    # A signed link's body streams to disk (parts capped below), not held to the JSON ceiling.
+    allow_streamed_body(request)
     if claims.method == "PUT":
         content_type = request.headers.get("content-type", "application/octet-stream")
         stored = await local.put(claims.key, request.stream(), content_type=content_type)

@@ -15,6 +15,7 @@ from services.context import PRESIGNED_LINK_TTL
 from services.deps import BlobStoreDep, SessionDep, SettingsDep
 from services.errors import AppError, error_body
 from services.identity.deps import CurrentPrincipal, OptionalPrincipal
+from services.request_limits import allow_streamed_body
 from services.resources import service, uploads
 from services.resources.filetypes import FileCategory
 from services.resources.intake import (
@@ -612,6 +613,8 @@ async def put_part(
     """Send one part through the API (sending the same part again replaces it)."""
     upload = await uploads.own_upload(session, principal, upload_id)
     uploads.check_part_size_header(upload, part_number, request.headers.get("content-length"))
+    # Capped at the part's size by read_part_body, not by the ceiling on JSON bodies.
+    allow_streamed_body(request)
     data = await uploads.read_part_body(request.stream(), upload, part_number)
     part = await uploads.put_part(session, store, principal, upload_id, part_number, data)
     return UploadedPartRead(part_number=part.part_number, size=part.size, etag=part.etag)
