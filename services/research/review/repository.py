@@ -111,14 +111,6 @@ class ReviewRepository:
         )
         return [CommentRow.of(row) for row in rows.all()]
 
-    async def has_live_replies(self, comment_id: uuid.UUID) -> bool:
-        found = await self.session.scalar(
-            select(ReviewComment.id)
-            .where(ReviewComment.parent_id == comment_id, ReviewComment.deleted_at.is_(None))
-            .limit(1)
-        )
-        return found is not None
-
     async def video_duration(self, version_id: uuid.UUID) -> float | None:
         """How long the round's video is, once processing has measured it."""
         return await self.session.scalar(
