@@ -77,17 +77,30 @@ def stage_for_grade(grade: int) -> str:
     return STAGES[0] if grade <= 6 else STAGES[1] if grade <= 9 else STAGES[2]
 
 
-def normalize_subject(value: str) -> str:
+# canonical_*: the stored spelling of a name, for filters (list and search); a name that is not in
+# the vocabulary comes back cleaned, and simply matches nothing. normalize_*: the same for values
+# being stored, where an unknown name is an error.
+
+
+def canonical_subject(value: str) -> str:
     cleaned = _clean(value)
-    subject = SUBJECT_ALIASES.get(cleaned, cleaned)
+    return SUBJECT_ALIASES.get(cleaned, cleaned)
+
+
+def canonical_volume(value: str) -> str:
+    cleaned = _clean(value)
+    return VOLUME_ALIASES.get(cleaned, cleaned)
+
+
+def normalize_subject(value: str) -> str:
+    subject = canonical_subject(value)
     if subject not in SUBJECTS:
-        raise ValueError(f"unknown subject {cleaned!r}; use one of {'、'.join(SUBJECTS)}")
+        raise ValueError(f"unknown subject {_clean(value)!r}; use one of {'、'.join(SUBJECTS)}")
     return subject
 
 
 def normalize_volume(value: str) -> str:
-    cleaned = _clean(value)
-    volume = VOLUME_ALIASES.get(cleaned, cleaned)
+    volume = canonical_volume(value)
     if volume not in VOLUMES:
-        raise ValueError(f"unknown volume {cleaned!r}; use one of {'、'.join(VOLUMES)}")
+        raise ValueError(f"unknown volume {_clean(value)!r}; use one of {'、'.join(VOLUMES)}")
     return volume

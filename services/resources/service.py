@@ -7,7 +7,9 @@ row references any more.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -191,7 +193,21 @@ async def list_resources(
     limit: int,
 ) -> tuple[list[Resource], int]:
     return await ResourceRepository(session).list_readable(
-        authz.search_access(principal), filters, sort=sort, offset=offset, limit=limit
+        authz.search_access(principal), canonical_filters(filters), sort=sort, offset=offset, limit=limit
+    )
+
+
+def canonical_filters(filters: ResourceFilters) -> ResourceFilters:
+    """Names spelled as resources store them, so ?edition=人民教育出版社 finds 人教版."""
+
+    def spelled(canonical: Callable[[str], str], value: str | None) -> str | None:
+        return canonical(value) if value else value
+
+    return dataclasses.replace(
+        filters,
+        subject=spelled(curriculum.canonical_subject, filters.subject),
+        edition=spelled(curriculum.normalize_edition, filters.edition),
+        volume=spelled(curriculum.canonical_volume, filters.volume),
     )
 
 

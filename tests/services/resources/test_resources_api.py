@@ -446,3 +446,25 @@ async def test_metadata_changes_keep_stage_and_type_consistent(
     assert (await world.detail(recording["id"]))["resource_type"] == "lesson_record"
     # Courseware may be a video: that change is fine.
     assert (await patch(resource_type="courseware")).json()["resource_type"] == "courseware"
+
+
+async def test_list_filters_accept_the_names_teachers_write(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await district(client, context)
+    pdf = samples.pdf_bytes(["内容"])
+    wanted = await world.created(
+        "a.pdf", pdf, title="道法 上册", subject="道德与法治", edition="人教版", volume="上册", grade=7
+    )
+    await world.created("b.pdf", pdf, title="语文 下册", subject="语文", edition="北师大版", volume="下册")
+
+    async def ids(query: str) -> list[str]:
+        response = await client.get(f"/api/v1/resources?{query}", headers=world.teacher_auth)
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    for query in ("subject=道法", "edition=人民教育出版社", "edition=人教", "volume=上", " volume=上册"):
+        assert await ids(query.strip()) == [wanted["id"]], query
+    assert await ids("subject=道法&edition=人民教育出版社&volume=上") == [wanted["id"]]
+    # Names outside the vocabulary are no error in a filter; they match nothing.
+    assert await ids("subject=炼丹") == []
