@@ -111,6 +111,12 @@ class ReviewRepository:
         )
         return [CommentRow.of(row) for row in rows.all()]
 
+    async def users(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
+        if not user_ids:
+            return {}
+        rows = await self.session.scalars(select(User).where(User.id.in_(set(user_ids))))
+        return {user.id: user for user in rows.all()}
+
     async def video_duration(self, version_id: uuid.UUID) -> float | None:
         """How long the round's video is, once processing has measured it."""
         return await self.session.scalar(

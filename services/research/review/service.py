@@ -114,6 +114,21 @@ async def _check_category(
     return category
 
 
+async def _review_readers(
+    session: AsyncSession, resource: Resource, user_ids: list[uuid.UUID]
+) -> list[uuid.UUID]:
+    """Those of these users who may still see the lesson's review (in order): only they hear about it.
+    A reviewer of a lesson since made school-only, or taken down, is no longer told about replies."""
+    users = await ReviewRepository(session).users(user_ids)
+    return [
+        user_id
+        for user_id in user_ids
+        if (user := users.get(user_id)) is not None
+        and user.is_active
+        and authz.can_see_review_scores(Principal.of(user), resource)
+    ]
+
+
 async def _display_name(session: AsyncSession, user_id: uuid.UUID) -> str:
     user = await UserRepository(session).get(user_id)
     return user.display_name if user else "有人"
@@ -179,7 +194,7 @@ async def create_comment(
     if parent is not None:
         notify(
             session,
-            [parent.author_id],
+            await _review_readers(session, resource, [parent.author_id]),
             NotificationKind.reply,
             actor_id=principal.user_id,
             subject={**subject, "parent_id": parent.id},

@@ -238,3 +238,27 @@ async def test_resolving_belongs_to_the_teacher_and_the_author_and_reopens_carry
     assert [item["kind"] for item in colleague_inbox["items"]] == ["reply"]
     teacher_kinds = [item["kind"] for item in (await world.inbox(base.teacher_auth))["items"]]
     assert teacher_kinds == ["lesson_comment"] * 3
+
+
+async def test_replies_reach_only_reviewers_who_can_still_see_the_lesson(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await review_world(client, context)
+    base = world.base
+    lesson = await world.lesson()  # district-wide: the other school reviews it too
+    from_outside = await world.commented(lesson["id"], base.outsider_auth, start_s=1, body="外校的意见")
+    from_inside = await world.commented(lesson["id"], world.second_auth, start_s=2, body="本校的意见")
+
+    # The teacher keeps the lesson inside the school; the other school no longer sees it.
+    narrowed = await client.patch(
+        f"/api/v1/resources/{lesson['id']}", json={"visibility": "school"}, headers=base.teacher_auth
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    for comment in (from_outside, from_inside):
+        await world.commented(lesson["id"], base.teacher_auth, parent_id=comment["id"], body="谢谢")
+
+    assert (await world.inbox(base.outsider_auth))["items"] == []
+    assert [
+        (item["kind"], item["subject"]["parent_id"])
+        for item in (await world.inbox(world.second_auth))["items"]
+    ] == [("reply", from_inside["id"])]
