@@ -37,8 +37,10 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
 
     access_token_ttl_minutes: int = 8 * 60
-    # Login attempts allowed per username and client address within the window before 429.
+    # Failed sign-ins allowed per username and client address within the window before 429.
     login_max_failures: int = 5
+    # Failed sign-ins allowed per client address over all usernames (a whole school may share one).
+    login_max_failures_per_address: int = 100
     login_failure_window_s: int = 15 * 60
 
     # Run the job worker inside the API process; defaults to on in embedded mode.

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import case, delete, exists, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.identity import LoginFailure, Role, School, ShareLink, User
+from storage.database import UTCDateTime
+from storage.models.identity import LoginThrottle, Role, School, ShareLink, User
 from storage.models.research import Topic
 from storage.models.resources import Resource
 
@@ -37,6 +41,9 @@ class UserRepository:
     def add(self, user: User) -> User:
         self.session.add(user)
         return user
+
+    async def record_sign_in(self, user_id: uuid.UUID, at: datetime) -> None:
+        await self.session.execute(update(User).where(User.id == user_id).values(last_login_at=at))
 
     def add_all(self, users: Sequence[User]) -> None:
         self.session.add_all(users)
@@ -116,26 +123,51 @@ class SchoolRepository:
         return list(rows.all()), int(total or 0)
 
 
-class LoginFailureRepository:
+@dataclass(frozen=True)
+class ThrottleCount:
+    attempts: int
+    window_started_at: datetime
+
+
+class LoginThrottleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def count_since(self, key: str, since: datetime) -> int:
-        query = select(func.count()).where(LoginFailure.key == key, LoginFailure.at >= since)
-        return int(await self.session.scalar(query) or 0)
+    async def take_attempt(self, key: str, now: datetime, window: timedelta) -> ThrottleCount:
+        """Count one more attempt under the key, atomically, and say how many the window now holds.
 
-    async def oldest_since(self, key: str, since: datetime) -> datetime | None:
-        query = select(func.min(LoginFailure.at)).where(LoginFailure.key == key, LoginFailure.at >= since)
-        return await self.session.scalar(query)
+        A window starts with the first attempt and lasts `window`; the first attempt after it has run
+        out starts a new one. The upsert takes the row lock (PostgreSQL) or the database's write lock
+        (SQLite) until the transaction ends, so concurrent attempts are counted one after the other."""
+        insert = postgresql_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        expired = LoginThrottle.window_started_at < now - window
+        statement = (
+            insert(LoginThrottle)
+            .values(key=key, attempts=1, window_started_at=now)
+            .on_conflict_do_update(
+                index_elements=[LoginThrottle.key],
+                set_={
+                    "attempts": case((expired, 1), else_=LoginThrottle.attempts + 1),
+                    "window_started_at": case(
+                        (expired, literal(now, UTCDateTime())), else_=LoginThrottle.window_started_at
+                    ),
+                },
+            )
+            .returning(LoginThrottle.attempts, LoginThrottle.window_started_at)
+        )
+        attempts, window_started_at = (await self.session.execute(statement)).one()
+        return ThrottleCount(attempts, window_started_at)
 
-    def record(self, key: str, at: datetime) -> None:
-        self.session.add(LoginFailure(key=key, at=at))
+    async def give_back(self, key: str) -> None:
+        """Uncount one attempt: it succeeded, or it was turned away before it was tried."""
+        await self.session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.key == key, LoginThrottle.attempts > 0)
+            .values(attempts=LoginThrottle.attempts - 1)
+        )
 
-    async def clear(self, key: str, *, before: datetime | None = None) -> None:
-        statement = delete(LoginFailure).where(LoginFailure.key == key)
-        if before is not None:
-            statement = statement.where(LoginFailure.at < before)
-        await self.session.execute(statement)
+    async def forget(self, key: str) -> None:
+        await self.session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
 
 
 class ShareLinkRepository:

@@ -6,12 +6,10 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from services.deps import SessionDep, SettingsDep
-from services.errors import error_body
+from services.deps import ContextDep, SessionDep, SettingsDep
 from services.identity import service
 from services.identity.deps import CurrentPrincipal, CurrentUser
 from services.identity.schemas import (
@@ -35,6 +33,31 @@ router = APIRouter(prefix="/api/v1")
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
+
+class PasswordRequestForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form with lengths capped: no username is longer than 64 characters, and a
+    capped password keeps argon2's work bounded. Longer values are a 422 before anything is looked up."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[str, Form(max_length=64)],
+        password: Annotated[str, Form(max_length=128, json_schema_extra={"format": "password"})],
+        scope: Annotated[str, Form(max_length=1000)] = "",
+        client_id: Annotated[str | None, Form(max_length=200)] = None,
+        client_secret: Annotated[str | None, Form(max_length=200)] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
+
+
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Wrong credentials"},
     429: {"description": "Too many attempts"},
@@ -43,22 +66,14 @@ _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
 
 @router.post("/auth/token", response_model=TokenResponse, tags=["auth"], responses=_UNAUTHORIZED)
 async def issue_token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-) -> TokenResponse | JSONResponse:
+    form: Annotated[PasswordRequestForm, Depends()], request: Request, context: ContextDep
+) -> TokenResponse:
     """OAuth2 password flow: exchange a username and password for a bearer token."""
     client_address = request.client.host if request.client else "unknown"
-    outcome = await service.login(session, settings, form.username, form.password, client_address)
-    if outcome.user is None:
-        # Returned rather than raised, so the recorded failure is committed with this request.
-        return JSONResponse(
-            error_body("invalid_credentials", outcome.message),
-            status_code=401,
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    token, expires_in = issue_access_token(outcome.user.id, settings)
+    user = await service.login(
+        context.sessionmaker, context.settings, form.username, form.password, client_address
+    )
+    token, expires_in = issue_access_token(user.id, context.settings)
     return TokenResponse(access_token=token, expires_in=expires_in)
 
 

@@ -5,19 +5,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services import authz
 from services.authz import Action, Governed, Principal
-from services.errors import AppError, Conflict, Forbidden, NotFound
-from services.identity.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from services.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
+from services.identity.passwords import (
+    MIN_PASSWORD_LENGTH,
+    hash_password_in_thread,
+    verify_password_in_thread,
+)
 from services.identity.repository import (
-    LoginFailureRepository,
+    LoginThrottleRepository,
     SchoolRepository,
     ShareLinkRepository,
     UserRepository,
@@ -36,46 +40,83 @@ class TooManyAttempts(AppError):
     code = "too_many_attempts"
 
 
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+
+    def __init__(self) -> None:
+        super().__init__("Incorrect username or password")
+
+
 # -- signing in --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LoginOutcome:
-    user: User | None
-    message: str = ""
+def _throttle_key(*parts: str) -> str:
+    # A digest: fixed length for the column however long the username sent, and no usernames at rest.
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def _login_key(username: str, client_address: str) -> str:
-    return f"{username.strip().lower()}|{client_address}"
+async def _take_attempt(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, limits: list[tuple[str, int]]
+) -> None:
+    """Count an attempt under each (key, limit), in a transaction of its own committed before the
+    password is checked: parallel guesses then each see the others' attempts. 429 once any key is over
+    its limit; the keys counted for a refused attempt are given back (it was never tried)."""
+    now = utcnow()
+    window = timedelta(seconds=settings.login_failure_window_s)
+    async with sessions.begin() as session:
+        throttle = LoginThrottleRepository(session)
+        counted: list[str] = []
+        for key, limit in limits:
+            count = await throttle.take_attempt(key, now, window)
+            counted.append(key)
+            if count.attempts > limit:
+                for taken in counted:
+                    await throttle.give_back(taken)
+                retry_after = count.window_started_at + window - now
+                raise TooManyAttempts(
+                    "Too many failed attempts; try again later",
+                    headers={"Retry-After": str(max(1, math.ceil(retry_after.total_seconds())))},
+                )
+
+
+async def _settle_attempt(sessions: async_sessionmaker[AsyncSession], forget: str, give_back: str) -> None:
+    """A successful attempt: its own key starts over, and it does not count against the address."""
+    async with sessions.begin() as session:
+        throttle = LoginThrottleRepository(session)
+        await throttle.forget(forget)
+        await throttle.give_back(give_back)
 
 
 async def login(
-    session: AsyncSession, settings: Settings, username: str, password: str, client_address: str
-) -> LoginOutcome:
-    """Check credentials; failures are recorded (and committed by the caller) to rate-limit guessing."""
-    failures = LoginFailureRepository(session)
-    key = _login_key(username, client_address)
-    now = utcnow()
-    window_start = now - timedelta(seconds=settings.login_failure_window_s)
-    if await failures.count_since(key, window_start) >= settings.login_max_failures:
-        oldest = await failures.oldest_since(key, window_start) or now
-        retry_after = max(1, int((oldest - window_start).total_seconds()))
-        raise TooManyAttempts(
-            "Too many failed sign-in attempts; try again later", headers={"Retry-After": str(retry_after)}
-        )
-    user = await UserRepository(session).get_by_username(username)
-    # Hash even for unknown users so response time does not reveal which usernames exist.
-    valid = verify_password(password, user.password_hash if user else _DUMMY_HASH)
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    username: str,
+    password: str,
+    client_address: str,
+) -> User:
+    """The active user with these credentials; InvalidCredentials (401) or TooManyAttempts (429).
+
+    Attempts are limited per username at an address (login_max_failures), so one account cannot be
+    guessed at, and per address (login_max_failures_per_address), so one machine cannot try a common
+    password on many accounts. Not per username alone: anyone could then lock anyone else out. A
+    successful sign-in gives its attempt back."""
+    account_key = _throttle_key("sign-in", username.strip().lower(), client_address)
+    address_key = _throttle_key("sign-in from", client_address)
+    await _take_attempt(
+        sessions,
+        settings,
+        [(account_key, settings.login_max_failures), (address_key, settings.login_max_failures_per_address)],
+    )
+    async with sessions() as session:
+        user = await UserRepository(session).get_by_username(username)
+    # No transaction is open while argon2 runs in its thread.
+    valid = await verify_password_in_thread(password, user.password_hash if user else None)
     if user is None or not valid or not user.is_active:
-        failures.record(key, now)
-        await failures.clear(key, before=window_start)
-        return LoginOutcome(None, "Incorrect username or password")
-    await failures.clear(key)
-    user.last_login_at = now
-    return LoginOutcome(user)
-
-
-_DUMMY_HASH = hash_password("not-a-real-password")
+        raise InvalidCredentials()
+    await _settle_attempt(sessions, forget=account_key, give_back=address_key)
+    async with sessions.begin() as session:
+        await UserRepository(session).record_sign_in(user.id, utcnow())
+    return user
 
 
 # -- schools -----------------------------------------------------------------------------------
@@ -169,7 +210,7 @@ async def _add_user(
         User(
             username=username,
             display_name=display_name,
-            password_hash=hash_password(password),
+            password_hash=await hash_password_in_thread(password),
             role=role,
             school_id=school_id,
         )
@@ -236,7 +277,7 @@ async def update_user(
             await _check_placement(session, principal, role, school_id)
     password = changes.pop("password", None)
     if password is not None:
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password_in_thread(password)
     for field, value in changes.items():
         setattr(user, field, value)
     await session.flush()
@@ -244,9 +285,9 @@ async def update_user(
 
 
 async def change_own_password(session: AsyncSession, user: User, current: str, new: str) -> None:
-    if not verify_password(current, user.password_hash):
+    if not await verify_password_in_thread(current, user.password_hash):
         raise Forbidden("The current password is not correct")
-    user.password_hash = hash_password(new)
+    user.password_hash = await hash_password_in_thread(new)
 
 
 async def create_district_admin(

@@ -19,7 +19,7 @@ from search.documents import DocKind
 from search.synonyms import EDITION_GROUPS
 from services import authz
 from services.authz import Action, Principal
-from services.deps import SearchIndexDep, SessionDep, SettingsDep
+from services.deps import ContextDep, SearchIndexDep, SessionDep, SettingsDep
 from services.errors import Forbidden
 from services.identity import service as identity
 from services.identity.browser import (
@@ -90,6 +90,7 @@ async def login_form(
 @router.post("/login", response_class=HTMLResponse)
 async def login(
     request: Request,
+    context: ContextDep,
     session: SessionDep,
     settings: SettingsDep,
     username: Annotated[str, Form(max_length=64)] = "",
@@ -110,13 +111,13 @@ async def login(
         return await again(403, "页面已过期，请重新登录。")
     client_address = request.client.host if request.client else "unknown"
     try:
-        outcome = await identity.login(session, settings, username, password, client_address)
+        # The service records the attempt in a transaction of its own, so raising loses nothing.
+        user = await identity.login(context.sessionmaker, settings, username, password, client_address)
     except identity.TooManyAttempts:
         return await again(429, "登录失败次数过多，请稍后再试。")
-    if outcome.user is None:
-        # Returned, not raised: the recorded failure is committed with this request.
+    except identity.InvalidCredentials:
         return await again(401, "用户名或密码错误。")
-    token, expires_in = issue_access_token(outcome.user.id, settings)
+    token, expires_in = issue_access_token(user.id, settings)
     response = RedirectResponse(target, status_code=303)
     set_session_cookies(response, token, expires_in, settings)
     return response

@@ -1,7 +1,15 @@
 """Every ORM model, imported in one place so Alembic and the app see the same metadata."""
 
 from storage.database import Base
-from storage.models.identity import LoginFailure, PublicationStatus, Role, School, ShareLink, User, Visibility
+from storage.models.identity import (
+    LoginThrottle,
+    PublicationStatus,
+    Role,
+    School,
+    ShareLink,
+    User,
+    Visibility,
+)
 from storage.models.jobs import Job, JobStatus
 from storage.models.maintenance import BlobDeletion, MaintenanceRun
 from storage.models.research import (
@@ -39,7 +47,7 @@ __all__ = [
     "FilePurpose",
     "Job",
     "JobStatus",
-    "LoginFailure",
+    "LoginThrottle",
     "MaintenanceRun",
     "Notification",
     "NotificationKind",

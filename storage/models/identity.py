@@ -59,15 +59,17 @@ class PublicationStatus(StrEnum):
     published = "published"
 
 
-class LoginFailure(Base):
-    """Failed logins, kept in the database so the rate limit holds across API replicas."""
+class LoginThrottle(Base):
+    """Sign-in attempts per key (a username at an address, an address, a password change) in a window,
+    kept in the database so the limit holds across API replicas. One row per key, counted up with an
+    atomic upsert, so parallel guesses cannot all pass a check made before any of them was counted."""
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+    __tablename__ = "login_throttles"
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(200))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A sha256 hex digest of what is limited: fixed length, whatever a client sends as a username.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int]
+    window_started_at: Mapped[datetime]
 
 
 class ShareLink(UUIDPrimaryKey, Base):

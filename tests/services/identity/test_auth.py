@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
 import jwt
 import pytest
 
+from services.app import create_app
 from services.context import AppContext
 from services.identity.tokens import ALGORITHM
 from storage.database import utcnow
@@ -112,6 +116,54 @@ async def test_login_is_rate_limited_per_username_and_address(
             "/api/v1/auth/token", data={"username": other.username, "password": DEFAULT_PASSWORD}
         )
     ).status_code == 200
+
+
+@asynccontextmanager
+async def client_at(context: AppContext, address: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client whose requests come from this address."""
+    transport = httpx.ASGITransport(app=create_app(context=context), client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def sign_in(http: httpx.AsyncClient, username: str, password: str) -> int:
+    response = await http.post("/api/v1/auth/token", data={"username": username, "password": password})
+    return response.status_code
+
+
+async def test_one_address_guessing_does_not_lock_the_account_elsewhere(context: AppContext) -> None:
+    async with context.sessionmaker() as session, session.begin():
+        user = await make_user(session, Role.teacher, await make_school(session))
+    limit = context.settings.login_max_failures
+    async with client_at(context, "10.0.0.1") as guesser, client_at(context, "10.0.0.2") as owner:
+        assert [await sign_in(guesser, user.username, "wrong-guess") for _ in range(limit)] == [401] * limit
+        assert await sign_in(guesser, user.username, DEFAULT_PASSWORD) == 429
+        # The same account from another address: its own count, so its owner still signs in.
+        assert await sign_in(owner, user.username, "typo-typo") == 401
+        assert await sign_in(owner, user.username, DEFAULT_PASSWORD) == 200
+        assert await sign_in(guesser, user.username.upper(), DEFAULT_PASSWORD) == 429
+
+
+async def test_one_address_trying_many_accounts_is_limited(context: AppContext) -> None:
+    settings = context.settings.model_copy(update={"login_max_failures_per_address": 6})
+    limited = dataclasses.replace(context, settings=settings)
+    async with limited.sessionmaker() as session, session.begin():
+        user = await make_user(session, Role.research_lead)
+    async with client_at(limited, "10.0.0.3") as sprayer, client_at(limited, "10.0.0.4") as neighbour:
+        # A successful sign-in does not count against the address.
+        assert await sign_in(sprayer, user.username, DEFAULT_PASSWORD) == 200
+        statuses = [await sign_in(sprayer, f"someone{number}", "password1") for number in range(8)]
+        assert statuses == [401] * 6 + [429] * 2
+        assert await sign_in(sprayer, user.username, DEFAULT_PASSWORD) == 429
+        assert await sign_in(neighbour, user.username, DEFAULT_PASSWORD) == 200
+
+
+async def test_overlong_usernames_and_passwords_are_422(client: httpx.AsyncClient) -> None:
+    # Usernames are at most 64 characters; a 500-character one once overflowed the rate-limit key.
+    for username, password in (("u" * 500, "whatever-it-is"), ("someone", "p" * 10_000)):
+        response = await client.post("/api/v1/auth/token", data={"username": username, "password": password})
+        assert response.status_code == 422, response.text
+    assert await sign_in(client, "u" * 64, "whatever-it-is") == 401
 
 
 async def test_change_own_password(client: httpx.AsyncClient, context: AppContext) -> None:

@@ -42,3 +42,19 @@ async def test_concurrent_duplicate_creates_give_one_201_and_409s(
     for create in (create_school, create_user):
         statuses = Counter(await asyncio.gather(*(create(number) for number in range(RACERS))))
         assert statuses == {201: 1, 409: RACERS - 1}, (create.__name__, statuses)
+
+
+async def test_parallel_guesses_never_exceed_the_limit(
+    committing_client: httpx.AsyncClient, committing_context: AppContext
+) -> None:
+    """Every guess is counted before any password is checked, so at most the limit are tried."""
+    async with committing_context.sessionmaker() as session, session.begin():
+        user = await make_user(session, Role.research_lead)
+    limit = committing_context.settings.login_max_failures
+
+    async def guess(number: int) -> int:
+        data = {"username": user.username, "password": f"guess-{number}"}
+        return (await committing_client.post("/api/v1/auth/token", data=data)).status_code
+
+    statuses = Counter(await asyncio.gather(*(guess(number) for number in range(RACERS * 2))))
+    assert statuses == {401: limit, 429: RACERS * 2 - limit}, statuses
