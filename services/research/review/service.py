@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import authz
@@ -369,6 +370,15 @@ def _require_framework_editor(principal: Principal) -> None:
         raise Forbidden("Research leads and district administrators design the observation framework")
 
 
+async def _flush_unique_name(session: AsyncSession, message: str) -> None:
+    """Names are checked first for a clear answer, but a concurrent request may take the name between
+    that check and our insert; the unique constraint then refuses ours, and the answer is the same 409."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(message) from exc
+
+
 async def list_categories(session: AsyncSession, *, include_inactive: bool) -> list[ObservationCategory]:
     return await ReviewRepository(session).categories(include_inactive=include_inactive)
 
@@ -385,8 +395,9 @@ async def create_category(
 ) -> ObservationCategory:
     _require_framework_editor(principal)
     repository = ReviewRepository(session)
+    taken = f"The category {data.name} already exists"
     if await repository.category_name_taken(data.name):
-        raise Conflict(f"The category {data.name} already exists")
+        raise Conflict(taken)
     category = ObservationCategory(
         id=uuid.uuid4(),
         name=data.name,
@@ -395,7 +406,7 @@ async def create_category(
         active=True,
     )
     repository.add(category)
-    await session.flush()
+    await _flush_unique_name(session, taken)
     return category
 
 
@@ -409,11 +420,12 @@ async def update_category(
     for name, value in changes.items():
         if value is None:
             raise InvalidReview(f"{name} cannot be empty", [name])
+    taken = f"The category {changes.get('name')} already exists"
     if "name" in changes and await repository.category_name_taken(changes["name"], excluding=category.id):
-        raise Conflict(f"The category {changes['name']} already exists")
+        raise Conflict(taken)
     for name, value in changes.items():
         setattr(category, name, value)
-    await session.flush()
+    await _flush_unique_name(session, taken)
     return category
 
 
@@ -432,8 +444,9 @@ RubricView = tuple[Rubric, list[RubricCriterion]]
 async def create_rubric(session: AsyncSession, principal: Principal, data: RubricCreate) -> RubricView:
     _require_framework_editor(principal)
     repository = ReviewRepository(session)
+    taken = f"A rubric named {data.name} already exists"
     if await repository.rubric_name_taken(data.name):
-        raise Conflict(f"A rubric named {data.name} already exists")
+        raise Conflict(taken)
     now = utcnow()
     rubric = Rubric(
         id=uuid.uuid4(),
@@ -457,7 +470,7 @@ async def create_rubric(session: AsyncSession, principal: Principal, data: Rubri
         for position, criterion in enumerate(data.criteria)
     ]
     repository.add(rubric)
-    await session.flush()
+    await _flush_unique_name(session, taken)
     repository.add(*criteria)
     await session.flush()
     return rubric, criteria
@@ -493,12 +506,13 @@ async def update_rubric(
     for name, value in changes.items():
         if value is None:
             raise InvalidReview(f"{name} cannot be empty", [name])
+    taken = f"A rubric named {changes.get('name')} already exists"
     if "name" in changes and await repository.rubric_name_taken(changes["name"], excluding=rubric.id):
-        raise Conflict(f"A rubric named {changes['name']} already exists")
+        raise Conflict(taken)
     for name, value in changes.items():
         setattr(rubric, name, value)
     rubric.updated_at = utcnow()
-    await session.flush()
+    await _flush_unique_name(session, taken)
     return rubric, (await repository.criteria([rubric.id]))[rubric.id]
 
 

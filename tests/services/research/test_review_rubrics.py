@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.authz import Principal
 from services.context import AppContext
-from storage.models.identity import Role
+from services.errors import Conflict
+from services.research.review import service
+from services.research.review.schemas import CategoryCreate, RubricCreate
+from storage.models.identity import Role, User
+from storage.models.research import ObservationCategory, Rubric
+from tests import stacks
 from tests.factories import make_user, token_for
 from tests.services.research.review_world import RUBRIC, review_world
 
@@ -289,3 +299,44 @@ async def test_scores_fit_the_rubric_and_scoring_again_replaces(
     await client.patch(f"/api/v1/rubrics/{rubric['id']}", json={"active": False}, headers=world.admin_auth)
     assert (await world.score(lesson["id"], 3, rubric, [10, 9, 5], base.outsider_auth)).status_code == 422
     assert len((await world.scores(lesson["id"], base.teacher_auth))["rubrics"]) == 1
+
+
+async def _race(
+    sessions: async_sessionmaker[AsyncSession], create: Callable[[AsyncSession], Awaitable[object]]
+) -> None:
+    """Two requests create the same name: the second checks while the first is written but not yet
+    committed, and it is the unique constraint that refuses it; that is a 409 too, not a 500."""
+    async with sessions() as first, sessions() as second:
+        await create(first)
+        racing = asyncio.create_task(create(second))
+        await asyncio.sleep(0.3)  # it checks, finds nothing committed, and waits on its insert
+        await first.commit()
+        with pytest.raises(Conflict):
+            await racing
+        await second.rollback()
+
+
+async def test_names_taken_by_a_concurrent_request_are_a_conflict(database: stacks.Database) -> None:
+    # Sessions on connections of their own (tests otherwise share one connection that is rolled back),
+    # so that the two requests really run side by side; what they commit is removed at the end.
+    sessions = async_sessionmaker(database.engine, expire_on_commit=False)
+    async with sessions() as session, session.begin():
+        user = await make_user(session, Role.research_lead)
+    lead = Principal.of(user)
+    category = CategoryCreate(name="同时提交的类别")
+    rubric = RubricCreate.model_validate({**RUBRIC, "name": "同时提交的量表"})
+    try:
+        await _race(sessions, lambda session: service.create_category(session, lead, category))
+        await _race(sessions, lambda session: service.create_rubric(session, lead, rubric))
+        async with sessions() as session:
+            categories = await service.list_categories(session, include_inactive=True)
+            assert [item.name for item in categories].count(category.name) == 1
+            rubrics = await service.list_rubrics(session, include_inactive=True)
+            assert [view[0].name for view in rubrics] == [rubric.name]
+    finally:
+        async with sessions() as session, session.begin():
+            await session.execute(
+                delete(ObservationCategory).where(ObservationCategory.name == category.name)
+            )
+            await session.execute(delete(Rubric).where(Rubric.name == rubric.name))
+            await session.execute(delete(User).where(User.id == user.id))
