@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -302,7 +302,8 @@ async def test_scores_fit_the_rubric_and_scoring_again_replaces(
 
 
 async def _race(
-    sessions: async_sessionmaker[AsyncSession], create: Callable[[AsyncSession], Awaitable[object]]
+    sessions: async_sessionmaker[AsyncSession],
+    create: Callable[[AsyncSession], Coroutine[Any, Any, object]],
 ) -> None:
     """Two requests create the same name: the second checks while the first is written but not yet
     committed, and it is the unique constraint that refuses it; that is a 409 too, not a 500."""
