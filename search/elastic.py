@@ -42,7 +42,7 @@ from search.index import SearchUnavailable
 from search.pinyin import initials_field, pinyin_field
 from search.plan import OWN_DOCUMENT_KINDS, OWN_DOCUMENT_WEIGHT, TIER_WEIGHT, TextPlan, Tier, plan_query
 from search.suggest import SUGGEST_KINDS, suggest_keys, suggest_prefixes
-from search.text import chars_field, words_field
+from search.text import chars_field, load_dictionary, words_field
 
 logger = logging.getLogger(__name__)
 
@@ -386,6 +386,7 @@ class ElasticsearchSearchIndex:
         await self._call(self.client.indices.create(index=name, settings=SETTINGS, mappings=MAPPINGS))
 
     async def ensure_ready(self) -> None:
+        await load_dictionary()
         if await self._call(self.client.indices.exists_alias(name=self.alias)):
             await self._upgrade()
             return

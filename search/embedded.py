@@ -44,7 +44,7 @@ from search.suggest import (
     suggest_prefixes,
     title_key,
 )
-from search.text import chars_field, words_field
+from search.text import chars_field, load_dictionary, words_field
 
 T = TypeVar("T")
 _KEYWORD_COLUMNS = tuple(field for field in FACET_FIELDS if field != "tags")
@@ -276,6 +276,7 @@ class EmbeddedSearchIndex:
         The upgrade runs in one write transaction: other writers wait (then retry from the outbox),
         readers keep reading the old generation until it commits.
         """
+        await load_dictionary()
 
         def create(connection: sqlite3.Connection) -> None:
             if not self._needs_work(connection):

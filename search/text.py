@@ -13,6 +13,7 @@ import unicodedata
 from functools import lru_cache
 
 import jieba
+from anyio import to_thread
 
 _jieba_lock = threading.Lock()
 _jieba_ready = False
@@ -34,6 +35,12 @@ def _ensure_jieba() -> None:
             jieba.setLogLevel(logging.WARNING)
             jieba.initialize()
             _jieba_ready = True
+
+
+async def load_dictionary() -> None:
+    """Load jieba's dictionary (about a second) in a thread, so no query or write pays for it on the
+    event loop."""
+    await to_thread.run_sync(_ensure_jieba)
 
 
 def normalize(text: str) -> str:

@@ -98,7 +98,12 @@ async def suggest(
     """Titles completing what was typed, in Chinese, pinyin or initials."""
     suggestions = await service.suggest(index, principal, q, limit)
     return [
-        SuggestionRead(text=item.text, resource_id=uuid.UUID(item.parent_id), kind=item.kind)
+        SuggestionRead(
+            text=item.text,
+            kind=item.kind,
+            resource_id=None if item.kind == DocKind.post else uuid.UUID(item.parent_id),
+            topic_id=uuid.UUID(item.parent_id) if item.kind == DocKind.post else None,
+        )
         for item in suggestions
     ]
 

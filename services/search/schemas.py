@@ -28,7 +28,8 @@ class MatchLocation(BaseModel):
     page: int | None = None
     start_s: float | None = None
     end_s: float | None = None
-    # A link that opens the file at the hit: #page=N for documents, #t=S for videos (media fragments).
+    # A link that opens the file at the hit: #page=N for documents, #t=S for videos (media fragments);
+    # for a post, its topic (#post-<id> for a reply).
     open_url: str | None = None
 
 
@@ -37,7 +38,11 @@ class SearchMatchRead(BaseModel):
 
     id: str
     kind: DocKind
-    resource_id: uuid.UUID
+    # The resource the hit belongs to; for kind=post (a research topic or one of its replies) the
+    # topic and, for a reply, the post instead.
+    resource_id: uuid.UUID | None
+    topic_id: uuid.UUID | None = None
+    post_id: uuid.UUID | None = None
     title: str
     resource_type: str | None
     stage: str | None
@@ -76,8 +81,10 @@ class SearchResponse(BaseModel):
 
 class SuggestionRead(BaseModel):
     text: str
-    resource_id: uuid.UUID
     kind: DocKind
+    # A resource's title, or (kind=post) a research topic's.
+    resource_id: uuid.UUID | None
+    topic_id: uuid.UUID | None = None
 
 
 class SynonymGroupCreate(BaseModel):

@@ -98,7 +98,17 @@ def _location(document: SearchDocument) -> MatchLocation:
             if content and document.start_s is not None
             else None,
         )
-    return MatchLocation(where="post" if document.kind == DocKind.post else "resource")
+    if document.kind == DocKind.post:
+        post_id = _post_id(document)
+        anchor = f"#post-{post_id}" if post_id else ""
+        return MatchLocation(where="post", open_url=f"/api/v1/topics/{document.parent_id}{anchor}")
+    return MatchLocation(where="resource")
+
+
+def _post_id(document: SearchDocument) -> uuid.UUID | None:
+    """A reply's id: post documents are the topic itself (id = topic id) or `<topic>/post/<post>`."""
+    _, separator, post = document.id.partition("/post/")
+    return uuid.UUID(post) if separator else None
 
 
 def _match(hit: SearchHit) -> SearchMatchRead:
@@ -106,7 +116,9 @@ def _match(hit: SearchHit) -> SearchMatchRead:
     return SearchMatchRead(
         id=hit.id,
         kind=hit.kind,
-        resource_id=uuid.UUID(document.parent_id),
+        resource_id=None if hit.kind == DocKind.post else uuid.UUID(document.parent_id),
+        topic_id=uuid.UUID(document.parent_id) if hit.kind == DocKind.post else None,
+        post_id=_post_id(document) if hit.kind == DocKind.post else None,
         title=document.title,
         resource_type=document.resource_type,
         stage=document.stage,

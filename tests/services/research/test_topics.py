@@ -314,14 +314,18 @@ async def test_search_finds_topics_and_posts_for_those_who_may_read_them(
     elsewhere = await s.topic(who="outsider", title="整本书阅读 外校研讨", body="外校的讨论")
 
     found = await s.search("student", q="整本书阅读")
-    assert [(hit["resource_id"], hit["kind"]) for hit in found["hits"]] == [(topic["id"], "post")]
+    assert [(hit["topic_id"], hit["resource_id"], hit["kind"]) for hit in found["hits"]] == [
+        (topic["id"], None, "post")
+    ]
     assert found["hits"][0]["title"] == "整本书阅读 推进课"
     assert found["hits"][0]["location"]["where"] == "post"
 
     in_post = await s.search("student", q="思维导图", group="none")
-    assert [(hit["id"], hit["resource_id"]) for hit in in_post["hits"]] == [
-        (f"{topic['id']}/post/{post['id']}", topic["id"])
+    assert [(hit["id"], hit["topic_id"], hit["post_id"]) for hit in in_post["hits"]] == [
+        (f"{topic['id']}/post/{post['id']}", topic["id"], post["id"])
     ]
+    location = in_post["hits"][0]["location"]
+    assert location["open_url"] == f"/api/v1/topics/{topic['id']}#post-{post['id']}"
     assert "<em>" in in_post["hits"][0]["highlights"]["body"]
     assert (await s.search("student", q="蝌蚪文"))["hits"] == []
 
@@ -330,7 +334,7 @@ async def test_search_finds_topics_and_posts_for_those_who_may_read_them(
     assert hit["grade"] == 3 and hit["subject"] == "语文" and hit["stage"] == "小学"
     assert sorted(hit["tags"]) == sorted(["年级:3", "年级:5", "学科:语文", "学科:道德与法治"])
     tagged = await s.search("student", q="整本书阅读", tags="年级:5")
-    assert [hit["resource_id"] for hit in tagged["hits"]] == [topic["id"]]
+    assert [hit["topic_id"] for hit in tagged["hits"]] == [topic["id"]]
 
     # Titles are escaped in highlights like everything else search returns.
     await s.topic(title="<img src=x onerror=alert(1)>蝴蝶效应 研讨", body="<script>alert(1)</script>")
@@ -339,7 +343,7 @@ async def test_search_finds_topics_and_posts_for_those_who_may_read_them(
     assert "<img" not in highlighted and "&lt;img" in highlighted and "<em>" in highlighted
 
     outside = await s.search("outsider", q="整本书阅读")
-    assert [hit["resource_id"] for hit in outside["hits"]] == [elsewhere["id"]]
+    assert [hit["topic_id"] for hit in outside["hits"]] == [elsewhere["id"]]
     assert (await s.search(None, q="整本书阅读"))["hits"] == []
 
     # Edits, summaries and deletion reach the index.
