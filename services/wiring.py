@@ -15,6 +15,11 @@ from services.resources import processing as resource_processing
 
 REGISTERED_MODULES = (resource_indexing, resource_processing, topic_indexing)
 
-for _task in (drain_search_outbox, drain_blob_deletions, run_maintenance_if_due):
+for _task in (
+    resource_indexing.reindex_popularity_if_due,
+    drain_search_outbox,
+    drain_blob_deletions,
+    run_maintenance_if_due,
+):
     if _task not in PERIODIC_TASKS:
         PERIODIC_TASKS.append(_task)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from search.documents import DocKind, SearchDocument
-from services.indexing.service import DOCUMENT_SOURCES, PARENT_LOADERS
+from services.context import AppContext
+from services.indexing.service import DOCUMENT_SOURCES, PARENT_LOADERS, enqueue_reindex
+from services.maintenance.repository import MaintenanceRunRepository
 from services.resources.repository import IndexableResource, IndexingRepository, ResourceRepository
 from services.resources.service import SEARCH_PARENT
+from storage.database import utcnow
 from storage.models.resources import Resource
+
+# How stale `sort=popular` may be in the index: views are counted in the database at once and
+# reach search in one reindex per resource per interval, however many views it had.
+POPULARITY_REINDEX_INTERVAL = timedelta(minutes=5)
+POPULARITY_BATCH = 500
 
 
 def _common(resource: Resource) -> dict[str, object]:
@@ -84,6 +93,30 @@ async def all_resource_documents(
         documents = [document for item in await indexing.load(ids) for document in documents_for(item)]
         session.expunge_all()
         yield documents
+
+
+async def reindex_viewed_resources(context: AppContext) -> int:
+    """Queue a reindex of every resource viewed since the index last got its view count."""
+    queued = 0
+    while True:
+        async with context.sessionmaker() as session, session.begin():
+            repository = ResourceRepository(session)
+            viewed = await repository.with_unindexed_views(POPULARITY_BATCH)
+            for resource_id in viewed:
+                enqueue_reindex(session, SEARCH_PARENT, resource_id)
+            await repository.mark_views_indexed(viewed)
+        queued += len(viewed)
+        if len(viewed) < POPULARITY_BATCH:
+            return queued
+
+
+async def reindex_popularity_if_due(context: AppContext) -> int:
+    """The periodic duty: one worker per interval, across every process, reindexes viewed resources."""
+    async with context.sessionmaker() as session, session.begin():
+        due = await MaintenanceRunRepository(session).take_turn(
+            "popularity", utcnow(), POPULARITY_REINDEX_INTERVAL
+        )
+    return await reindex_viewed_resources(context) if due else 0
 
 
 PARENT_LOADERS[SEARCH_PARENT] = load_resource_documents

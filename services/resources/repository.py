@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from search.documents import AccessFilter
 from storage.models.identity import PublicationStatus, Visibility
@@ -127,12 +128,35 @@ class ResourceRepository:
         rows = await self.session.scalars(query.order_by(*SORTS[sort]).offset(offset).limit(limit))
         return list(rows.all()), int(total or 0)
 
-    async def count_view(self, resource_id: uuid.UUID) -> None:
-        # One atomic UPDATE: concurrent viewers on several replicas never lose a count.
+    async def count_view(self, resource: Resource) -> None:
+        # One atomic UPDATE: concurrent viewers on several replicas never lose a count. A view is no
+        # edit: updated_at is named so that its onupdate default leaves it alone.
         await self.session.execute(
             update(Resource)
-            .where(Resource.id == resource_id)
-            .values(view_count=Resource.view_count + 1)
+            .where(Resource.id == resource.id)
+            .values(view_count=Resource.view_count + 1, updated_at=Resource.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        # Shown at once, but not as a change to flush: that would write the count read earlier plus
+        # one over concurrent views, and stamp updated_at.
+        set_committed_value(resource, "view_count", resource.view_count + 1)
+
+    async def with_unindexed_views(self, limit: int) -> list[uuid.UUID]:
+        rows = await self.session.scalars(
+            select(Resource.id)
+            .where(Resource.view_count != Resource.indexed_view_count)
+            .order_by(Resource.id)
+            .limit(limit)
+        )
+        return list(rows.all())
+
+    async def mark_views_indexed(self, resource_ids: Sequence[uuid.UUID]) -> None:
+        # The count as of this statement: views after it differ again and are picked up next time,
+        # and the reindex itself reads the count after this commits, so none is lost in between.
+        await self.session.execute(
+            update(Resource)
+            .where(Resource.id.in_(resource_ids))
+            .values(indexed_view_count=Resource.view_count, updated_at=Resource.updated_at)
             .execution_options(synchronize_session=False)
         )
 

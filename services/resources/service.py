@@ -179,8 +179,7 @@ async def resource_with_files(session: AsyncSession, resource_id: uuid.UUID) -> 
 
 
 async def count_view(session: AsyncSession, resource: Resource) -> None:
-    await ResourceRepository(session).count_view(resource.id)
-    resource.view_count += 1
+    await ResourceRepository(session).count_view(resource)
 
 
 async def list_resources(

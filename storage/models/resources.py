@@ -71,6 +71,9 @@ class Resource(UUIDPrimaryKey, Timestamps, Base):
     visibility: Mapped[Visibility] = mapped_column(_enum(Visibility, 16))
     status: Mapped[PublicationStatus] = mapped_column(_enum(PublicationStatus, 16))
     view_count: Mapped[int] = mapped_column(default=0)
+    # view_count as the search index last got it; views only count, a periodic duty reindexes the
+    # resources where the two differ, so popularity sorting follows without an index write per view.
+    indexed_view_count: Mapped[int] = mapped_column(default=0, server_default="0")
     published_at: Mapped[datetime | None]
 
     versions: Mapped[list[ResourceVersion]] = relationship(
