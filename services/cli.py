@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from services.context import AppContext, build_context, prepare_backends
 from services.settings import Settings
@@ -24,13 +25,26 @@ users_app = typer.Typer(help="Users", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
 
+def _settings() -> Settings:
+    """Settings from the environment, or a message and exit status 2 saying what is wrong with them."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            typer.echo(f"error: {where + ': ' if where else ''}{error['msg']}", err=True)
+        raise typer.Exit(2) from exc
+
+
 def _with_context(work: Callable[[AppContext], Awaitable[T]], *, migrate: bool = True) -> T:
     from services import wiring
 
     assert wiring.REGISTERED_MODULES  # job handlers, periodic duties and search sources
 
+    settings = _settings()
+
     async def run() -> T:
-        context = build_context(Settings())
+        context = build_context(settings)
         try:
             await prepare_backends(context, migrate=migrate)
             return await work(context)
@@ -54,7 +68,7 @@ def serve(
     import uvicorn
 
     _configure_logging()
-    settings = Settings()
+    settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_to_head(settings.resolved_database_url)
     uvicorn.run(
@@ -65,7 +79,7 @@ def serve(
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
-    settings = Settings()
+    settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_to_head(settings.resolved_database_url)
     typer.echo("database is up to date")

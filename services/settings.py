@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import time
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (the name of the file keeping it, not a key)
+
+
+def embedded_secret_key(data_dir: Path) -> str:
+    """The key kept in <data_dir>/secret_key, made on first use.
+
+    Made atomically: written in full to a private temporary file, then linked into place, which fails
+    if the file exists already. Processes starting together (`serve --workers N`) thus all end up
+    with the one key that got there first, and a restart keeps it (nobody is signed out)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / SECRET_KEY_FILE
+    if not path.exists():
+        temporary = data_dir / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            temporary.unlink()
+    for _ in range(50):
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.1)  # written by hand and not saved yet; never by us (linked only once complete)
+    raise ValueError(f"{path} is empty; delete it to have a new key made, or set JIAOYUN_SECRET_KEY")
 
 
 class Settings(BaseSettings):
@@ -31,9 +64,10 @@ class Settings(BaseSettings):
     elasticsearch_url: str = ""
     search_index_prefix: str = "jiaoyun"
 
-    # Signs tokens and local presigned links. A random per-process default only suits one process:
-    # set it explicitly whenever more than one replica runs.
-    secret_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
+    # Signs tokens, share links and local presigned links. Unset in embedded mode: made once and kept
+    # in <data_dir>/secret_key. Required as soon as any server URL is set: replicas on several
+    # machines share no data dir, and a key per process would make them reject each other's tokens.
+    secret_key: SecretStr = SecretStr("")
     public_base_url: str = "http://127.0.0.1:8000"
 
     access_token_ttl_minutes: int = 8 * 60
@@ -60,6 +94,20 @@ class Settings(BaseSettings):
     gc_grace_minutes: int = 60
     # How often the worker runs gc and upload expiry by itself (0 turns that off).
     maintenance_interval_minutes: int = 60
+
+    @model_validator(mode="after")
+    def _secret_key_from_data_dir_or_required(self) -> Settings:
+        if self.secret_key.get_secret_value():
+            return self
+        if not self.is_embedded:
+            raise ValueError(
+                "JIAOYUN_SECRET_KEY is not set. It is required when JIAOYUN_DATABASE_URL, "
+                "JIAOYUN_S3_ENDPOINT or JIAOYUN_ELASTICSEARCH_URL is set: every API replica and worker "
+                "must sign with the same key. Set it to a long random string, the same everywhere, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        self.secret_key = SecretStr(embedded_secret_key(self.data_dir))
+        return self
 
     @cached_property
     def resolved_database_url(self) -> str:
