@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.models.identity import User
 from storage.models.research import Notification
 
 
@@ -47,3 +48,14 @@ class NotificationRepository:
             statement.values(read_at=now).execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def active_user_ids_by_username(self, lowered: Sequence[str]) -> dict[str, uuid.UUID]:
+        """Lower-cased username → id of the active users among these (lower-cased) names."""
+        if not lowered:
+            return {}
+        rows = await self.session.execute(
+            select(func.lower(User.username), User.id).where(
+                func.lower(User.username).in_(lowered), User.is_active.is_(True)
+            )
+        )
+        return {username: user_id for username, user_id in rows.all()}

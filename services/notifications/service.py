@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identity.repository import UserRepository
 from services.notifications.repository import NotificationRepository
 from storage.database import utcnow
 from storage.models.research import Notification, NotificationKind
@@ -46,14 +45,12 @@ def notify(
 
 
 async def users_by_username(session: AsyncSession, usernames: list[str]) -> list[uuid.UUID]:
-    """Active users with these usernames (case-insensitive); unknown names are ignored."""
-    found = []
-    repository = UserRepository(session)
-    for username in usernames[:20]:  # a post mentioning hundreds of people is not a conversation
-        user = await repository.get_by_username(username)
-        if user is not None and user.is_active:
-            found.append(user.id)
-    return found
+    """Active users with these usernames (case-insensitive), in the order named, in one query;
+    unknown names are ignored."""
+    # A post mentioning hundreds of people is not a conversation.
+    wanted = list(dict.fromkeys(name.lower() for name in usernames[:20]))
+    found = await NotificationRepository(session).active_user_ids_by_username(wanted)
+    return [found[name] for name in wanted if name in found]
 
 
 async def inbox(
