@@ -21,10 +21,15 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 
 
 async def user_for_token(session: AsyncSession, settings: Settings, token: str) -> User | None:
-    """The active user a valid token names; None for an expired, forged or deactivated one."""
-    user_id = read_access_token(token, settings)
-    user = await UserRepository(session).get(user_id) if user_id else None
-    return user if user is not None and user.is_active else None
+    """The active user a valid token names; None for an expired, forged, deactivated or revoked one
+    (issued before the user's last password change or deactivation)."""
+    claims = read_access_token(token, settings)
+    if claims is None:
+        return None
+    user = await UserRepository(session).get(claims.user_id)
+    if user is None or not user.is_active or user.token_version != claims.version:
+        return None
+    return user
 
 
 async def get_optional_user(

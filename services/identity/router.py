@@ -73,7 +73,7 @@ async def issue_token(
     user = await service.login(
         context.sessionmaker, context.settings, form.username, form.password, client_address
     )
-    token, expires_in = issue_access_token(user.id, context.settings)
+    token, expires_in = issue_access_token(user, context.settings)
     return TokenResponse(access_token=token, expires_in=expires_in)
 
 
@@ -82,9 +82,12 @@ async def read_me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user)
 
 
-@router.post("/me/password", status_code=204, tags=["auth"])
-async def change_password(data: PasswordChange, user: CurrentUser, session: SessionDep) -> Response:
-    await service.change_own_password(session, user, data.current_password, data.new_password)
+@router.post("/me/password", status_code=204, tags=["auth"], responses=_UNAUTHORIZED)
+async def change_password(data: PasswordChange, user: CurrentUser, context: ContextDep) -> Response:
+    """Change one's own password. Every token issued so far ends, this one included: sign in again."""
+    await service.change_own_password(
+        context.sessionmaker, context.settings, user, data.current_password, data.new_password
+    )
     return Response(status_code=204)
 
 

@@ -79,12 +79,15 @@ async def _take_attempt(
                 )
 
 
-async def _settle_attempt(sessions: async_sessionmaker[AsyncSession], forget: str, give_back: str) -> None:
+async def _settle_attempt(
+    sessions: async_sessionmaker[AsyncSession], forget: str, give_back: str | None = None
+) -> None:
     """A successful attempt: its own key starts over, and it does not count against the address."""
     async with sessions.begin() as session:
         throttle = LoginThrottleRepository(session)
         await throttle.forget(forget)
-        await throttle.give_back(give_back)
+        if give_back is not None:
+            await throttle.give_back(give_back)
 
 
 async def login(
@@ -278,16 +281,27 @@ async def update_user(
     password = changes.pop("password", None)
     if password is not None:
         user.password_hash = await hash_password_in_thread(password)
+    if password is not None or changes.get("is_active") is False:
+        # A new password or a deactivation ends the sessions opened before it.
+        user.token_version += 1
     for field, value in changes.items():
         setattr(user, field, value)
     await session.flush()
     return user
 
 
-async def change_own_password(session: AsyncSession, user: User, current: str, new: str) -> None:
+async def change_own_password(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, user: User, current: str, new: str
+) -> None:
+    """With the current password, which is guessed at no faster than at sign-in (a stolen token alone
+    should not take the account over). Ends every token issued so far."""
+    key = _throttle_key("password change", str(user.id))
+    await _take_attempt(sessions, settings, [(key, settings.login_max_failures)])
     if not await verify_password_in_thread(current, user.password_hash):
         raise Forbidden("The current password is not correct")
+    await _settle_attempt(sessions, forget=key)
     user.password_hash = await hash_password_in_thread(new)
+    user.token_version += 1
 
 
 async def create_district_admin(

@@ -3,29 +3,38 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
 
 from services.settings import Settings
 from storage.database import utcnow
+from storage.models.identity import User
 
 ALGORITHM = "HS256"
 
 
-def issue_access_token(user_id: uuid.UUID, settings: Settings) -> tuple[str, int]:
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    # The user's token_version when the token was issued; it is current only while they still match.
+    version: int
+
+
+def issue_access_token(user: User, settings: Settings) -> tuple[str, int]:
     lifetime = timedelta(minutes=settings.access_token_ttl_minutes)
     now = utcnow()
     token = jwt.encode(
-        {"sub": str(user_id), "iat": now, "exp": now + lifetime, "typ": "access"},
+        {"sub": str(user.id), "ver": user.token_version, "iat": now, "exp": now + lifetime, "typ": "access"},
         settings.secret_key.get_secret_value(),
         algorithm=ALGORITHM,
     )
     return token, int(lifetime.total_seconds())
 
 
-def read_access_token(token: str, settings: Settings) -> uuid.UUID | None:
-    """The user id in a valid, unexpired token; None for anything else."""
+def read_access_token(token: str, settings: Settings) -> AccessClaims | None:
+    """Who a valid, unexpired token names, and its version; None for anything else."""
     try:
         claims = jwt.decode(
             token,
@@ -35,6 +44,10 @@ def read_access_token(token: str, settings: Settings) -> uuid.UUID | None:
         )
         if claims.get("typ") != "access":
             return None
-        return uuid.UUID(str(claims["sub"]))
+        # Tokens from before versions existed carry none: version 0, every user's first.
+        version = claims.get("ver", 0)
+        if not isinstance(version, int):
+            return None
+        return AccessClaims(uuid.UUID(str(claims["sub"])), version)
     except (jwt.PyJWTError, ValueError):
         return None

@@ -117,7 +117,7 @@ async def login(
         return await again(429, "登录失败次数过多，请稍后再试。")
     except identity.InvalidCredentials:
         return await again(401, "用户名或密码错误。")
-    token, expires_in = issue_access_token(user.id, settings)
+    token, expires_in = issue_access_token(user, settings)
     response = RedirectResponse(target, status_code=303)
     set_session_cookies(response, token, expires_in, settings)
     return response

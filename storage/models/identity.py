@@ -38,6 +38,9 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     )
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
+    # Written into every token issued; a password change or deactivation moves it on, which ends all
+    # tokens issued before (stolen ones included) without a list of revoked tokens.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     school: Mapped[School | None] = relationship(lazy="raise")
 

@@ -166,23 +166,81 @@ async def test_overlong_usernames_and_passwords_are_422(client: httpx.AsyncClien
     assert await sign_in(client, "u" * 64, "whatever-it-is") == 401
 
 
-async def test_change_own_password(client: httpx.AsyncClient, context: AppContext) -> None:
+async def test_change_own_password_ends_every_earlier_token(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
     async with context.sessionmaker() as session, session.begin():
         user = await make_user(session, Role.district_admin)
     auth = await token_for(client, user)
+    elsewhere = await token_for(client, user)  # another device, or a thief
     wrong = await client.post(
         "/api/v1/me/password",
         json={"current_password": "not-it", "new_password": "brand-new-pass"},
         headers=auth,
     )
     assert wrong.status_code == 403
+    assert (await client.get("/api/v1/me", headers=auth)).status_code == 200
     ok = await client.post(
         "/api/v1/me/password",
         json={"current_password": DEFAULT_PASSWORD, "new_password": "brand-new-pass"},
         headers=auth,
     )
     assert ok.status_code == 204
-    await token_for(client, user, "brand-new-pass")
+    for old in (auth, elsewhere):
+        assert (await client.get("/api/v1/me", headers=old)).status_code == 401
+    fresh = await token_for(client, user, "brand-new-pass")
+    assert (await client.get("/api/v1/me", headers=fresh)).status_code == 200
+
+
+async def test_guessing_the_current_password_is_rate_limited(
+    committing_client: httpx.AsyncClient, committing_context: AppContext
+) -> None:
+    # Failed attempts are committed on their own while the request's transaction rolls back; the
+    # `client` stack's PostgreSQL runs everything in one connection, where that rollback would take
+    # them along, so this runs where transactions really commit.
+    client, context = committing_client, committing_context
+    async with context.sessionmaker() as session, session.begin():
+        user = await make_user(session, Role.teacher, await make_school(session))
+    auth = await token_for(client, user)
+
+    async def change(current: str) -> int:
+        body = {"current_password": current, "new_password": "brand-new-pass"}
+        return (await client.post("/api/v1/me/password", json=body, headers=auth)).status_code
+
+    limit = context.settings.login_max_failures
+    assert [await change(f"guess-{number}") for number in range(limit)] == [403] * limit
+    assert await change(DEFAULT_PASSWORD) == 429
+    assert (await client.get("/api/v1/me", headers=auth)).status_code == 200
+
+
+async def test_a_password_reset_or_deactivation_by_an_admin_ends_the_users_tokens(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    async with context.sessionmaker() as session, session.begin():
+        school = await make_school(session)
+        admin = await make_user(session, Role.school_admin, school)
+        teacher = await make_user(session, Role.teacher, school)
+    admin_auth = await token_for(client, admin)
+    teacher_auth = await token_for(client, teacher)
+    rename = await client.patch(
+        f"/api/v1/users/{teacher.id}", json={"display_name": "王老师"}, headers=admin_auth
+    )
+    assert rename.status_code == 200
+    assert (await client.get("/api/v1/me", headers=teacher_auth)).status_code == 200
+
+    reset = await client.patch(
+        f"/api/v1/users/{teacher.id}", json={"password": "reset-by-admin"}, headers=admin_auth
+    )
+    assert reset.status_code == 200
+    assert (await client.get("/api/v1/me", headers=teacher_auth)).status_code == 401
+
+    teacher_auth = await token_for(client, teacher, "reset-by-admin")
+    for change in ({"is_active": False}, {"is_active": True}):
+        response = await client.patch(f"/api/v1/users/{teacher.id}", json=change, headers=admin_auth)
+        assert response.status_code == 200
+    # Active again, but the token from before the deactivation stays dead.
+    assert (await client.get("/api/v1/me", headers=teacher_auth)).status_code == 401
+    await token_for(client, teacher, "reset-by-admin")
 
 
 async def test_openapi_declares_the_oauth2_scheme(client: httpx.AsyncClient) -> None:
