@@ -167,6 +167,9 @@ class RubricScore(Base):
     )
     resource_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), index=True)
     score: Mapped[int]
+    # When the reviewer first scored this criterion on this round; scoring again keeps it, so activity
+    # is counted where it happened rather than moving to the period of the latest correction.
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

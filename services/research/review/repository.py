@@ -222,14 +222,22 @@ class ReviewRepository:
         criterion_ids: Sequence[uuid.UUID],
         now: datetime,
     ) -> list[RubricScore]:
-        """The reviewer's scores on this round for these criteria (one rubric), replaced by `scores`."""
-        await self.session.execute(
-            delete(RubricScore).where(
-                RubricScore.version_id == version_id,
-                RubricScore.reviewer_id == reviewer_id,
-                RubricScore.criterion_id.in_(criterion_ids),
-            )
+        """The reviewer's scores on this round for these criteria (one rubric), replaced by `scores`;
+        each keeps the time it was first given."""
+        theirs = and_(
+            RubricScore.version_id == version_id,
+            RubricScore.reviewer_id == reviewer_id,
+            RubricScore.criterion_id.in_(criterion_ids),
         )
+        first_scored: dict[uuid.UUID, datetime] = {
+            criterion_id: created_at
+            for criterion_id, created_at in (
+                await self.session.execute(
+                    select(RubricScore.criterion_id, RubricScore.created_at).where(theirs)
+                )
+            ).all()
+        }
+        await self.session.execute(delete(RubricScore).where(theirs))
         rows = [
             RubricScore(
                 version_id=version_id,
@@ -237,6 +245,7 @@ class ReviewRepository:
                 criterion_id=criterion_id,
                 resource_id=resource_id,
                 score=score,
+                created_at=first_scored.get(criterion_id, now),
                 updated_at=now,
             )
             for criterion_id, score in scores.items()

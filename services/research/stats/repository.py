@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVarTuple
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -29,8 +30,8 @@ class Window:
     def apply(
         self,
         query: Select[*_Ts],
-        actor: InstrumentedAttribute[uuid.UUID],
-        at: InstrumentedAttribute[datetime],
+        actor: InstrumentedAttribute[uuid.UUID] | ColumnElement[uuid.UUID],
+        at: InstrumentedAttribute[datetime] | ColumnElement[datetime],
     ) -> Select[*_Ts]:
         if self.school_id is not None:
             query = query.where(actor.in_(select(User.id).where(User.school_id == self.school_id)))
@@ -73,12 +74,24 @@ class StatsRepository:
         return await self._counts(window.apply(query, ReviewComment.author_id, ReviewComment.created_at))
 
     async def rounds_scored(self, window: Window) -> dict[uuid.UUID, int]:
-        query = select(RubricScore.reviewer_id, func.count(RubricScore.version_id.distinct())).group_by(
-            RubricScore.reviewer_id
+        """Rounds a reviewer scored, each counted in the period the reviewer first scored it (with any
+        rubric): scoring it again later corrects the scores, it is not new activity."""
+        first = (
+            select(
+                RubricScore.reviewer_id,
+                RubricScore.version_id,
+                func.min(RubricScore.created_at).label("first_scored_at"),
+            )
+            .group_by(RubricScore.reviewer_id, RubricScore.version_id)
+            .subquery()
         )
-        return await self._counts(window.apply(query, RubricScore.reviewer_id, RubricScore.updated_at))
+        query = select(first.c.reviewer_id, func.count()).group_by(first.c.reviewer_id)
+        return await self._counts(window.apply(query, first.c.reviewer_id, first.c.first_scored_at))
 
-    async def lessons(self, window: Window) -> dict[uuid.UUID, LessonCounts]:
+    async def lessons(
+        self, window: Window, recording_types: Collection[ResourceType]
+    ) -> dict[uuid.UUID, LessonCounts]:
+        """Recorded lessons (of `recording_types`) per teacher, with the rounds they went through."""
         rounds = (
             select(ResourceVersion.resource_id, func.count().label("rounds"))
             .group_by(ResourceVersion.resource_id)
@@ -92,7 +105,7 @@ class StatsRepository:
                 func.coalesce(func.sum(case((rounds.c.rounds > 1, 1), else_=0)), 0),
             )
             .join(rounds, rounds.c.resource_id == Resource.id)
-            .where(Resource.resource_type == ResourceType.lesson_record)
+            .where(Resource.resource_type.in_(recording_types))
             .group_by(Resource.owner_id)
         )
         rows = await self.session.execute(window.apply(query, Resource.owner_id, Resource.created_at))

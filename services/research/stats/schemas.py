@@ -33,10 +33,10 @@ class Activity(BaseModel):
     posts_written: int = 0
     # Comments and replies written on colleagues' lesson recordings (not on one's own).
     review_comments: int = 0
-    # Rounds of colleagues' lessons scored with a rubric.
+    # Rounds of colleagues' lessons scored with a rubric, each in the period it was first scored.
     rounds_scored: int = 0
-    # Lesson records (课例) started in the period, the rounds they went through, and how many went
-    # through more than one (磨课).
+    # Recorded lessons (课例 and 微课) started in the period, the rounds they went through, and how many
+    # went through more than one (磨课).
     lessons: int = 0
     lessons_with_rounds: int = 0
     rounds: int = 0

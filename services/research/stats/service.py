@@ -18,6 +18,7 @@ from services.authz import Principal
 from services.errors import AppError, NotFound
 from services.research.stats.repository import LessonCounts, StatsRepository, Window
 from services.research.stats.schemas import Activity, ResearchStats, SchoolActivity, TeacherActivity
+from services.resources.service import RECORDING_TYPES
 
 _COUNTED = ("topics_opened", "posts_written", "review_comments", "rounds_scored", "lessons")
 
@@ -81,7 +82,8 @@ async def research_stats(
     ):
         for user_id, count in counts.items():
             setattr(tally(user_id), name, count)
-    lessons: dict[uuid.UUID, LessonCounts] = await repository.lessons(window)
+    # Lessons as review knows them: the recordings (课例 and 微课) that go through rounds of 磨课.
+    lessons: dict[uuid.UUID, LessonCounts] = await repository.lessons(window, RECORDING_TYPES)
     for user_id, lesson_counts in lessons.items():
         counted = tally(user_id)
         counted.lessons = lesson_counts.lessons

@@ -8,10 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from services.context import AppContext
 from storage.models.identity import Visibility
-from storage.models.research import Post, Topic
+from storage.models.research import Post, RubricScore, Topic
 from tests import samples
 from tests.services.research.review_world import ReviewWorld, review_world
 
@@ -174,7 +175,8 @@ async def test_the_district_sees_every_school_and_people_without_one(
         theirs = _row(schools, "school_id", base.other_school.id)
         (nowhere,) = [row for row in schools if row["school_id"] is None]
         assert _counts(ours) == (2, 0, 2, 2, 2, 1, 3, 1.5)
-        assert _counts(theirs) == (0, 2, 1, 1, 1, 0, 1, 1.0)
+        # The other school's teacher recorded a lesson and a micro-lesson (微课): both are lessons.
+        assert _counts(theirs) == (0, 2, 1, 1, 2, 0, 2, 1.0)
         # Research leads and district administrators belong to no school; they are counted too.
         assert _counts(nowhere) == (0, 1, 1, 0, 0, 0, 0, None)
         assert _counts(_row(district["teachers"], "user_id", world.lead.id)) == (0, 1, 1, 0, 0, 0, 0, None)
@@ -225,3 +227,30 @@ async def test_periods_at_the_ends_of_the_calendar(client: httpx.AsyncClient, co
     assert widest["since"].startswith("0001-01-01T00:00:00") and widest["until"].startswith("9999-12-31")
     behind_utc = await _stats(world, world.lead_auth, since="0001-01-01T00:00:00-08:00")
     assert behind_utc["since"].startswith("0001-01-01T08:00:00")
+
+
+async def test_a_round_counts_where_it_was_first_scored_not_where_it_was_corrected(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await review_world(client, context)
+    base = world.base
+    rubric = await world.rubric()
+    lesson = await world.lesson()
+    assert (await world.score(lesson["id"], 1, rubric, [5, 5, 3], base.colleague_auth)).status_code == 200
+    # As if that scoring happened long ago; the colleague corrects the scores today.
+    async with context.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(RubricScore)
+            .where(RubricScore.reviewer_id == base.colleague.id)
+            .values(created_at=LONG_AGO, updated_at=LONG_AGO)
+        )
+    corrected = await world.score(lesson["id"], 1, rubric, [7, 6, 4], base.colleague_auth)
+    assert corrected.status_code == 200
+
+    def scored(stats: dict[str, Any]) -> int:
+        count: int = _row(stats["teachers"], "user_id", base.colleague.id)["rounds_scored"]
+        return count
+
+    assert scored(await _stats(world, world.lead_auth, until="2021-01-01")) == 1
+    assert scored(await _stats(world, world.lead_auth, since="2025-01-01")) == 0
+    assert scored(await _stats(world, world.lead_auth)) == 1
