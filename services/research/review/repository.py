@@ -254,18 +254,22 @@ class ReviewRepository:
         await self.session.flush()
         return rows
 
-    async def scored_rubric_ids(self, resource_id: uuid.UUID) -> list[uuid.UUID]:
-        rows = await self.session.scalars(
+    async def scored_rubrics(self, resource_id: uuid.UUID) -> list[Rubric]:
+        """The rubrics the lesson was scored with, by name."""
+        scored = (
             select(RubricCriterion.rubric_id)
             .join(RubricScore, RubricScore.criterion_id == RubricCriterion.id)
             .where(RubricScore.resource_id == resource_id)
-            .distinct()
         )
+        rows = await self.session.scalars(select(Rubric).where(Rubric.id.in_(scored)).order_by(Rubric.name))
         return list(rows.all())
 
     async def criterion_averages(
-        self, resource_id: uuid.UUID, rubric_id: uuid.UUID
+        self, resource_id: uuid.UUID, rubric_ids: Sequence[uuid.UUID]
     ) -> list[CriterionAggregate]:
+        """Per round and criterion of these rubrics: the average score and how many gave one."""
+        if not rubric_ids:
+            return []
         rows = await self.session.execute(
             select(
                 RubricScore.version_id,
@@ -273,11 +277,8 @@ class ReviewRepository:
                 func.avg(RubricScore.score),
                 func.count(),
             )
-            .join(
-                RubricCriterion,
-                and_(RubricCriterion.id == RubricScore.criterion_id, RubricCriterion.rubric_id == rubric_id),
-            )
-            .where(RubricScore.resource_id == resource_id)
+            .join(RubricCriterion, RubricCriterion.id == RubricScore.criterion_id)
+            .where(RubricScore.resource_id == resource_id, RubricCriterion.rubric_id.in_(rubric_ids))
             .group_by(RubricScore.version_id, RubricScore.criterion_id)
         )
         return [
@@ -285,14 +286,20 @@ class ReviewRepository:
             for version_id, criterion_id, average, count in rows.all()
         ]
 
-    async def reviewer_counts(self, resource_id: uuid.UUID, rubric_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    async def reviewer_counts(
+        self, resource_id: uuid.UUID, rubric_ids: Sequence[uuid.UUID]
+    ) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
+        """(rubric id, round id) → how many reviewers scored that round with that rubric."""
+        if not rubric_ids:
+            return {}
         rows = await self.session.execute(
-            select(RubricScore.version_id, func.count(RubricScore.reviewer_id.distinct()))
-            .join(
-                RubricCriterion,
-                and_(RubricCriterion.id == RubricScore.criterion_id, RubricCriterion.rubric_id == rubric_id),
+            select(
+                RubricCriterion.rubric_id,
+                RubricScore.version_id,
+                func.count(RubricScore.reviewer_id.distinct()),
             )
-            .where(RubricScore.resource_id == resource_id)
-            .group_by(RubricScore.version_id)
+            .join(RubricCriterion, RubricCriterion.id == RubricScore.criterion_id)
+            .where(RubricScore.resource_id == resource_id, RubricCriterion.rubric_id.in_(rubric_ids))
+            .group_by(RubricCriterion.rubric_id, RubricScore.version_id)
         )
-        return {version_id: int(count) for version_id, count in rows.all()}
+        return {(rubric_id, version_id): int(count) for rubric_id, version_id, count in rows.all()}

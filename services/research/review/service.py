@@ -627,22 +627,18 @@ def _change(current: float | None, previous: float | None) -> float | None:
     return round(current - previous, 2)
 
 
-async def _rubric_rounds(
-    repository: ReviewRepository,
-    resource: Resource,
+def _rubric_rounds(
     versions: list[ResourceVersion],
     rubric: Rubric,
     criteria: list[RubricCriterion],
+    averages: dict[tuple[uuid.UUID, uuid.UUID], float],
+    reviewers: dict[tuple[uuid.UUID, uuid.UUID], int],
 ) -> RubricRounds:
-    averages = {
-        (aggregate.version_id, aggregate.criterion_id): aggregate.average
-        for aggregate in await repository.criterion_averages(resource.id, rubric.id)
-    }
-    reviewers = await repository.reviewer_counts(resource.id, rubric.id)
+    """One rubric's rounds, from the averages by (round, criterion) and reviewers by (rubric, round)."""
     rounds: list[RoundScores] = []
     previous: tuple[int, dict[uuid.UUID, float | None], float | None] | None = None
     for version in versions:
-        count = reviewers.get(version.id, 0)
+        count = reviewers.get((rubric.id, version.id), 0)
         current = {criterion.id: averages.get((version.id, criterion.id)) for criterion in criteria}
         known = [value for value in current.values() if value is not None]
         overall = sum(known) if count and len(known) == len(criteria) else None
@@ -683,24 +679,26 @@ async def resource_scores(
     session: AsyncSession, principal: Principal | None, resource_id: uuid.UUID, rubric_id: uuid.UUID | None
 ) -> ResourceScores:
     """Per round and rubric: how many reviewers, each criterion's average, and its change since the
-    previous scored round — what the teacher looks at between rounds."""
+    previous scored round — what the teacher looks at between rounds. A fixed number of queries, however
+    many rubrics and rounds there are."""
     resource = await _resource(session, resource_id)
     _require_review_reader(principal, resource)
     repository = ReviewRepository(session)
     if rubric_id is not None:
         rubrics = [await _rubric(repository, rubric_id)]
     else:
-        found = [
-            await repository.get_rubric(found_id)
-            for found_id in await repository.scored_rubric_ids(resource.id)
-        ]
-        rubrics = sorted((rubric for rubric in found if rubric is not None), key=lambda rubric: rubric.name)
-    criteria = await repository.criteria([rubric.id for rubric in rubrics])
+        rubrics = await repository.scored_rubrics(resource.id)
+    rubric_ids = [rubric.id for rubric in rubrics]
+    criteria = await repository.criteria(rubric_ids)
     versions = await repository.versions(resource.id)
+    averages = {
+        (aggregate.version_id, aggregate.criterion_id): aggregate.average
+        for aggregate in await repository.criterion_averages(resource.id, rubric_ids)
+    }
+    reviewers = await repository.reviewer_counts(resource.id, rubric_ids)
     return ResourceScores(
         resource_id=resource.id,
         rubrics=[
-            await _rubric_rounds(repository, resource, versions, rubric, criteria[rubric.id])
-            for rubric in rubrics
+            _rubric_rounds(versions, rubric, criteria[rubric.id], averages, reviewers) for rubric in rubrics
         ],
     )

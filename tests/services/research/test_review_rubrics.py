@@ -22,6 +22,7 @@ from storage.models.research import ObservationCategory, Rubric
 from tests import stacks
 from tests.factories import make_user, token_for
 from tests.services.research.review_world import RUBRIC, review_world
+from tests.statements import counted_statements
 
 pytestmark = pytest.mark.anyio
 
@@ -341,3 +342,37 @@ async def test_names_taken_by_a_concurrent_request_are_a_conflict(database: stac
             )
             await session.execute(delete(Rubric).where(Rubric.name == rubric.name))
             await session.execute(delete(User).where(User.id == user.id))
+
+
+async def test_reading_scores_takes_as_many_queries_for_three_rubrics_as_for_one(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await review_world(client, context)
+    base = world.base
+    lesson = await world.lesson()
+    await world.new_round(lesson["id"])
+    rubrics = [await world.rubric(name=f"量表{number}") for number in range(3)]
+    url = f"/api/v1/resources/{lesson['id']}/scores"
+
+    async def statements_to_read() -> int:
+        with counted_statements(context.engine) as statements:
+            response = await client.get(url, headers=base.teacher_auth)
+        assert response.status_code == 200, response.text
+        return len(statements)
+
+    assert (await world.score(lesson["id"], 1, rubrics[0], [5, 5, 3], base.colleague_auth)).status_code == 200
+    with_one = await statements_to_read()
+    for rubric in rubrics[1:]:
+        for number in (1, 2):
+            for auth in (base.colleague_auth, base.outsider_auth):
+                assert (await world.score(lesson["id"], number, rubric, [6, 4, 2], auth)).status_code == 200
+    with_three = await statements_to_read()
+    assert with_three == with_one
+
+    scored = await world.scores(lesson["id"], base.teacher_auth)
+    assert [item["rubric_name"] for item in scored["rubrics"]] == ["量表0", "量表1", "量表2"]
+    first, *others = scored["rubrics"]
+    assert [item["reviewer_count"] for item in first["rounds"]] == [1, 0]
+    for other in others:
+        assert [item["reviewer_count"] for item in other["rounds"]] == [2, 2]
+        assert [item["average"] for item in other["rounds"][1]["criteria"]] == [6.0, 4.0, 2.0]
