@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -15,6 +16,10 @@ class DocKind(StrEnum):
     video_cue = "video_cue"  # one subtitle cue of a video
     post = "post"  # a research topic or reply
 
+
+# The documents that are a parent themselves (a resource, a topic), not a page, cue or reply in one.
+# Every parent has exactly one, carrying the same curriculum and access fields as its other documents.
+OWN_DOCUMENT_KINDS = (DocKind.resource, DocKind.post)
 
 # Keyword fields that can be filtered on and counted as facets.
 FACET_FIELDS = (
@@ -99,11 +104,42 @@ class SearchQuery(BaseModel):
     # `offset`/`limit` and facet counts are then over parents (a facet value counts the parents
     # having at least one matching document with that value).
     group_by_parent: bool = False
+    # Match parents' own documents only (see `resolved`). Not a filter of the `kind` facet's own.
+    own_documents_only: bool = False
 
     @model_validator(mode="after")
     def _within_result_window(self) -> SearchQuery:
         if self.offset < 0 or self.limit < 0 or self.offset + self.limit > MAX_RESULT_WINDOW:
             raise ValueError(f"offset + limit must be within 0..{MAX_RESULT_WINDOW}")
+        return self
+
+    async def run(self, execute: Callable[[SearchQuery], Awaitable[SearchResult]]) -> SearchResult:
+        """Run this query with a backend's `execute`, through `resolved`.
+
+        When browsing was resolved to own documents, the `kind` facet is still counted on the grouped
+        query (parents having a page, a cue …), in a second, count-only execution.
+        """
+        resolved = self.resolved()
+        if resolved is self or "kind" not in self.facets:
+            return await execute(resolved)
+        result = await execute(
+            resolved.model_copy(update={"facets": [f for f in self.facets if f != "kind"]})
+        )
+        kinds = await execute(self.model_copy(update={"facets": ["kind"], "offset": 0, "limit": 0}))
+        result.facets = {field: (kinds if field == "kind" else result).facets[field] for field in self.facets}
+        return result
+
+    def resolved(self) -> SearchQuery:
+        """The query a backend runs: grouped browsing without text becomes a plain query over the
+        parents' own documents.
+
+        Without text every document of a parent matches alike (a page or cue carries its parent's
+        fields), so grouping would only pick each parent's own document after ranking them all: the
+        same hits, totals and facet counts come from the own documents alone, far cheaper. `kind`
+        is counted on the grouped query still (see `run`).
+        """
+        if self.group_by_parent and not self.text.strip() and not self.kinds:
+            return self.model_copy(update={"group_by_parent": False, "own_documents_only": True})
         return self
 
     def filters_on(self, field: str) -> bool:

@@ -29,6 +29,7 @@ from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError, Transport
 from search.documents import (
     FACET_FIELDS,
     MORE_PER_HIT,
+    OWN_DOCUMENT_KINDS,
     AccessFilter,
     FacetValue,
     SearchDocument,
@@ -40,7 +41,7 @@ from search.documents import (
 from search.highlight import hit_highlights
 from search.index import SearchUnavailable
 from search.pinyin import initials_field, pinyin_field
-from search.plan import OWN_DOCUMENT_KINDS, OWN_DOCUMENT_WEIGHT, TIER_WEIGHT, TextPlan, Tier, plan_query
+from search.plan import OWN_DOCUMENT_WEIGHT, TIER_WEIGHT, TextPlan, Tier, plan_query
 from search.suggest import SUGGEST_KINDS, suggest_keys, suggest_prefixes
 from search.text import chars_field, load_dictionary, words_field
 
@@ -253,6 +254,8 @@ def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
             clauses.append({"terms": {field: values}})
     if query.kinds:
         clauses.append({"terms": {"kind": [kind.value for kind in query.kinds]}})
+    if query.own_documents_only:
+        clauses.append({"terms": {"kind": [kind.value for kind in OWN_DOCUMENT_KINDS]}})
     access = query.access
     if not access.see_everything:
         published: list[dict[str, Any]] = [
@@ -546,6 +549,9 @@ class ElasticsearchSearchIndex:
         return int(response["count"])
 
     async def search(self, query: SearchQuery) -> SearchResult:
+        return await query.run(self._search)
+
+    async def _search(self, query: SearchQuery) -> SearchResult:
         for field in query.facets:
             if field not in FACET_FIELDS:
                 raise ValueError(f"cannot facet on {field!r}")

@@ -25,6 +25,7 @@ from anyio import to_thread
 from search.documents import (
     FACET_FIELDS,
     MORE_PER_HIT,
+    OWN_DOCUMENT_KINDS,
     AccessFilter,
     FacetValue,
     SearchDocument,
@@ -35,7 +36,7 @@ from search.documents import (
 )
 from search.highlight import hit_highlights
 from search.pinyin import initials_field, pinyin_field
-from search.plan import OWN_DOCUMENT_KINDS, OWN_DOCUMENT_WEIGHT, TIER_WEIGHT, TextPlan, Tier, plan_query
+from search.plan import OWN_DOCUMENT_WEIGHT, TIER_WEIGHT, TextPlan, Tier, plan_query
 from search.suggest import (
     HEAD_TIER,
     OTHER_TIER,
@@ -451,6 +452,9 @@ class EmbeddedSearchIndex:
         if query.kinds:
             clauses.append(f"d.kind IN ({', '.join('?' for _ in query.kinds)})")
             params.extend(kind.value for kind in query.kinds)
+        if query.own_documents_only:
+            clauses.append(f"d.kind IN ({', '.join('?' for _ in OWN_DOCUMENT_KINDS)})")
+            params.extend(kind.value for kind in OWN_DOCUMENT_KINDS)
         access = query.access
         if not access.see_everything:
             visible = ["d.owner_id = ?"]
@@ -468,6 +472,9 @@ class EmbeddedSearchIndex:
         return clauses, params
 
     async def search(self, query: SearchQuery) -> SearchResult:
+        return await query.run(self._search)
+
+    async def _search(self, query: SearchQuery) -> SearchResult:
         plan = plan_query(query.text, query.synonym_groups) if query.text.strip() else None
         if query.text.strip() and plan is None:
             return SearchResult(total=0, hits=[], facets={field: [] for field in query.facets})

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from search.documents import DocKind
 from search.pinyin import query_initials, query_pinyin
 from search.synonyms import expand_query
 from search.text import chars_field, normalize, query_words
@@ -27,12 +26,11 @@ from search.text import chars_field, normalize, query_words
 MAX_GROUPS = 16
 # A tier outweighs any BM25 score; scores are tier * TIER_WEIGHT + BM25.
 TIER_WEIGHT = 10_000.0
-# Under group_by_parent with relevance, documents of these kinds (the parent itself, not a page or
-# cue inside it) add OWN_DOCUMENT_WEIGHT to their score: less than a tier, more than any BM25. Pages
-# and cues carry their resource's title, so a query matching the title matches every one of them in
-# the same tier as the resource, and BM25 alone (shorter bodies score higher) would often make some
-# page or cue, not the resource, the group's hit.
-OWN_DOCUMENT_KINDS = (DocKind.resource, DocKind.post)
+# Under group_by_parent with relevance, a parent's own document (search.documents.OWN_DOCUMENT_KINDS,
+# not a page or cue inside it) adds OWN_DOCUMENT_WEIGHT to its score: less than a tier, more than any
+# BM25. Pages and cues carry their resource's title, so a query matching the title matches every one
+# of them in the same tier as the resource, and BM25 alone (shorter bodies score higher) would often
+# make some page or cue, not the resource, the group's hit.
 OWN_DOCUMENT_WEIGHT = TIER_WEIGHT / 2
 
 
