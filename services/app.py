@@ -35,15 +35,18 @@ API_PREFIX = "/api/v1"
 assert REGISTERED_MODULES  # job handlers and search sources are registered on import
 
 
-def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
-    """Build the app. Tests pass a ready context; otherwise one is built from settings at start-up."""
+def create_app(
+    settings: Settings | None = None, *, context: AppContext | None = None, migrate: bool = True
+) -> FastAPI:
+    """Build the app. Tests pass a ready context; otherwise one is built from settings at start-up,
+    applying pending migrations first unless `migrate` is off."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = context is None
         active = context or build_context(settings or Settings())
         if owned:
-            await prepare_backends(active)
+            await prepare_backends(active, migrate=migrate)
         app.state.context = active
         stop = asyncio.Event()
         worker_task: asyncio.Task[None] | None = None
@@ -82,3 +85,9 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.include_router(web_router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def create_app_migrated() -> FastAPI:
+    """The factory `jiaoyun serve` gives uvicorn: serve has applied the migrations once already, so
+    its N worker processes do not each run them again at the same moment."""
+    return create_app(migrate=False)

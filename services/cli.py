@@ -70,9 +70,16 @@ def serve(
     _configure_logging()
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Once, here, before the processes start (they skip it); other servers migrating at the same time
+    # wait for each other on a database lock.
     upgrade_to_head(settings.resolved_database_url)
     uvicorn.run(
-        "services.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True
+        "services.app:create_app_migrated",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
     )
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -10,11 +13,14 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from anyio import to_thread
+from sqlalchemy import Connection, inspect, make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.database import create_engine
 from storage.migrate import alembic_config, upgrade_to_head
 from storage.models import Base
+from tests import backends
 
 pytestmark = [
     pytest.mark.anyio,
@@ -71,3 +77,49 @@ def test_usernames_become_unique_ignoring_case_and_existing_clashes_stop_the_upg
     upgrade_to_head(url)
     with pytest.raises(sqlite3.IntegrityError):
         _add_user(database, "WANG")
+
+
+def _upgrade_together(url: str, runs: int = 4) -> None:
+    """Replicas starting at the same moment, as processes (Alembic's context is process-global):
+    every run must succeed, and none may apply a step another one applied."""
+    start = time.time() + 3
+    program = (
+        "import time; from storage.migrate import upgrade_to_head; "
+        f"time.sleep(max(0, {start} - time.time())); upgrade_to_head({url!r})"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", program], stderr=subprocess.PIPE, text=True)
+        for _ in range(runs)
+    ]
+    for process in processes:
+        _, errors = process.communicate(timeout=120)
+        assert process.returncode == 0, errors
+
+
+async def _administer(statement: str) -> None:
+    engine = create_async_engine(backends.DATABASE_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def test_concurrent_upgrades_take_turns(tmp_path: Path) -> None:
+    sqlite_url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    await to_thread.run_sync(_upgrade_together, sqlite_url)
+    backends.require("postgresql")
+    name = f"{make_url(backends.DATABASE_URL).database}_migrate_{uuid.uuid4().hex[:8]}"
+    await _administer(f'CREATE DATABASE "{name}"')
+    try:
+        postgres_url = make_url(backends.DATABASE_URL).set(database=name).render_as_string(False)
+        await to_thread.run_sync(_upgrade_together, postgres_url)
+        for url in (sqlite_url, postgres_url):
+            engine = create_engine(url)
+            async with engine.connect() as connection:
+                assert await connection.run_sync(schema_drift) == []
+                revisions = await connection.scalars(text("SELECT version_num FROM alembic_version"))
+                assert len(revisions.all()) == 1
+            await engine.dispose()
+    finally:
+        await _administer(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
