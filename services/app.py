@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.blob_links.router import router as blob_links_router
-from services.context import AppContext, build_context, prepare_backends
+from services.context import AppContext, build_context, mixed_mode_warning, prepare_backends
 from services.errors import install_error_handlers
 from services.health.router import router as health_router
 from services.identity.router import router as identity_router
@@ -46,6 +46,9 @@ def create_app(
         owned = context is None
         active = context or build_context(settings or Settings())
         if owned:
+            warning = mixed_mode_warning(active.settings)
+            if warning:
+                logger.warning(warning)
             await prepare_backends(active, migrate=migrate)
         app.state.context = active
         stop = asyncio.Event()

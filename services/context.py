@@ -61,6 +61,32 @@ def build_search_index(settings: Settings) -> SearchIndex:
     return ElasticsearchSearchIndex(client, settings.search_index_prefix)
 
 
+def mixed_mode_warning(settings: Settings) -> str | None:
+    """What to tell the operator when some backends are servers and others embedded, else None.
+
+    Only embedded mode runs the job worker inside the API by default, so a half-configured
+    deployment would otherwise silently never process uploads or update the search index."""
+    backends = {
+        "database": settings.database_url,
+        "blob store": settings.s3_endpoint,
+        "search index": settings.elasticsearch_url,
+    }
+    on_servers = [name for name, url in backends.items() if url]
+    embedded = [name for name, url in backends.items() if not url]
+    if not on_servers or not embedded:
+        return None
+    message = (
+        f"mixed mode: {' and '.join(on_servers)} on servers, {' and '.join(embedded)} embedded under "
+        f"{settings.data_dir.resolve()}."
+    )
+    if not settings.runs_worker_in_process:
+        message += (
+            " No job worker runs inside the API outside embedded mode: run `jiaoyun worker` beside it"
+            " (or set JIAOYUN_EMBEDDED_WORKER=true), or uploads are never processed nor indexed."
+        )
+    return message
+
+
 def build_context(settings: Settings) -> AppContext:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
