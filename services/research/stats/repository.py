@@ -1,14 +1,18 @@
-"""All SQL for research statistics: activity counted per person, in a period, within a school or not."""
+"""All SQL for research statistics: activity counted per person, in a period, within a school or not.
+
+Each kind of activity is one grouped subquery per person; people are joined to them, so teachers are
+ranked and paged, and schools totalled, by the database rather than by loading everyone.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVarTuple
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -42,84 +46,169 @@ class Window:
         return query
 
 
+# What is counted, in the order of Counts' fields; the first five make up how busy someone was.
+COUNTED = (
+    "topics_opened",
+    "posts_written",
+    "review_comments",
+    "rounds_scored",
+    "lessons",
+    "lessons_with_rounds",
+    "rounds",
+)
+_BUSY = COUNTED[:5]
+
+
 @dataclass(frozen=True)
-class LessonCounts:
-    lessons: int
-    rounds: int
-    lessons_with_rounds: int
+class Counts:
+    topics_opened: int = 0
+    posts_written: int = 0
+    review_comments: int = 0
+    rounds_scored: int = 0
+    lessons: int = 0
+    lessons_with_rounds: int = 0
+    rounds: int = 0
+
+    @classmethod
+    def of(cls, values: Sequence[Any]) -> Counts:
+        # SUM comes back as Decimal on PostgreSQL and NULL over no rows.
+        return cls(*(int(value or 0) for value in values))
+
+
+@dataclass(frozen=True)
+class PersonCounts:
+    user: User
+    counts: Counts
+
+
+@dataclass(frozen=True)
+class SchoolCounts:
+    # None: people who belong to no school (research leads, district admins).
+    school_id: uuid.UUID | None
+    people: int
+    counts: Counts
+
+
+def _per_person(
+    window: Window, recording_types: Collection[ResourceType]
+) -> tuple[list[Subquery], dict[str, ColumnElement[int]]]:
+    """The activity subqueries (user_id plus counts) and, by name, each count as a column that is 0 for
+    people without that activity."""
+    topics = window.apply(
+        select(Topic.owner_id.label("user_id"), func.count().label("topics_opened")).group_by(Topic.owner_id),
+        Topic.owner_id,
+        Topic.created_at,
+    ).subquery()
+    posts = window.apply(
+        select(Post.author_id.label("user_id"), func.count().label("posts_written"))
+        .where(Post.deleted_at.is_(None))
+        .group_by(Post.author_id),
+        Post.author_id,
+        Post.created_at,
+    ).subquery()
+    # Comments and replies on colleagues' lessons; a teacher's notes on their own lesson are not review.
+    comments = window.apply(
+        select(ReviewComment.author_id.label("user_id"), func.count().label("review_comments"))
+        .join(Resource, Resource.id == ReviewComment.resource_id)
+        .where(ReviewComment.deleted_at.is_(None), Resource.owner_id != ReviewComment.author_id)
+        .group_by(ReviewComment.author_id),
+        ReviewComment.author_id,
+        ReviewComment.created_at,
+    ).subquery()
+    # A round counts in the period the reviewer first scored it (with any rubric): scoring it again
+    # later corrects the scores, it is not new activity.
+    first_scored = (
+        select(
+            RubricScore.reviewer_id,
+            RubricScore.version_id,
+            func.min(RubricScore.created_at).label("first_scored_at"),
+        )
+        .group_by(RubricScore.reviewer_id, RubricScore.version_id)
+        .subquery()
+    )
+    scored = window.apply(
+        select(first_scored.c.reviewer_id.label("user_id"), func.count().label("rounds_scored")).group_by(
+            first_scored.c.reviewer_id
+        ),
+        first_scored.c.reviewer_id,
+        first_scored.c.first_scored_at,
+    ).subquery()
+    rounds = (
+        select(ResourceVersion.resource_id, func.count().label("rounds"))
+        .group_by(ResourceVersion.resource_id)
+        .subquery()
+    )
+    lessons = window.apply(
+        select(
+            Resource.owner_id.label("user_id"),
+            func.count().label("lessons"),
+            func.sum(case((rounds.c.rounds > 1, 1), else_=0)).label("lessons_with_rounds"),
+            func.sum(rounds.c.rounds).label("rounds"),
+        )
+        .join(rounds, rounds.c.resource_id == Resource.id)
+        .where(Resource.resource_type.in_(recording_types))
+        .group_by(Resource.owner_id),
+        Resource.owner_id,
+        Resource.created_at,
+    ).subquery()
+    subqueries = [topics, posts, comments, scored, lessons]
+    columns: dict[str, ColumnElement[int]] = {}
+    for subquery in subqueries:
+        for column in subquery.c:
+            if column.name != "user_id":
+                columns[column.name] = func.coalesce(column, 0)
+    return subqueries, {name: columns[name] for name in COUNTED}
 
 
 class StatsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def _counts(self, query: Select[uuid.UUID, int]) -> dict[uuid.UUID, int]:
-        return {actor: int(count) for actor, count in (await self.session.execute(query)).all()}
+    def _people(
+        self, window: Window, recording_types: Collection[ResourceType], *columns: Any
+    ) -> tuple[Select[Any], dict[str, ColumnElement[int]], ColumnElement[int]]:
+        """Everyone who takes part in teaching research (all but students) of the window's school,
+        active or with activity in the period, joined to their counts; and how busy each was."""
+        subqueries, counts = _per_person(window, recording_types)
+        busy: ColumnElement[int] = sum((counts[name] for name in _BUSY[1:]), counts[_BUSY[0]])
+        query = select(*columns)
+        for subquery in subqueries:
+            query = query.outerjoin(subquery, subquery.c.user_id == User.id)
+        query = query.where(User.role != Role.student, or_(User.is_active.is_(True), busy > 0))
+        if window.school_id is not None:
+            query = query.where(User.school_id == window.school_id)
+        return query, counts, busy
 
-    async def topics_opened(self, window: Window) -> dict[uuid.UUID, int]:
-        query = select(Topic.owner_id, func.count()).group_by(Topic.owner_id)
-        return await self._counts(window.apply(query, Topic.owner_id, Topic.created_at))
-
-    async def posts_written(self, window: Window) -> dict[uuid.UUID, int]:
-        query = select(Post.author_id, func.count()).where(Post.deleted_at.is_(None)).group_by(Post.author_id)
-        return await self._counts(window.apply(query, Post.author_id, Post.created_at))
-
-    async def review_comments(self, window: Window) -> dict[uuid.UUID, int]:
-        query = (
-            select(ReviewComment.author_id, func.count())
-            .join(Resource, Resource.id == ReviewComment.resource_id)
-            .where(ReviewComment.deleted_at.is_(None), Resource.owner_id != ReviewComment.author_id)
-            .group_by(ReviewComment.author_id)
+    async def people_page(
+        self,
+        window: Window,
+        recording_types: Collection[ResourceType],
+        *,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[PersonCounts], int]:
+        """One page of people, busiest first, and how many there are in all."""
+        query, counts, busy = self._people(window, recording_types, User)
+        query = query.add_columns(*counts.values())
+        rows = await self.session.execute(
+            query.order_by(busy.desc(), User.display_name, User.id).offset(offset).limit(limit)
         )
-        return await self._counts(window.apply(query, ReviewComment.author_id, ReviewComment.created_at))
+        page = [PersonCounts(user, Counts.of(values)) for user, *values in rows.all()]
+        everyone, _, _ = self._people(window, recording_types, User.id)
+        total = await self.session.scalar(select(func.count()).select_from(everyone.subquery()))
+        return page, int(total or 0)
 
-    async def rounds_scored(self, window: Window) -> dict[uuid.UUID, int]:
-        """Rounds a reviewer scored, each counted in the period the reviewer first scored it (with any
-        rubric): scoring it again later corrects the scores, it is not new activity."""
-        first = (
-            select(
-                RubricScore.reviewer_id,
-                RubricScore.version_id,
-                func.min(RubricScore.created_at).label("first_scored_at"),
-            )
-            .group_by(RubricScore.reviewer_id, RubricScore.version_id)
-            .subquery()
-        )
-        query = select(first.c.reviewer_id, func.count()).group_by(first.c.reviewer_id)
-        return await self._counts(window.apply(query, first.c.reviewer_id, first.c.first_scored_at))
-
-    async def lessons(
+    async def per_school(
         self, window: Window, recording_types: Collection[ResourceType]
-    ) -> dict[uuid.UUID, LessonCounts]:
-        """Recorded lessons (of `recording_types`) per teacher, with the rounds they went through."""
-        rounds = (
-            select(ResourceVersion.resource_id, func.count().label("rounds"))
-            .group_by(ResourceVersion.resource_id)
-            .subquery()
-        )
-        query = (
-            select(
-                Resource.owner_id,
-                func.count(),
-                func.coalesce(func.sum(rounds.c.rounds), 0),
-                func.coalesce(func.sum(case((rounds.c.rounds > 1, 1), else_=0)), 0),
-            )
-            .join(rounds, rounds.c.resource_id == Resource.id)
-            .where(Resource.resource_type.in_(recording_types))
-            .group_by(Resource.owner_id)
-        )
-        rows = await self.session.execute(window.apply(query, Resource.owner_id, Resource.created_at))
+    ) -> dict[uuid.UUID | None, SchoolCounts]:
+        """The same people's activity summed per school (None: people of no school)."""
+        query, counts, _ = self._people(window, recording_types, User.school_id, func.count())
+        query = query.add_columns(*(func.sum(column) for column in counts.values()))
+        rows = await self.session.execute(query.group_by(User.school_id))
         return {
-            owner: LessonCounts(int(lessons), int(total), int(several))
-            for owner, lessons, total, several in rows.all()
+            school_id: SchoolCounts(school_id, int(people), Counts.of(values))
+            for school_id, people, *values in rows.all()
         }
-
-    async def people(self, school_id: uuid.UUID | None) -> list[User]:
-        """Everyone who takes part in teaching research: all but students."""
-        query = select(User).where(User.role != Role.student)
-        if school_id is not None:
-            query = query.where(User.school_id == school_id)
-        return list((await self.session.scalars(query.order_by(User.display_name, User.id))).all())
 
     async def schools(self, school_id: uuid.UUID | None) -> list[School]:
         query = select(School).order_by(School.name)

@@ -8,7 +8,7 @@ leads and district administrators any school or the whole district, teachers and
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,37 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services import authz
 from services.authz import Principal
 from services.errors import AppError, NotFound
-from services.research.stats.repository import LessonCounts, StatsRepository, Window
+from services.research.stats.repository import COUNTED, Counts, StatsRepository, Window
 from services.research.stats.schemas import Activity, ResearchStats, SchoolActivity, TeacherActivity
 from services.resources.service import RECORDING_TYPES
 
-_COUNTED = ("topics_opened", "posts_written", "review_comments", "rounds_scored", "lessons")
+
+def _fields(counts: Counts) -> dict[str, int | float | None]:
+    values: dict[str, int | float | None] = {name: getattr(counts, name) for name in COUNTED}
+    values["rounds_per_lesson"] = round(counts.rounds / counts.lessons, 2) if counts.lessons else None
+    return values
 
 
-@dataclass
-class _Tally:
-    topics_opened: int = 0
-    posts_written: int = 0
-    review_comments: int = 0
-    rounds_scored: int = 0
-    lessons: int = 0
-    lessons_with_rounds: int = 0
-    rounds: int = 0
-
-    def add(self, other: _Tally) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    @property
-    def busy(self) -> int:
-        return sum(getattr(self, name) for name in _COUNTED)
-
-    def fields(self) -> dict[str, int | float | None]:
-        values: dict[str, int | float | None] = {
-            name: getattr(self, name) for name in self.__dataclass_fields__
-        }
-        values["rounds_per_lesson"] = round(self.rounds / self.lessons, 2) if self.lessons else None
-        return values
+def _sum(counts: Iterable[Counts]) -> Counts:
+    listed = list(counts)
+    return Counts(*(sum(getattr(item, name) for item in listed) for name in COUNTED))
 
 
 async def research_stats(
@@ -69,80 +52,43 @@ async def research_stats(
         raise NotFound("School not found")
 
     window = Window(scope, since, until)
-    tallies: dict[uuid.UUID, _Tally] = {}
-
-    def tally(user_id: uuid.UUID) -> _Tally:
-        return tallies.setdefault(user_id, _Tally())
-
-    for name, counts in (
-        ("topics_opened", await repository.topics_opened(window)),
-        ("posts_written", await repository.posts_written(window)),
-        ("review_comments", await repository.review_comments(window)),
-        ("rounds_scored", await repository.rounds_scored(window)),
-    ):
-        for user_id, count in counts.items():
-            setattr(tally(user_id), name, count)
     # Lessons as review knows them: the recordings (课例 and 微课) that go through rounds of 磨课.
-    lessons: dict[uuid.UUID, LessonCounts] = await repository.lessons(window, RECORDING_TYPES)
-    for user_id, lesson_counts in lessons.items():
-        counted = tally(user_id)
-        counted.lessons = lesson_counts.lessons
-        counted.rounds = lesson_counts.rounds
-        counted.lessons_with_rounds = lesson_counts.lessons_with_rounds
-
-    people = [
-        person
-        for person in await repository.people(scope)
-        if person.is_active or tallies.get(person.id, _Tally()).busy
-    ]
-    by_school: dict[uuid.UUID | None, tuple[_Tally, list[uuid.UUID]]] = {
-        school.id: (_Tally(), []) for school in schools
-    }
-    teachers: list[TeacherActivity] = []
-    for person in people:
-        counted = tallies.get(person.id, _Tally())
-        if person.school_id is None:
-            by_school.setdefault(None, (_Tally(), []))
-        elif person.school_id not in by_school:
-            continue
-        school_tally, members = by_school[person.school_id]
-        school_tally.add(counted)
-        members.append(person.id)
-        teachers.append(
-            TeacherActivity(
-                user_id=person.id,
-                username=person.username,
-                display_name=person.display_name,
-                role=person.role,
-                school_id=person.school_id,
-                **counted.fields(),
-            )
+    page, teacher_total = await repository.people_page(window, RECORDING_TYPES, offset=offset, limit=limit)
+    per_school = await repository.per_school(window, RECORDING_TYPES)
+    # Every school in scope, in name order, active or not; then people of no school, if any.
+    school_rows = [
+        SchoolActivity(
+            school_id=school.id,
+            school_name=school.name,
+            teachers=found.people if (found := per_school.get(school.id)) else 0,
+            **_fields(found.counts if found else Counts()),
         )
-    names = {school.id: school.name for school in schools}
-    totals = _Tally()
-    school_rows = []
-    for school_key, (school_tally, members) in by_school.items():
-        totals.add(school_tally)
+        for school in schools
+    ]
+    if (nowhere := per_school.get(None)) is not None:
         school_rows.append(
             SchoolActivity(
-                school_id=school_key,
-                school_name=names.get(school_key) if school_key else None,
-                teachers=len(members),
-                **school_tally.fields(),
+                school_id=None, school_name=None, teachers=nowhere.people, **_fields(nowhere.counts)
             )
         )
-    busiest = sorted(
-        teachers,
-        key=lambda row: (-tallies.get(row.user_id, _Tally()).busy, row.display_name, str(row.user_id)),
-    )
     return ResearchStats(
         school_id=scope,
         since=since,
         until=until,
-        totals=Activity(**totals.fields()),
+        totals=Activity(**_fields(_sum(row.counts for row in per_school.values()))),
         schools=school_rows,
-        teachers=busiest[offset : offset + limit],
-        teacher_total=len(teachers),
+        teachers=[
+            TeacherActivity(
+                user_id=person.user.id,
+                username=person.user.username,
+                display_name=person.user.display_name,
+                role=person.user.role,
+                school_id=person.user.school_id,
+                **_fields(person.counts),
+            )
+            for person in page
+        ],
+        teacher_total=teacher_total,
         offset=offset,
         limit=limit,
     )
