@@ -57,7 +57,8 @@ const storedBytes = (upload) => upload.parts.reduce((sum, part) => sum + part.si
 function restoreFields(metadata) {
   for (const [name, value] of Object.entries(metadata || {})) {
     const field = form.elements.namedItem(name);
-    if (!field || field.type === "file" || field.value) continue;
+    // Selects always have a value, so they take the saved one; typed fields keep what was typed since.
+    if (!field || field.type === "file" || (field.tagName !== "SELECT" && field.value)) continue;
     field.value = Array.isArray(value) ? value.join(", ") : String(value);
   }
 }
