@@ -8,6 +8,7 @@ bucket and index prefix of this site's own, removed again when it stops.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import signal
 import socket
@@ -110,7 +111,7 @@ def _wait_ready(site: Site) -> None:
     raise RuntimeError(f"/readyz not 200 after {READY_TIMEOUT_S:.0f} s:\n{site.log_tail()}")
 
 
-async def _autocommit(url: str, statement: str) -> None:
+async def _autocommit_async(url: str, statement: str) -> None:
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
@@ -119,15 +120,19 @@ async def _autocommit(url: str, statement: str) -> None:
         await engine.dispose()
 
 
+def _autocommit(url: str, statement: str) -> None:
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _autocommit_async(url, statement)).result()
+
+
 def _server_stack(tag: str, cleanup: list[Any]) -> dict[str, str]:
     for server in ("postgresql", "minio", "elasticsearch"):
         backends.require(server)
     database = f"jiaoyun_web_{tag}"
-    asyncio.run(_autocommit(backends.DATABASE_URL, f'CREATE DATABASE "{database}"'))
+    _autocommit(backends.DATABASE_URL, f'CREATE DATABASE "{database}"')
     cleanup.append(
-        lambda: asyncio.run(
-            _autocommit(backends.DATABASE_URL, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        )
+        lambda: _autocommit(backends.DATABASE_URL, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     )
     bucket = f"jiaoyun-web-{tag}"
     prefix = f"jiaoyun-web-{tag}"
