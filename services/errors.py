@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from storage.database import UnstorableText
+
 logger = logging.getLogger(__name__)
 
 
@@ -133,6 +135,10 @@ def install_error_handlers(app: FastAPI, error_page: ErrorPageRenderer | None = 
     async def handle_http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, "error")
         return respond(request, exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(UnstorableText)
+    async def handle_unstorable_text(request: Request, exc: UnstorableText) -> Response:
+        return respond(request, 422, "invalid_payload", str(exc))
 
     @app.exception_handler(Exception)
     async def handle_unexpected(request: Request, exc: Exception) -> Response:

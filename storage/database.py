@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -58,6 +59,40 @@ class Timestamps:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class UnstorableText(ValueError):
+    """A text value no database stores faithfully: a NUL character (PostgreSQL refuses it where SQLite
+    would keep it, and the two must behave alike) or a lone surrogate (not encodable as UTF-8)."""
+
+
+def _refuse_unstorable(value: object) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise UnstorableText("Text may not contain NUL characters")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise UnstorableText("Text must be valid Unicode (it contains a lone surrogate)") from exc
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_unstorable(item)
+
+
+def _check_text_parameters(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    rows = parameters if executemany else [parameters]
+    for row in rows:
+        _refuse_unstorable(list(row.values()) if isinstance(row, dict) else row)
+
+
+def guard_text_parameters(engine: AsyncEngine | Engine) -> None:
+    """Every statement's text parameters are checked before they reach the driver, so bad text from
+    any source (JSON, query strings, forms, files) is one clean error instead of a driver failure."""
+    sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+    event.listen(sync_engine, "before_cursor_execute", _check_text_parameters)
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -69,8 +104,10 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             Path(database_path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
-        return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    else:
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    guard_text_parameters(engine)
+    return engine
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _: Any) -> None:

@@ -25,7 +25,7 @@ from storage.blobs.base import BlobStore
 from storage.blobs.local import LocalBlobStore
 from storage.blobs.s3 import S3BlobStore, make_minio_client
 from storage.blobs.signing import LinkSigner
-from storage.database import create_engine
+from storage.database import create_engine, guard_text_parameters
 from tests import backends
 
 TEST_SECRET = "test-secret-key-not-for-production"
@@ -55,6 +55,7 @@ async def sqlite_database(template: Path, workdir: Path) -> AsyncIterator[Databa
 async def postgres_database(url: str) -> AsyncIterator[Database]:
     """Everything the test does happens inside one transaction that is rolled back at the end."""
     engine = create_async_engine(url, poolclass=NullPool)
+    guard_text_parameters(engine)
     connection = await engine.connect()
     transaction = await connection.begin()
     try:
