@@ -82,7 +82,7 @@ async def test_invalid_utf8_in_urls_and_headers(client: httpx.AsyncClient, conte
     for url in ["/api/v1/resources/%FF%FE", "/api/v1/schools/%C0%AE%C0%AE", "/api/v1/uploads/%ED%A0%80"]:
         response = await client.get(url, headers=auth)
         assert_client_error(response, 404, 405, 422)
-    bad_token = await client.get("/api/v1/resources", headers={"Authorization": b"Bearer \xff\xfe\xfd"})
+    bad_token = await client.get("/api/v1/resources", headers={b"Authorization": b"Bearer \xff\xfe\xfd"})
     assert_client_error(bad_token, 401)
 
 
