@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from search.elastic import ElasticsearchSearchIndex
 from search.embedded import EmbeddedSearchIndex
-from search.index import SearchIndex, SearchUnavailable
+from search.index import SearchIndex
 from services.settings import Settings
-from storage.blobs.base import BlobError, BlobStore
+from storage.blobs.base import BlobStore
 from storage.blobs.local import LocalBlobStore
 from storage.blobs.s3 import S3BlobStore, make_minio_client
 from storage.blobs.signing import LinkSigner
@@ -104,16 +104,15 @@ def build_context(settings: Settings) -> AppContext:
 async def prepare_backends(context: AppContext, *, migrate: bool = True) -> None:
     """Apply migrations and create the bucket and search index if missing.
 
-    Blob store and search index failures are tolerated here: the API still starts and /readyz says
-    what is missing; writes queue in the outbox until search is back.
+    Blob store and search index failures are tolerated here, whatever they are (down, wrong keys, an
+    endpoint that is something else): the API still starts, /readyz says what is missing, and writes
+    queue in the outbox until search is back. The database is not: without it nothing works, and
+    failing makes the orchestrator restart the process until it is there.
     """
     if migrate:
         await upgrade_to_head_async(context.settings.resolved_database_url)
-    try:
-        await context.blob_store.ensure_ready()
-    except BlobError:
-        logger.warning("blob store not ready at start-up; /readyz will report it", exc_info=True)
-    try:
-        await context.search_index.ensure_ready()
-    except SearchUnavailable:
-        logger.warning("search index not ready at start-up; /readyz will report it", exc_info=True)
+    for name, backend in (("blob store", context.blob_store), ("search index", context.search_index)):
+        try:
+            await backend.ensure_ready()
+        except Exception:
+            logger.warning("%s not ready at start-up; /readyz will report it", name, exc_info=True)

@@ -18,7 +18,7 @@ import urllib3
 from anyio import to_thread
 from minio import Minio
 from minio.datatypes import Part
-from minio.error import S3Error
+from minio.error import MinioException, S3Error
 
 from storage.blobs.base import (
     DEFAULT_PART_SIZE,
@@ -85,18 +85,27 @@ class S3BlobStore:
                 raise BlobNotFound(str(exc.code)) from exc
             if exc.code in _INVALID_CODES:
                 raise InvalidBlobRequest(str(exc.code)) from exc
-            raise
+            # AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId, SlowDown…: the store is there but
+            # will not serve us (wrong keys, a policy, overload). Nothing the caller asked for is wrong.
+            raise BlobStoreUnavailable(f"object storage refused the request: {exc.code}") from exc
+        except MinioException as exc:
+            # ServerError (5xx after the retries) and InvalidResponseError (not S3 at all: a proxy's
+            # error page, a wrong endpoint).
+            raise BlobStoreUnavailable(f"object storage failed: {exc}") from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise BlobStoreUnavailable(f"object storage unreachable: {exc}") from exc
 
+    def _make_bucket_unless_it_exists(self) -> None:
+        try:
+            self.client.make_bucket(self.bucket)
+        except S3Error as exc:
+            # Another replica created it first.
+            if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                raise
+
     async def ensure_ready(self) -> None:
         if not await self._call(self.client.bucket_exists, self.bucket):
-            try:
-                await self._call(self.client.make_bucket, self.bucket)
-            except S3Error as exc:
-                # Another replica created it first.
-                if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
-                    raise
+            await self._call(self._make_bucket_unless_it_exists)
 
     async def ping(self) -> None:
         if not await self._call(self.client.bucket_exists, self.bucket):
