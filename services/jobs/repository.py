@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import utcnow
 from storage.models.jobs import Job, JobStatus
+
+ABANDONED_ERROR = (
+    "Gave up: the worker running its last attempt stopped without finishing "
+    "(a crash, out of memory, or a lost node)"
+)
 
 
 class JobRepository:
@@ -29,9 +34,76 @@ class JobRepository:
     def _claimable(now: datetime) -> Any:
         return or_(
             and_(Job.status == JobStatus.queued, Job.run_after <= now),
-            # A worker that died mid-job (SIGKILL, lost node) leaves its lease to expire.
-            and_(Job.status == JobStatus.running, Job.locked_until < now),
+            # A worker that died mid-job (SIGKILL, lost node) leaves its lease to expire; the job is
+            # taken over while it has attempts left (they are counted at claim). One whose every
+            # attempt ended that way is crashing its workers (a decoder segfault, out of memory):
+            # it is failed by take_abandoned instead of being run again forever.
+            and_(
+                Job.status == JobStatus.running,
+                Job.locked_until < now,
+                Job.attempts < Job.max_attempts,
+            ),
         )
+
+    @staticmethod
+    def _abandoned(now: datetime) -> Any:
+        return and_(
+            Job.status == JobStatus.running,
+            Job.locked_until < now,
+            Job.attempts >= Job.max_attempts,
+        )
+
+    async def take_abandoned(self, *, limit: int, kinds: Sequence[str]) -> list[Job]:
+        """Fail the jobs whose last attempt's worker vanished; the caller runs their failure hooks in
+        this same transaction, so a job is never failed without them."""
+        now = utcnow()
+        candidates = (
+            select(Job.id)
+            .where(self._abandoned(now), Job.kind.in_(kinds))
+            .order_by(Job.locked_until)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        failed: list[uuid.UUID] = []
+        for job_id in (await self.session.scalars(candidates)).all():
+            result = await self.session.execute(
+                update(Job)
+                .where(Job.id == job_id, self._abandoned(now))
+                .values(
+                    status=JobStatus.failed,
+                    finished_at=now,
+                    locked_by=None,
+                    locked_until=None,
+                    last_error=ABANDONED_ERROR,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                failed.append(job_id)
+        if not failed:
+            return []
+        jobs = await self.session.scalars(
+            select(Job).where(Job.id.in_(failed)).execution_options(populate_existing=True)
+        )
+        return list(jobs.all())
+
+    async def renew_leases(
+        self, job_ids: Collection[uuid.UUID], worker_id: str, lease: timedelta
+    ) -> set[uuid.UUID]:
+        """Extend this worker's leases; returns the jobs still its own (a lease that expired
+        meanwhile may have gone to another worker)."""
+        if not job_ids:
+            return set()
+        now = utcnow()
+        rows = await self.session.scalars(
+            update(Job)
+            .where(Job.id.in_(job_ids), Job.locked_by == worker_id, Job.status == JobStatus.running)
+            .values(locked_until=now + lease, updated_at=now)
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(rows.all())
 
     async def claim(self, worker_id: str, *, limit: int, lease: timedelta, kinds: Sequence[str]) -> list[Job]:
         now = utcnow()
@@ -82,11 +154,13 @@ class JobRepository:
             )
         )
 
-    async def mark_failed(self, job: Job, worker_id: str, error: str) -> None:
+    async def mark_failed(self, job: Job, worker_id: str, error: str) -> bool:
+        """Queue the job again after a backoff, or fail it for good once its attempts are used up;
+        True when it failed for good (and was still this worker's to fail)."""
         now = utcnow()
         final = job.attempts >= job.max_attempts
         backoff = timedelta(seconds=min(300, 2**job.attempts))
-        await self.session.execute(
+        result = await self.session.execute(
             update(Job)
             .where(Job.id == job.id, Job.locked_by == worker_id)
             .values(
@@ -98,6 +172,7 @@ class JobRepository:
                 updated_at=now,
             )
         )
+        return final and result.rowcount == 1  # type: ignore[attr-defined]
 
     async def get(self, job_id: uuid.UUID) -> Job | None:
         return await self.session.get(Job, job_id, populate_existing=True)

@@ -1,7 +1,10 @@
 """The background worker: claims queued jobs from the database and runs their handlers.
 
 Any number of workers may run against PostgreSQL; each claims rows with FOR UPDATE SKIP LOCKED and
-holds a lease, so a killed worker's jobs are picked up again once the lease runs out.
+holds a lease, renewed while it works through its batch, so a long job is never taken over while
+its worker lives, and a killed worker's jobs are picked up again once the lease runs out. A job
+whose attempts are used up (by errors, or by workers dying under it) fails for good, and its kind's
+failure hook records that on what the job was about, in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from services.context import AppContext
 from services.jobs.repository import JobRepository
 from storage.models.jobs import Job
@@ -24,10 +29,16 @@ from storage.models.jobs import Job
 logger = logging.getLogger(__name__)
 
 JobHandler = Callable[[AppContext, dict[str, Any]], Awaitable[None]]
+# Called once a job has failed for good (last_error says why), inside the transaction failing it.
+FailureHook = Callable[[AsyncSession, Job], Awaitable[None]]
 # Periodic duties (outbox draining, cleanups) that run on every poll, beside queued jobs.
 PeriodicTask = Callable[[AppContext], Awaitable[int]]
 
+# Leases are renewed this many times per lease period, so one missed renewal costs nothing.
+RENEWALS_PER_LEASE = 3
+
 JOB_HANDLERS: dict[str, JobHandler] = {}
+FAILURE_HOOKS: dict[str, FailureHook] = {}
 PERIODIC_TASKS: list[PeriodicTask] = []
 
 DEFAULT_LEASE = timedelta(minutes=10)
@@ -39,6 +50,14 @@ def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
         return function
 
     return register
+def job_failure_hook(kind: str) -> Callable[[FailureHook], FailureHook]:
+    def register(function: FailureHook) -> FailureHook:
+        FAILURE_HOOKS[kind] = function
+        return function
+
+    return register
+
+
 
 
 def new_worker_id() -> str:
@@ -52,12 +71,14 @@ class Worker:
         *,
         worker_id: str | None = None,
         batch_size: int = 4,
+        failure_hooks: dict[str, FailureHook] | None = None,
         lease: timedelta = DEFAULT_LEASE,
         handlers: dict[str, JobHandler] | None = None,
     ) -> None:
         self.context = context
         self.worker_id = worker_id or new_worker_id()
         self.batch_size = batch_size
+        self.failure_hooks = failure_hooks if failure_hooks is not None else FAILURE_HOOKS
         self.lease = lease
         self.handlers = handlers if handlers is not None else JOB_HANDLERS
 
@@ -67,17 +88,59 @@ class Worker:
                 self.worker_id, limit=self.batch_size, lease=self.lease, kinds=list(self.handlers)
             )
 
-    async def _run_job(self, job: Job) -> None:
+    async def _failed_for_good(self, session: AsyncSession, job: Job) -> None:
+        logger.error("job %s (%s) failed for good after %s attempts", job.id, job.kind, job.attempts)
+        hook = self.failure_hooks.get(job.kind)
+        if hook is not None:
+            await hook(session, job)
+
+    async def _fail_abandoned(self) -> int:
+        async with self.context.sessionmaker() as session, session.begin():
+            jobs = await JobRepository(session).take_abandoned(
+                limit=self.batch_size, kinds=list(self.handlers)
+            )
+            for job in jobs:
+                await self._failed_for_good(session, job)
+        return len(jobs)
+
+        running: asyncio.Future[None] = asyncio.ensure_future(handler(self.context, job.payload))
+        leases.running = (job.id, running)
+    async def _run_job(self, job: Job, leases: _Leases) -> None:
         handler = self.handlers[job.kind]
         try:
-            await handler(self.context, job.payload)
+            await running
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if job.id in leases.lost and not (current is not None and current.cancelling()):
+                # Its lease ran out (the database was unreachable for that long) and another
+                # worker may run it now; stop rather than run it twice at once.
+                logger.warning("job %s (%s): lease lost, left to its new worker", job.id, job.kind)
+                return
+            raise
         except Exception as exc:
             logger.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, exc)
             error = "".join(traceback.format_exception_only(exc)).strip()
             async with self.context.sessionmaker() as session, session.begin():
-                await JobRepository(session).mark_failed(job, self.worker_id, error)
+                if await JobRepository(session).mark_failed(job, self.worker_id, error):
+                    job.last_error = error
+        finally:
+            leases.running = None
+            leases.release(job.id)
+                    await self._failed_for_good(session, job)
             return
         async with self.context.sessionmaker() as session, session.begin():
+    async def _run_batch(self, jobs: list[Job]) -> None:
+        leases = _Leases(self, jobs)
+        renewing = asyncio.create_task(leases.keep())
+        try:
+            for job in jobs:
+                if job.id not in leases.lost:
+                    await self._run_job(job, leases)
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
             await JobRepository(session).mark_succeeded(job.id, self.worker_id)
 
     async def run_once(self) -> int:
@@ -86,11 +149,11 @@ class Worker:
         for task in PERIODIC_TASKS:
             try:
                 done += await task(self.context)
+        done += await self._fail_abandoned()
             except Exception:
                 logger.exception("periodic task %s failed", getattr(task, "__name__", task))
         jobs = await self._claim()
-        for job in jobs:
-            await self._run_job(job)
+        await self._run_batch(jobs)
         return done + len(jobs)
 
     async def run_until_idle(self, *, max_rounds: int = 1000) -> int:
@@ -114,5 +177,40 @@ class Worker:
                 done = 0
             if done == 0:
                 with contextlib.suppress(TimeoutError):
+
+
+class _Leases:
+    """Keeps a worker's claimed batch its own: renews every lease still held a few times per lease
+    period, and notices leases lost (to a database outage longer than the lease)."""
+
+    def __init__(self, worker: Worker, jobs: list[Job]) -> None:
+        self.worker = worker
+        self.held = {job.id for job in jobs}
+        self.lost: set[uuid.UUID] = set()
+        self.running: tuple[uuid.UUID, asyncio.Future[None]] | None = None
+
+    def release(self, job_id: uuid.UUID) -> None:
+        self.held.discard(job_id)
+
+    async def keep(self) -> None:
+        interval = self.worker.lease.total_seconds() / RENEWALS_PER_LEASE
+        while self.held:
+            await asyncio.sleep(interval)
+            held = set(self.held)
+            try:
+                async with self.worker.context.sessionmaker() as session, session.begin():
+                    kept = await JobRepository(session).renew_leases(
+                        held, self.worker.worker_id, self.worker.lease
+                    )
+            except Exception:
+                # The database may be restarting: try again, the lease has some time left.
+                logger.warning("worker %s: renewing leases failed", self.worker.worker_id, exc_info=True)
+                continue
+            # Jobs released while renewing finished on their own; the others are gone.
+            for job_id in held - kept - (held - self.held):
+                self.lost.add(job_id)
+                self.held.discard(job_id)
+            if self.running is not None and self.running[0] in self.lost:
+                self.running[1].cancel()
                     await asyncio.wait_for(stop.wait(), interval)
         logger.info("worker %s stopped", self.worker_id)

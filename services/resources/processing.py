@@ -16,17 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.context import AppContext
 from services.indexing.service import enqueue_reindex
-from services.jobs.worker import job_handler
+from services.jobs.worker import job_failure_hook, job_handler
 from services.maintenance.repository import BlobDeletionRepository
 from services.resources import extraction
 from services.resources.filetypes import FileCategory
+from services.resources.isolated_video import analyse_video
 from services.resources.repository import ResourceRepository
 from services.resources.service import PROCESS_FILE_JOB, SEARCH_PARENT
 from storage.blobs.base import BlobNotFound, new_blob_key
 from storage.database import utcnow
+from storage.models.jobs import Job
 from storage.models.resources import ProcessingStatus, ResourceFile
 
 POSTER_PREFIX = "poster"
@@ -46,12 +49,19 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _analyse(path: Path, format: str, category: str) -> Outcome:
-    """The slow part, in a worker thread. Only ExtractionError is expected from the libraries."""
+async def _analyse_video(path: Path) -> Outcome:
+    """In a child process: a decoder crashing or hanging on the file must not take the worker along."""
     try:
-        if category == FileCategory.video:
-            info = extraction.probe_video(path)
-            return Outcome(video=info, poster=extraction.video_poster_jpeg(path))
+        info, poster = await analyse_video(path)
+    except extraction.ExtractionError as exc:
+        return Outcome(status=ProcessingStatus.failed, error=str(exc))
+    return Outcome(video=info, poster=poster)
+
+
+def _analyse(path: Path, format: str, category: str) -> Outcome:
+    """The slow part of documents and subtitles, in a worker thread. Only ExtractionError is expected
+    from the libraries."""
+    try:
         if category == FileCategory.document:
             if format not in EXTRACTABLE_DOCUMENTS:
                 return Outcome(status=ProcessingStatus.skipped)
@@ -87,8 +97,8 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
     file_id = uuid.UUID(payload["file_id"])
     async with context.sessionmaker() as session:
         file = await ResourceRepository(session).get_file_by_id(file_id)
-        if file is None:
-            return  # deleted before its turn came
+        if file is None or not _same_content(file, payload):
+            return  # deleted, or replaced, before its turn came: the new content has its own job
         blob_key, format, category = file.blob_key, file.format, file.category
 
     with tempfile.TemporaryDirectory(prefix="jiaoyun-process-") as workdir:
@@ -98,7 +108,10 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
         except BlobNotFound:
             outcome = Outcome(status=ProcessingStatus.failed, error="The file's content is missing")
         else:
-            outcome = await to_thread.run_sync(_analyse, path, format, category)
+            if category == FileCategory.video:
+                outcome = await _analyse_video(path)
+            else:
+                outcome = await to_thread.run_sync(_analyse, path, format, category)
             outcome.sha256 = sha256
     expected = payload.get("expected_sha256")
     if outcome.sha256 and expected and outcome.sha256 != expected:
@@ -128,6 +141,31 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
         await repository.replace_pages(current.id, [(page.number, page.text) for page in pages])
         await repository.replace_cues(current.id, [(cue.start_s, cue.end_s, cue.text) for cue in cues])
         enqueue_reindex(session, SEARCH_PARENT, current.resource_id)
+
+
+def _same_content(file: ResourceFile, payload: dict[str, Any]) -> bool:
+    # Jobs queued before payloads named the blob are taken to be about the current content.
+    named: str = payload.get("blob_key", file.blob_key)
+    return named == file.blob_key
+
+
+@job_failure_hook(PROCESS_FILE_JOB)
+async def record_that_processing_gave_up(session: AsyncSession, job: Job) -> None:
+    """Every attempt failed (an error each time, or the worker dying under it): the file says so,
+    instead of staying pending forever."""
+    repository = ResourceRepository(session)
+    file = await repository.get_file_by_id(uuid.UUID(job.payload["file_id"]))
+    if file is None or not _same_content(file, job.payload):
+        return
+    if file.processing_status != ProcessingStatus.pending:
+        return  # settled by another job for the same content
+    file.processing_status = ProcessingStatus.failed
+    file.processing_error = (
+        f"The file could not be processed ({job.attempts} attempts); it is stored and can be downloaded"
+    )
+    file.processed_at = utcnow()
+    await repository.clear_extracted_text(file.id)
+    enqueue_reindex(session, SEARCH_PARENT, file.resource_id)
 
 
 def _apply(

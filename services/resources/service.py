@@ -89,7 +89,8 @@ def _new_file(
 
 
 def _queue_processing(session: AsyncSession, file: ResourceFile, staged: StagedBlob) -> None:
-    payload: dict[str, str] = {"file_id": str(file.id)}
+    # The blob too: a job outlived by a replacement of the content then knows it is stale.
+    payload: dict[str, str] = {"file_id": str(file.id), "blob_key": file.blob_key}
     if staged.expected_sha256:
         payload["expected_sha256"] = staged.expected_sha256
     JobRepository(session).add(PROCESS_FILE_JOB, payload)

@@ -1,20 +1,22 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, update
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from services.context import AppContext
-from services.jobs.repository import JobRepository
+from services.jobs.repository import ABANDONED_ERROR, JobRepository
 from services.jobs.worker import Worker
 from storage.database import utcnow
 from storage.models.jobs import Job, JobStatus
-from tests.stacks import Database, settings_for_tests
+from tests.stacks import Database, settings_for_tests, sqlite_database
 
 pytestmark = pytest.mark.anyio
 
@@ -62,8 +64,15 @@ async def test_failures_are_retried_with_backoff_then_given_up(database: Databas
     async def explode(_: AppContext, __: dict[str, Any]) -> None:
         raise ValueError("corrupt file")
 
+    gave_up: list[tuple[uuid.UUID, str | None]] = []
+
+    async def record(_: AsyncSession, failed: Job) -> None:
+        gave_up.append((failed.id, failed.last_error))
+
     job = await enqueue(database, "explode")
-    worker = Worker(_context(database, tmp_path), handlers={"explode": explode})
+    worker = Worker(
+        _context(database, tmp_path), handlers={"explode": explode}, failure_hooks={"explode": record}
+    )
     for attempt in range(1, 4):
         await worker.run_once()
         current = await reload(database, job)
@@ -75,7 +84,136 @@ async def test_failures_are_retried_with_backoff_then_given_up(database: Databas
             # Skip the backoff wait.
             async with database.sessionmaker() as session, session.begin():
                 await session.execute(update(Job).where(Job.id == job.id).values(run_after=utcnow()))
+            assert gave_up == []
     assert (await reload(database, job)).status == JobStatus.failed
+    # Once, when the last attempt failed, with its error: the hook records it on what the job was for.
+    assert len(gave_up) == 1 and gave_up[0][0] == job.id
+    assert gave_up[0][1] is not None and "corrupt file" in gave_up[0][1]
+
+
+async def test_a_job_that_kills_its_worker_every_time_is_failed_not_retried_forever(
+    database: Database, tmp_path: Path
+) -> None:
+    """A file that segfaults the decoder takes its worker down before any error is recorded."""
+    ran: list[str] = []
+
+    async def work(_: AppContext, __: dict[str, Any]) -> None:
+        ran.append("x")
+
+    gave_up: list[Job] = []
+
+    async def record(_: AsyncSession, failed: Job) -> None:
+        gave_up.append(failed)
+
+    job = await enqueue(database, "crashy")  # three attempts
+    for dead_worker in ("w1", "w2", "w3"):
+        async with database.sessionmaker() as session, session.begin():
+            claimed = await JobRepository(session).claim(
+                dead_worker, limit=1, lease=timedelta(seconds=-1), kinds=["crashy"]
+            )
+        assert [j.id for j in claimed] == [job.id], dead_worker
+    async with database.sessionmaker() as session, session.begin():
+        # Its attempts are used up: no worker takes it again.
+        assert (
+            await JobRepository(session).claim("w4", limit=1, lease=timedelta(minutes=5), kinds=["crashy"])
+            == []
+        )
+
+    worker = Worker(_context(database, tmp_path), handlers={"crashy": work}, failure_hooks={"crashy": record})
+    await worker.run_until_idle()
+
+    assert ran == []
+    failed = await reload(database, job)
+    assert (failed.status, failed.attempts, failed.last_error) == (JobStatus.failed, 3, ABANDONED_ERROR)
+    assert [j.id for j in gave_up] == [job.id]
+    assert await worker.run_until_idle() == 0 and len(gave_up) == 1
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def own_connections(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on connections of their own (the `database` fixture's PostgreSQL sessions share one
+    connection, which two workers renewing and claiming at the same moment cannot)."""
+    if request.param == "sqlite":
+        async with sqlite_database(request.getfixturevalue("sqlite_template"), tmp_path) as db:
+            yield db.sessionmaker
+        return
+    engine = create_async_engine(request.getfixturevalue("postgres_url"), pool_size=5)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        yield sessions
+    finally:
+        async with sessions() as session, session.begin():
+            await session.execute(delete(Job).where(Job.kind.in_(["long", "taken"])))
+        await engine.dispose()
+
+
+def _context_on(sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> AppContext:
+    return AppContext(
+        settings=settings_for_tests(tmp_path),
+        engine=None,  # type: ignore[arg-type]
+        sessionmaker=sessions,
+        blob_store=None,  # type: ignore[arg-type]
+        search_index=None,  # type: ignore[arg-type]
+        link_signer=None,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_job_longer_than_its_lease_keeps_it_and_runs_once(
+    own_connections: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    sessions = own_connections
+    ran: list[str] = []
+
+    async def long(_: AppContext, __: dict[str, Any]) -> None:
+        ran.append("x")
+        await asyncio.sleep(2.5)
+
+    async with sessions() as session, session.begin():
+        job = JobRepository(session).add("long", {})
+    lease = timedelta(seconds=1)
+    worker = Worker(_context_on(sessions, tmp_path), lease=lease, handlers={"long": long})
+    running = asyncio.create_task(worker.run_once())
+    # Another worker keeps asking while the first works on, for more than two lease periods.
+    while not running.done():
+        await asyncio.sleep(0.2)
+        async with sessions() as session, session.begin():
+            assert await JobRepository(session).claim("rival", limit=1, lease=lease, kinds=["long"]) == []
+    assert await running == 1
+    async with sessions() as session:
+        finished = await JobRepository(session).get(job.id)
+    assert finished is not None
+    assert (finished.status, finished.attempts, ran) == (JobStatus.succeeded, 1, ["x"])
+
+
+async def test_a_worker_that_lost_its_lease_stops_the_job(
+    own_connections: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """Its lease ran out (the database was away) and another worker took the job: it must not run twice."""
+    sessions = own_connections
+    stopped: list[str] = []
+
+    async def slow(_: AppContext, __: dict[str, Any]) -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            stopped.append("cancelled")
+            raise
+
+    async with sessions() as session, session.begin():
+        job = JobRepository(session).add("taken", {})
+    worker = Worker(_context_on(sessions, tmp_path), lease=timedelta(seconds=0.6), handlers={"taken": slow})
+    running = asyncio.create_task(worker.run_once())
+    await asyncio.sleep(0.1)
+    async with sessions() as session, session.begin():
+        await session.execute(update(Job).where(Job.id == job.id).values(locked_by="new-owner"))
+    await asyncio.wait_for(running, timeout=5)
+
+    assert stopped == ["cancelled"]
+    async with sessions() as session:
+        current = await JobRepository(session).get(job.id)
+    assert current is not None and (current.status, current.locked_by) == (JobStatus.running, "new-owner")
 
 
 async def test_a_dead_workers_job_is_reclaimed_after_its_lease(database: Database, tmp_path: Path) -> None:
