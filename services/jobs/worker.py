@@ -50,14 +50,14 @@ def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
         return function
 
     return register
+
+
 def job_failure_hook(kind: str) -> Callable[[FailureHook], FailureHook]:
     def register(function: FailureHook) -> FailureHook:
         FAILURE_HOOKS[kind] = function
         return function
 
     return register
-
-
 
 
 def new_worker_id() -> str:
@@ -71,16 +71,16 @@ class Worker:
         *,
         worker_id: str | None = None,
         batch_size: int = 4,
-        failure_hooks: dict[str, FailureHook] | None = None,
         lease: timedelta = DEFAULT_LEASE,
         handlers: dict[str, JobHandler] | None = None,
+        failure_hooks: dict[str, FailureHook] | None = None,
     ) -> None:
         self.context = context
         self.worker_id = worker_id or new_worker_id()
         self.batch_size = batch_size
-        self.failure_hooks = failure_hooks if failure_hooks is not None else FAILURE_HOOKS
         self.lease = lease
         self.handlers = handlers if handlers is not None else JOB_HANDLERS
+        self.failure_hooks = failure_hooks if failure_hooks is not None else FAILURE_HOOKS
 
     async def _claim(self) -> list[Job]:
         async with self.context.sessionmaker() as session, session.begin():
@@ -103,10 +103,10 @@ class Worker:
                 await self._failed_for_good(session, job)
         return len(jobs)
 
-        running: asyncio.Future[None] = asyncio.ensure_future(handler(self.context, job.payload))
-        leases.running = (job.id, running)
     async def _run_job(self, job: Job, leases: _Leases) -> None:
         handler = self.handlers[job.kind]
+        running: asyncio.Future[None] = asyncio.ensure_future(handler(self.context, job.payload))
+        leases.running = (job.id, running)
         try:
             await running
         except asyncio.CancelledError:
@@ -123,12 +123,14 @@ class Worker:
             async with self.context.sessionmaker() as session, session.begin():
                 if await JobRepository(session).mark_failed(job, self.worker_id, error):
                     job.last_error = error
+                    await self._failed_for_good(session, job)
+            return
         finally:
             leases.running = None
             leases.release(job.id)
-                    await self._failed_for_good(session, job)
-            return
         async with self.context.sessionmaker() as session, session.begin():
+            await JobRepository(session).mark_succeeded(job.id, self.worker_id)
+
     async def _run_batch(self, jobs: list[Job]) -> None:
         leases = _Leases(self, jobs)
         renewing = asyncio.create_task(leases.keep())
@@ -141,17 +143,15 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
 
-            await JobRepository(session).mark_succeeded(job.id, self.worker_id)
-
     async def run_once(self) -> int:
         """Run periodic duties and one batch of jobs; returns how much work was done."""
         done = 0
         for task in PERIODIC_TASKS:
             try:
                 done += await task(self.context)
-        done += await self._fail_abandoned()
             except Exception:
                 logger.exception("periodic task %s failed", getattr(task, "__name__", task))
+        done += await self._fail_abandoned()
         jobs = await self._claim()
         await self._run_batch(jobs)
         return done + len(jobs)
@@ -177,6 +177,8 @@ class Worker:
                 done = 0
             if done == 0:
                 with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval)
+        logger.info("worker %s stopped", self.worker_id)
 
 
 class _Leases:
@@ -212,5 +214,3 @@ class _Leases:
                 self.held.discard(job_id)
             if self.running is not None and self.running[0] in self.lost:
                 self.running[1].cancel()
-                    await asyncio.wait_for(stop.wait(), interval)
-        logger.info("worker %s stopped", self.worker_id)
