@@ -192,8 +192,8 @@ class ResourceRead(ResourceSummary):
 
 class UploadCreate(BaseModel):
     filename: Annotated[str, Field(min_length=1, max_length=255)]
-    # What MAX_PARTS parts of the largest part size hold; the configured limits are checked after.
-    size: Annotated[int, Field(ge=1, le=MAX_PARTS * MAX_PART_SIZE)]
+    # No upper bound here: a size above the configured limits is answered 413 before it is stored.
+    size: Annotated[int, Field(ge=1)]
     # Optional: checked once the upload is processed.
     sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$", to_lower=True)] | None = None
     part_size: Annotated[int, Field(ge=MIN_PART_SIZE, le=MAX_PART_SIZE)] | None = None
