@@ -81,14 +81,18 @@ class Post(UUIDPrimaryKey, Timestamps, Base):
 
 
 class Revision(UUIDPrimaryKey, Base):
-    """An earlier text of an edited topic, post or review comment."""
+    """What an edited topic, post or review comment was before one edit."""
 
     __tablename__ = "revisions"
     __table_args__ = (Index("ix_revisions_object", "object_type", "object_id", "created_at"),)
 
     object_type: Mapped[str] = mapped_column(String(16))
     object_id: Mapped[uuid.UUID]
+    # The body before the edit, whether or not the edit changed it.
     body: Mapped[str] = mapped_column(Text)
+    # The earlier values of the other fields the edit changed (a topic's title, grades, subjects,
+    # visibility; a comment's start_s, end_s, category_id), as JSON values.
+    previous_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     editor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -11,6 +11,7 @@ from services.authz import Principal
 from services.deps import SessionDep
 from services.identity.deps import CurrentPrincipal, OptionalPrincipal
 from services.markdown import render
+from services.research.schemas import RevisionRead
 from services.research.topics import service
 from services.research.topics.repository import TopicFilters
 from services.research.topics.schemas import (
@@ -18,7 +19,6 @@ from services.research.topics.schemas import (
     PostCreate,
     PostRead,
     PostUpdate,
-    RevisionRead,
     SummaryCreate,
     TopicCreate,
     TopicPermissions,
@@ -147,7 +147,7 @@ async def read_topic(topic_id: uuid.UUID, principal: OptionalPrincipal, session:
 async def update_topic(
     topic_id: uuid.UUID, data: TopicUpdate, principal: CurrentPrincipal, session: SessionDep
 ) -> TopicRead:
-    """Edit a topic (its author, or a district admin); the previous body goes to its history."""
+    """Edit a topic (its author, or a district admin); what it was before goes to its history."""
     topic = await service.update_topic(session, principal, topic_id, data)
     return await _detail(session, principal, topic)
 
@@ -163,7 +163,8 @@ async def delete_topic(topic_id: uuid.UUID, principal: CurrentPrincipal, session
 async def topic_history(
     topic_id: uuid.UUID, principal: OptionalPrincipal, session: SessionDep
 ) -> list[RevisionRead]:
-    """Earlier bodies of the topic, newest first."""
+    """The topic before each edit, newest first: its body, and the title, grades, subjects or visibility
+    the edit changed."""
     return _revisions(await service.topic_history(session, principal, topic_id))
 
 

@@ -171,13 +171,3 @@ class TopicRead(TopicSummary):
     participant_count: int
     posts: list[PostRead]
     permissions: TopicPermissions
-
-
-class RevisionRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    # The text as it was before the edit made at created_at.
-    body: str
-    editor_id: uuid.UUID | None
-    created_at: datetime

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +29,8 @@ from storage.models.research import NotificationKind, Post, Revision, Topic, Top
 SEARCH_PARENT = "topic"
 TOPIC_REVISION = "topic"
 POST_REVISION = "post"
+# Besides the body, what a topic's revision keeps when an edit changes it.
+REVISED_FIELDS = ("title", "grades", "subjects", "visibility")
 
 
 class InvalidTopic(AppError):
@@ -206,6 +209,16 @@ async def update_topic(
             raise InvalidTopic(f"{required} cannot be empty")
     if data.visibility is not None:
         _check_visibility(topic.school_id, data.visibility)
+    # One revision per edit that changes what readers see of the topic itself. Linked resources are
+    # not kept: an old link may name a resource the history's reader cannot open.
+    previous_fields = {
+        name: getattr(topic, name)
+        for name in REVISED_FIELDS
+        if changes.get(name) is not None and changes[name] != getattr(topic, name)
+    }
+    if previous_fields or (data.body is not None and data.body != topic.body):
+        repository.add(_revision(TOPIC_REVISION, topic.id, topic.body, principal, previous_fields))
+    if data.visibility is not None:
         topic.visibility = data.visibility
     if data.resource_ids is not None:
         current = set(await repository.linked_resource_ids(topic.id))
@@ -220,7 +233,6 @@ async def update_topic(
         topic.subjects = data.subjects
     if data.body is not None and data.body != topic.body:
         previous = topic.body
-        repository.add(_revision(TOPIC_REVISION, topic.id, previous, principal))
         topic.body = data.body
         await _notify_mentions(session, principal, topic, topic.body, previous=previous)
     topic.updated_at = utcnow()
@@ -228,12 +240,23 @@ async def update_topic(
     return topic
 
 
-def _revision(object_type: str, object_id: uuid.UUID, body: str, principal: Principal) -> Revision:
+def _revision(
+    object_type: str,
+    object_id: uuid.UUID,
+    body: str,
+    principal: Principal,
+    previous_fields: dict[str, Any] | None = None,
+) -> Revision:
     return Revision(
         id=uuid.uuid4(),
         object_type=object_type,
         object_id=object_id,
         body=body,
+        # JSON: visibility as its value; lists and strings as they are.
+        previous_fields={
+            name: value.value if isinstance(value, Visibility) else value
+            for name, value in (previous_fields or {}).items()
+        },
         editor_id=principal.user_id,
         created_at=utcnow(),
     )
