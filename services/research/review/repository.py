@@ -117,6 +117,14 @@ class ReviewRepository:
         rows = await self.session.scalars(select(User).where(User.id.in_(set(user_ids))))
         return {user.id: user for user in rows.all()}
 
+    async def revisions(self, object_type: str, object_id: uuid.UUID) -> list[Revision]:
+        rows = await self.session.scalars(
+            select(Revision)
+            .where(Revision.object_type == object_type, Revision.object_id == object_id)
+            .order_by(Revision.created_at.desc(), Revision.id)
+        )
+        return list(rows.all())
+
     async def video_duration(self, version_id: uuid.UUID) -> float | None:
         """How long the round's video is, once processing has measured it."""
         return await self.session.scalar(

@@ -30,6 +30,7 @@ from services.research.review.schemas import (
     Timeline,
 )
 from services.research.review.service import RubricView, Thread
+from services.research.schemas import RevisionRead
 
 router = APIRouter(prefix="/api/v1")
 RoundNumber = Annotated[int | None, Query(ge=1, le=100_000, description="The round; the newest when omitted")]
@@ -117,8 +118,17 @@ async def read_timeline(
 async def update_comment(
     comment_id: uuid.UUID, data: CommentUpdate, principal: CurrentPrincipal, session: SessionDep
 ) -> CommentRead:
-    """Its author edits a comment; the earlier text is kept as a revision."""
+    """Its author edits a comment; what it was before is kept in its history."""
     return comment_read(await service.update_comment(session, principal, comment_id, data))
+
+
+@router.get("/comments/{comment_id}/history", response_model=list[RevisionRead], tags=["lesson review"])
+async def comment_history(
+    comment_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+) -> list[RevisionRead]:
+    """The comment before each edit, newest first: its body, and the times or category the edit changed."""
+    revisions = await service.comment_history(session, principal, comment_id)
+    return [RevisionRead.model_validate(revision) for revision in revisions]
 
 
 @router.delete("/comments/{comment_id}", status_code=204, tags=["lesson review"])

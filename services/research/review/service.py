@@ -265,10 +265,10 @@ async def timeline(
 
 
 async def _comment_and_resource(
-    session: AsyncSession, principal: Principal, comment_id: uuid.UUID
+    session: AsyncSession, principal: Principal, comment_id: uuid.UUID, *, for_update: bool = True
 ) -> tuple[ReviewComment, Resource]:
     """A live comment on a lesson this user may read; 404 otherwise, as if it did not exist."""
-    comment = await ReviewRepository(session).get_comment(comment_id, for_update=True)
+    comment = await ReviewRepository(session).get_comment(comment_id, for_update=for_update)
     resource = await ResourceRepository(session).get(comment.resource_id) if comment else None
     if comment is None or resource is None or not authz.can(principal, Action.read, resource):
         raise NotFound("Comment not found")
@@ -303,25 +303,45 @@ async def update_comment(
         await _check_category(repository, changes["category_id"])
 
     now = utcnow()
-    body = changes.get("body")
-    if body is not None and body != comment.body:
+    body = changes.get("body", comment.body)
+    category_id = changes.get("category_id", comment.category_id)
+    # One revision per edit that changes anything, keeping the body and whatever else it changed.
+    previous_fields: dict[str, Any] = {
+        name: str(before) if isinstance(before, uuid.UUID) else before
+        for name, before, after in (
+            ("start_s", comment.start_s, start_s),
+            ("end_s", comment.end_s, end_s),
+            ("category_id", comment.category_id, category_id),
+        )
+        if before != after
+    }
+    if previous_fields or body != comment.body:
         repository.add(
             Revision(
                 id=uuid.uuid4(),
                 object_type=REVISION_TYPE,
                 object_id=comment.id,
                 body=comment.body,
+                previous_fields=previous_fields,
                 editor_id=principal.user_id,
                 created_at=now,
             )
         )
-        comment.body = body
+    comment.body = body
     comment.start_s, comment.end_s = start_s, end_s
-    if "category_id" in changes:
-        comment.category_id = changes["category_id"]
+    comment.category_id = category_id
     comment.edited_at = comment.updated_at = now
     await session.flush()
     return await repository.comment_row(comment.id)
+
+
+async def comment_history(
+    session: AsyncSession, principal: Principal, comment_id: uuid.UUID
+) -> list[Revision]:
+    """The comment before each edit, newest first; for whoever may read the comment in the timeline."""
+    comment, resource = await _comment_and_resource(session, principal, comment_id, for_update=False)
+    _require_review_reader(principal, resource)
+    return await ReviewRepository(session).revisions(REVISION_TYPE, comment.id)
 
 
 async def delete_comment(session: AsyncSession, principal: Principal, comment_id: uuid.UUID) -> None:

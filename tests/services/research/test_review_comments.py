@@ -262,3 +262,41 @@ async def test_replies_reach_only_reviewers_who_can_still_see_the_lesson(
         (item["kind"], item["subject"]["parent_id"])
         for item in (await world.inbox(world.second_auth))["items"]
     ] == [("reply", from_inside["id"])]
+
+
+async def test_a_comments_history_is_read_by_those_who_read_the_comment(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await review_world(client, context)
+    base = world.base
+    lesson = await world.lesson(visibility="school")
+    categories = await world.categories()
+    comment = await world.commented(
+        lesson["id"], base.colleague_auth, start_s=4, category_id=categories["学生活动"], body="活动偏短"
+    )
+    url = f"/api/v1/comments/{comment['id']}"
+    for changes in (
+        {"body": "小组活动偏短", "end_s": 9, "category_id": categories["教学过程"]},
+        {"start_s": 5},
+        {"start_s": 5, "body": "小组活动偏短"},  # nothing changes: no revision
+    ):
+        edited = await client.patch(url, json=changes, headers=base.colleague_auth)
+        assert edited.status_code == 200, edited.text
+
+    for auth in (base.colleague_auth, base.teacher_auth, world.second_auth, world.lead_auth):
+        history = await client.get(f"{url}/history", headers=auth)
+        assert history.status_code == 200, history.text
+        assert [(item["body"], item["previous_fields"]) for item in history.json()] == [
+            ("小组活动偏短", {"start_s": 4}),
+            ("活动偏短", {"end_s": None, "category_id": categories["学生活动"]}),
+        ]
+        assert {item["editor_id"] for item in history.json()} == {str(base.colleague.id)}
+
+    # Like the timeline: not for students, not for guests, invisible to the other school.
+    assert (await client.get(f"{url}/history", headers=base.student_auth)).status_code == 403
+    assert (await client.get(f"{url}/history")).status_code == 401
+    assert (await client.get(f"{url}/history", headers=base.outsider_auth)).status_code == 404
+    unknown = await client.get(f"/api/v1/comments/{uuid.uuid4()}/history", headers=base.teacher_auth)
+    assert unknown.status_code == 404
+    assert (await client.delete(url, headers=base.colleague_auth)).status_code == 204
+    assert (await client.get(f"{url}/history", headers=base.teacher_auth)).status_code == 404
