@@ -7,6 +7,7 @@ query clause from `search_access`. Nothing else decides permissions.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -150,6 +151,13 @@ def can_use_upload(principal: Principal, upload_owner_id: uuid.UUID) -> bool:
 def share_grants(link: ShareLink, object_type: str, object_id: uuid.UUID) -> bool:
     """A (valid) share link opens exactly the object it was made for, and nothing else."""
     return link.object_type == object_type and link.object_id == object_id
+
+
+def can_revoke_share_link(principal: Principal, link: ShareLink, shared: Governed | None) -> bool:
+    """Its creator, or whoever may change what it shares (and so could have made it themselves)."""
+    return link.created_by_id == principal.user_id or (
+        shared is not None and can(principal, Action.update, shared)
+    )
 
 
 # -- teaching research: topic threads ----------------------------------------------------------
@@ -307,6 +315,53 @@ def can_manage_user(principal: Principal, user: User) -> bool:
         principal.role == Role.school_admin
         and user.school_id == principal.school_id
         and user.role in _SCHOOL_ADMIN_ASSIGNABLE
+    )
+
+
+def can_place_in_school(principal: Principal, school_id: uuid.UUID) -> bool:
+    """District admins put people in any school; school admins in their own only."""
+    return principal.is_district_admin or (
+        principal.role == Role.school_admin
+        and principal.school_id is not None
+        and school_id == principal.school_id
+    )
+
+
+# What anyone may change about themselves; the rest of a user is for their administrators.
+_SELF_SERVICE_FIELDS = frozenset({"display_name"})
+# What administrators may not change about themselves: nobody promotes or locks out themselves, and
+# one's own password changes at /me/password, which asks for the current one first.
+_OWN_STANDING_FIELDS = frozenset({"role", "is_active", "password"})
+
+
+def authorize_user_update(principal: Principal, user: User, fields: Collection[str]) -> None:
+    """Raise Forbidden unless the principal may change these fields of this (visible) user."""
+    changing = set(fields)
+    if user.id == principal.user_id:
+        if changing <= _SELF_SERVICE_FIELDS:
+            return
+        if changing & _OWN_STANDING_FIELDS:
+            raise Forbidden(
+                "You may not change your own role, deactivate yourself or set your own password here "
+                "(change it at /me/password)"
+            )
+    if not can_manage_user(principal, user):
+        raise Forbidden("You may not change this user")
+
+
+# A school admin keeps their school's entry up to date; its code is the district's registry number.
+_SCHOOL_ADMIN_SCHOOL_FIELDS = frozenset({"name", "stages"})
+
+
+def can_update_school(principal: Principal, school_id: uuid.UUID, fields: Collection[str]) -> bool:
+    """District admins change any school; school admins the name and stages of their own. Creating
+    and deleting schools stays with the district (require_district_admin)."""
+    if principal.is_district_admin:
+        return True
+    return (
+        principal.role == Role.school_admin
+        and principal.school_id == school_id
+        and set(fields) <= _SCHOOL_ADMIN_SCHOOL_FIELDS
     )
 
 

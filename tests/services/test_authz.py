@@ -17,7 +17,7 @@ from search.index import SearchIndex
 from services import authz
 from services.authz import Action, Principal, can, search_access
 from services.errors import Forbidden
-from storage.models.identity import PublicationStatus, Role, ShareLink, Visibility
+from storage.models.identity import PublicationStatus, Role, ShareLink, User, Visibility
 from tests.factories import search_document
 
 SCHOOL_A = uuid.uuid4()
@@ -278,3 +278,60 @@ def test_a_lessons_review_is_for_its_teacher_and_colleagues_not_students_nor_gue
     assert authz.can_see_review_scores(LESSON_TEACHER, draft)
     assert not authz.can_see_review_scores(COMMENT_AUTHOR, draft)
     assert not authz.can_see_review_scores(None, Thing(LESSON_TEACHER.user_id, SCHOOL_A, PUBLIC, PUB))
+
+
+# -- people, schools and share links ------------------------------------------------------------
+
+
+def test_who_places_people_in_which_school() -> None:
+    for name, principal in ASKERS.items():
+        if principal is None:
+            continue
+        assert authz.can_place_in_school(principal, SCHOOL_A) == (name in {"district_admin", "school_admin"})
+        assert authz.can_place_in_school(principal, SCHOOL_B) == (name == "district_admin")
+
+
+def test_who_updates_a_school_and_which_fields() -> None:
+    for name, principal in ASKERS.items():
+        if principal is None:
+            continue
+        own_entry = authz.can_update_school(principal, SCHOOL_A, {"name", "stages"})
+        assert own_entry == (name in {"district_admin", "school_admin"}), name
+        assert authz.can_update_school(principal, SCHOOL_A, {"code"}) == (name == "district_admin"), name
+        assert authz.can_update_school(principal, SCHOOL_B, {"name"}) == (name == "district_admin"), name
+
+
+def test_users_rename_themselves_and_administrators_keep_their_own_standing() -> None:
+    school_admin = ASKERS["school_admin"]
+    assert school_admin is not None
+    herself = User(id=school_admin.user_id, role=Role.school_admin, school_id=SCHOOL_A)
+    teacher = User(id=uuid.uuid4(), role=Role.teacher, school_id=SCHOOL_A)
+    elsewhere = User(id=uuid.uuid4(), role=Role.teacher, school_id=SCHOOL_B)
+    authz.authorize_user_update(school_admin, herself, {"display_name"})
+    authz.authorize_user_update(school_admin, teacher, {"display_name", "password", "is_active", "role"})
+    for user, fields in (
+        (herself, {"role"}),
+        (herself, {"is_active"}),
+        (herself, {"password"}),
+        (elsewhere, {"display_name"}),
+    ):
+        with pytest.raises(Forbidden):
+            authz.authorize_user_update(school_admin, user, fields)
+    student = ASKERS["student"]
+    assert student is not None
+    myself = User(id=student.user_id, role=Role.student, school_id=SCHOOL_A)
+    authz.authorize_user_update(student, myself, {"display_name"})
+    with pytest.raises(Forbidden):
+        authz.authorize_user_update(student, myself, {"school_id"})
+
+
+def test_who_revokes_a_share_link() -> None:
+    teacher, admin, student = ASKERS["teacher"], ASKERS["school_admin"], ASKERS["student"]
+    assert teacher is not None and admin is not None and student is not None
+    lesson = Thing(teacher.user_id, SCHOOL_A, SCHOOL, PUB)
+    link = ShareLink(object_type="resource", object_id=uuid.uuid4(), created_by_id=teacher.user_id)
+    assert authz.can_revoke_share_link(teacher, link, lesson)
+    assert authz.can_revoke_share_link(teacher, link, None)  # its creator, even once the object is gone
+    assert authz.can_revoke_share_link(admin, link, lesson)  # may change the lesson, so could have shared it
+    assert not authz.can_revoke_share_link(admin, link, None)
+    assert not authz.can_revoke_share_link(student, link, lesson)

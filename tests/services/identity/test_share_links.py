@@ -108,3 +108,36 @@ async def test_unknown_object_types_are_rejected(client: httpx.AsyncClient, cont
         headers=await token_for(client, owner),
     )
     assert response.status_code == 422
+
+
+async def test_a_link_is_revoked_by_its_creator_or_whoever_may_change_what_it_shares(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    async with context.sessionmaker() as session, session.begin():
+        school, other_school = await make_school(session), await make_school(session)
+        owner = await make_user(session, Role.teacher, school)
+        admin = await make_user(session, Role.school_admin, school)
+        colleague = await make_user(session, Role.teacher, school)
+        stranger = await make_user(session, Role.school_admin, other_school)
+    lesson_id = uuid.uuid4()
+    LESSONS[lesson_id] = Lesson(owner.id, school.id, Visibility.school, PublicationStatus.published)
+    owner_auth = await token_for(client, owner)
+
+    async def share() -> str:
+        body = {"object_type": "test_lesson", "object_id": str(lesson_id)}
+        response = await client.post("/api/v1/share-links", json=body, headers=owner_auth)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    link_id = await share()
+    # A colleague who can read the lesson but not change it, and another school's admin: 404 alike.
+    for outsider in (colleague, stranger):
+        response = await client.delete(
+            f"/api/v1/share-links/{link_id}", headers=await token_for(client, outsider)
+        )
+        assert response.status_code == 404, response.text
+    admin_auth = await token_for(client, admin)
+    assert (await client.delete(f"/api/v1/share-links/{link_id}", headers=admin_auth)).status_code == 204
+    assert (
+        await client.delete(f"/api/v1/share-links/{await share()}", headers=owner_auth)
+    ).status_code == 204

@@ -230,3 +230,44 @@ async def test_a_school_still_owning_resources_or_topics_is_409(
         assert response.status_code == 409, response.text
         assert kind in response.json()["error"]["message"]
     assert (await client.delete(f"/api/v1/schools/{empty.id}", headers=auth)).status_code == 204
+
+
+async def test_school_admins_keep_their_own_schools_entry_up_to_date(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    d = await district(context)
+    auth = await token_for(client, d.admin_a)
+    renamed = await client.patch(
+        f"/api/v1/schools/{d.school_a.id}",
+        json={"name": "金水区实验小学", "stages": "小学,初中"},
+        headers=auth,
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["name"], renamed.json()["stages"]) == ("金水区实验小学", "小学,初中")
+    # The code is the district's registry number; other schools, creating and deleting are the district's.
+    refused = [
+        await client.patch(f"/api/v1/schools/{d.school_a.id}", json={"code": "X-1"}, headers=auth),
+        await client.patch(f"/api/v1/schools/{d.school_b.id}", json={"name": "改名"}, headers=auth),
+        await client.delete(f"/api/v1/schools/{d.school_a.id}", headers=auth),
+        await client.patch(
+            f"/api/v1/schools/{d.school_a.id}",
+            json={"name": "改名"},
+            headers=await token_for(client, d.teacher_a),
+        ),
+    ]
+    assert [response.status_code for response in refused] == [403] * 4
+
+
+async def test_administrators_do_not_change_their_own_standing(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    d = await district(context)
+    for admin in (d.district_admin, d.admin_a):
+        auth = await token_for(client, admin)
+        for change in ({"role": "teacher"}, {"is_active": False}, {"password": "set-without-the-old-one"}):
+            response = await client.patch(f"/api/v1/users/{admin.id}", json=change, headers=auth)
+            assert response.status_code == 403, (admin.role, change, response.text)
+        renamed = await client.patch(
+            f"/api/v1/users/{admin.id}", json={"display_name": "管理员"}, headers=auth
+        )
+        assert renamed.status_code == 200
