@@ -11,11 +11,9 @@ from services.blob_http import blob_response
 from services.deps import BlobStoreDep
 from services.errors import AppError, NotFound
 from services.request_limits import allow_streamed_body
-from storage.blobs.base import InvalidBlobRequest
+from storage.blobs.base import MAX_PART_SIZE, InvalidBlobRequest
 from storage.blobs.local import LocalBlobStore
 from storage.blobs.signing import LinkClaims
-
-MAX_SIGNED_PART_BYTES = 64 * 1024 * 1024
 
 router = APIRouter(prefix="/api/v1/blobs/signed", tags=["blobs"], include_in_schema=False)
 
@@ -53,15 +51,17 @@ async def put_signed(token: str, request: Request, store: BlobStoreDep) -> Respo
         stored = await local.put(claims.key, request.stream(), content_type=content_type)
         return Response(status_code=200, headers={"ETag": f'"{stored.etag}"'})
     if claims.method == "PART" and claims.upload_id and claims.part_number:
-        # Parts are at most a few tens of MiB (the client chooses the part size within our limit).
-        data = bytearray()
-        async for chunk in request.stream():
-            data.extend(chunk)
-            if len(data) > MAX_SIGNED_PART_BYTES:
-                raise AppError("Part too large", 413, code="payload_too_large")
+        # As S3 wants for a presigned part: its length up front. The part streams to disk.
+        declared = request.headers.get("content-length", "")
+        if not declared.isdigit():
+            raise AppError("Send the part with its Content-Length", 411, code="length_required")
+        if int(declared) > MAX_PART_SIZE:
+            raise AppError("Part too large", 413, code="payload_too_large")
         try:
-            part = await local.upload_part(claims.key, claims.upload_id, claims.part_number, bytes(data))
+            part = await local.upload_part(
+                claims.key, claims.upload_id, claims.part_number, request.stream(), size=int(declared)
+            )
         except InvalidBlobRequest as exc:
-            raise NotFound("Upload not found") from exc
+            raise NotFound("Upload not found, or the part is not as long as declared") from exc
         return Response(status_code=200, headers={"ETag": f'"{part.etag}"'})
     raise AppError("Link does not allow writing", 403, code="forbidden")

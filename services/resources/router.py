@@ -613,10 +613,9 @@ async def put_part(
     """Send one part through the API (sending the same part again replaces it)."""
     upload = await uploads.own_upload(session, principal, upload_id)
     uploads.check_part_size_header(upload, part_number, request.headers.get("content-length"))
-    # Capped at the part's size by read_part_body, not by the ceiling on JSON bodies.
+    # Streamed to the store and capped at the part's size by put_part, not by the ceiling on JSON bodies.
     allow_streamed_body(request)
-    data = await uploads.read_part_body(request.stream(), upload, part_number)
-    part = await uploads.put_part(session, store, principal, upload_id, part_number, data)
+    part = await uploads.put_part(session, store, principal, upload_id, part_number, request.stream())
     return UploadedPartRead(part_number=part.part_number, size=part.size, etag=part.etag)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterable, AsyncIterator, Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +34,7 @@ from services.resources.service import check_can_upload
 from services.settings import Settings
 from storage.blobs.base import (
     DEFAULT_PART_SIZE,
+    MAX_PART_SIZE,
     MAX_PARTS,
     BlobError,
     BlobStore,
@@ -75,6 +76,10 @@ def choose_part_size(size: int, requested: int | None) -> int:
     else:
         # Grow parts for huge files so they stay within the store's part limit, in whole MiB.
         part_size = max(DEFAULT_PART_SIZE, math.ceil(size / (MAX_PARTS - 1) / MEBIBYTE) * MEBIBYTE)
+    if part_size > MAX_PART_SIZE:
+        raise PayloadTooLarge(
+            f"Resumable uploads hold at most {MAX_PARTS} parts of {MAX_PART_SIZE // MEBIBYTE} MiB"
+        )
     if math.ceil(size / part_size) > MAX_PARTS:
         raise AppError(f"part_size too small: at most {MAX_PARTS} parts", 422, code="invalid_payload")
     return part_size
@@ -164,15 +169,19 @@ def check_part_size_header(upload: UploadSession, part_number: int, content_leng
         )
 
 
-async def read_part_body(chunks: AsyncIterator[bytes], upload: UploadSession, part_number: int) -> bytes:
-    """The part's bytes, never more than the part may hold (one part is the most held in memory)."""
-    expected = expected_part_size(upload, part_number)
-    body = bytearray()
+async def _exactly(chunks: AsyncIterable[bytes], expected: int, part_number: int) -> AsyncIterator[bytes]:
+    """The part's bytes as they arrive, refused (422) as soon as they are more, or at their end fewer,
+    than the part holds. Raised inside the store's upload_part, which then stores nothing."""
+    received = 0
     async for chunk in chunks:
-        body.extend(chunk)
-        if len(body) > expected:
+        received += len(chunk)
+        if received > expected:
             raise AppError(f"part {part_number} must be {expected} bytes", 422, code="invalid_part")
-    return bytes(body)
+        yield chunk
+    if received != expected:
+        raise AppError(
+            f"part {part_number} must be {expected} bytes, got {received}", 422, code="invalid_part"
+        )
 
 
 async def put_part(
@@ -181,18 +190,25 @@ async def put_part(
     principal: Principal,
     upload_id: uuid.UUID,
     part_number: int,
-    data: bytes,
+    chunks: AsyncIterable[bytes],
 ) -> UploadedPart:
+    """Stream one part to the store: memory stays bounded whatever the part size (on S3, the SDK
+    holds one part)."""
     upload = await own_upload(session, principal, upload_id)
     _require_active(upload, utcnow())
     _check_part_number(upload, part_number)
     expected = expected_part_size(upload, part_number)
-    if len(data) != expected:
-        raise AppError(
-            f"part {part_number} must be {expected} bytes, got {len(data)}", 422, code="invalid_part"
-        )
     try:
-        return await store.upload_part(upload.blob_key, upload.store_upload_id, part_number, data)
+        return await store.upload_part(
+            upload.blob_key,
+            upload.store_upload_id,
+            part_number,
+            _exactly(chunks, expected, part_number),
+            size=expected,
+        )
+    except InvalidBlobRequest as exc:
+        # The store no longer knows the upload (aborted or expired behind our back).
+        raise UploadNotActive("This upload can no longer take parts; start a new one") from exc
     except BlobStoreUnavailable as exc:
         raise _unavailable(exc) from exc
 

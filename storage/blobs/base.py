@@ -78,6 +78,16 @@ def validate_part_number(part_number: int) -> int:
     return part_number
 
 
+def validate_part_size(size: int) -> int:
+    if not 0 <= size <= MAX_PART_SIZE:
+        raise InvalidBlobRequest(f"a part holds at most {MAX_PART_SIZE} bytes")
+    return size
+
+
+def part_length_error(part_number: int, size: int) -> InvalidBlobRequest:
+    return InvalidBlobRequest(f"part {part_number} must be exactly {size} bytes")
+
+
 def resolve_range(size: int, start: int | None, end: int | None) -> tuple[int, int]:
     """Turn an optional inclusive byte range into concrete bounds, HTTP Range style."""
     first = 0 if start is None else start
@@ -149,8 +159,12 @@ class BlobStore(Protocol):
         """Start a multipart upload and return its upload id."""
         ...
 
-    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> UploadedPart:
-        """Store one part; uploading the same part number again replaces it (retry safe)."""
+    async def upload_part(
+        self, key: str, upload_id: str, part_number: int, chunks: AsyncIterable[bytes], *, size: int
+    ) -> UploadedPart:
+        """Store one part of exactly `size` bytes (at most MAX_PART_SIZE), streamed from `chunks`;
+        uploading the same part number again replaces it (retry safe). A stream of another length is
+        refused with InvalidBlobRequest and stores nothing, leaving an earlier copy of the part."""
         ...
 
     async def presigned_upload_part_url(

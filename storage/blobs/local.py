@@ -22,9 +22,11 @@ from storage.blobs.base import (
     InvalidBlobRequest,
     StoredBlob,
     UploadedPart,
+    part_length_error,
     resolve_range,
     validate_key,
     validate_part_number,
+    validate_part_size,
 )
 from storage.blobs.signing import LinkClaims, LinkSigner
 
@@ -200,19 +202,37 @@ class LocalBlobStore:
         await to_thread.run_sync(create)
         return upload_id
 
-    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> UploadedPart:
+    async def upload_part(
+        self, key: str, upload_id: str, part_number: int, chunks: AsyncIterable[bytes], *, size: int
+    ) -> UploadedPart:
         validate_part_number(part_number)
+        validate_part_size(size)
         directory = await to_thread.run_sync(self._upload_dir, key, upload_id)
-        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        tmp = directory / f"{part_number:05d}.{uuid.uuid4().hex}.tmp"
+        digest = hashlib.md5(usedforsecurity=False)
+        handle = await to_thread.run_sync(tmp.open, "wb")
 
-        def write_part() -> None:
-            tmp = directory / f"{part_number:05d}.{uuid.uuid4().hex}.tmp"
-            tmp.write_bytes(data)
+        def write(chunk: bytes) -> None:
+            digest.update(chunk)
+            handle.write(chunk)
+
+        written = 0
+        try:
+            async for chunk in chunks:
+                written += len(chunk)
+                if written > size:
+                    raise part_length_error(part_number, size)
+                await to_thread.run_sync(write, chunk)
+            if written != size:
+                raise part_length_error(part_number, size)
+            await to_thread.run_sync(handle.close)
             # Atomic replace: a retried part never leaves a half-written file behind.
-            os.replace(tmp, directory / f"{part_number:05d}.part")
-
-        await to_thread.run_sync(write_part)
-        return UploadedPart(part_number=part_number, etag=etag, size=len(data))
+            await to_thread.run_sync(os.replace, tmp, directory / f"{part_number:05d}.part")
+        except BaseException:
+            handle.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        return UploadedPart(part_number=part_number, etag=digest.hexdigest(), size=size)
 
     async def presigned_upload_part_url(
         self, key: str, upload_id: str, part_number: int, *, expires: timedelta

@@ -29,9 +29,11 @@ from storage.blobs.base import (
     InvalidBlobRequest,
     StoredBlob,
     UploadedPart,
+    part_length_error,
     resolve_range,
     validate_key,
     validate_part_number,
+    validate_part_size,
 )
 
 READ_CHUNK = 256 * 1024
@@ -129,7 +131,7 @@ class S3BlobStore:
                 upload_id = await self.create_multipart_upload(key, content_type=content_type)
             if in_flight is not None:
                 parts.append(await in_flight)
-            in_flight = asyncio.create_task(self.upload_part(key, upload_id, len(parts) + 1, data))
+            in_flight = asyncio.create_task(self._upload_part_bytes(key, upload_id, len(parts) + 1, data))
 
         try:
             async for chunk in chunks:
@@ -258,7 +260,25 @@ class S3BlobStore:
             self.client._create_multipart_upload, self.bucket, key, {"Content-Type": content_type}
         )
 
-    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> UploadedPart:
+    async def upload_part(
+        self, key: str, upload_id: str, part_number: int, chunks: AsyncIterable[bytes], *, size: int
+    ) -> UploadedPart:
+        validate_part_size(size)
+        # The minio SDK signs and sends a part from memory, so the part is gathered first; parts are
+        # at most MAX_PART_SIZE. (Clients of the S3 mode send big files with presigned part URLs,
+        # straight to the store, anyway.)
+        data = bytearray()
+        async for chunk in chunks:
+            data += chunk
+            if len(data) > size:
+                raise part_length_error(part_number, size)
+        if len(data) != size:
+            raise part_length_error(part_number, size)
+        return await self._upload_part_bytes(key, upload_id, part_number, bytes(data))
+
+    async def _upload_part_bytes(
+        self, key: str, upload_id: str, part_number: int, data: bytes
+    ) -> UploadedPart:
         validate_key(key)
         validate_part_number(part_number)
         etag = await self._call(

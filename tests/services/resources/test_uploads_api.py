@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,11 +14,13 @@ from sqlalchemy import update
 
 from services.context import AppContext
 from services.maintenance.service import collect_garbage
+from storage.blobs.base import MAX_PART_SIZE
 from storage.database import utcnow
 from storage.models.resources import UploadSession
 from tests import samples
 from tests.factories import resource_metadata
 from tests.services.resources.scenario import District, district, main_file
+from tests.services.resources.test_large_upload import peak_rss_growth
 
 pytestmark = pytest.mark.anyio
 
@@ -221,3 +224,32 @@ async def test_aborted_and_abandoned_uploads_are_cleaned(
         assert state.json()["status"] == "expired" and state.json()["parts"] == []
     assert await world.blob_keys() == []
     assert not (await collect_garbage(context, grace=timedelta(0))).fixed_anything
+
+
+async def test_a_part_streams_to_the_store_and_a_short_retry_keeps_the_stored_copy(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await district(client, context)
+    big_part = MAX_PART_SIZE
+    upload = await start(world, b"", size=big_part + 10, part_size=big_part)
+    url = f"/api/v1/uploads/{upload['id']}/parts/1"
+
+    async def body(size: int) -> AsyncIterator[bytes]:
+        block = bytes(range(256)) * 4096  # 1 MiB
+        for offset in range(0, size, len(block)):
+            yield block[: size - offset]
+
+    with peak_rss_growth() as growth:
+        sent = await client.put(
+            url, content=body(big_part), headers={**world.teacher_auth, "Content-Length": str(big_part)}
+        )
+    assert sent.status_code == 200, sent.text
+    if context.blob_store.name == "local":
+        # Written to disk as it arrives. (The minio SDK sends an S3 part from memory: one part, at most.)
+        assert growth[0] < big_part // 2, f"RSS grew by {growth[0] / 2**20:.1f} MiB"
+
+    # A retry that breaks off (no Content-Length to refuse it early): refused, the stored copy stays.
+    short = await client.put(url, content=body(big_part - 1), headers=world.teacher_auth)
+    assert short.status_code == 422 and short.json()["error"]["code"] == "invalid_part"
+    state = await client.get(f"/api/v1/uploads/{upload['id']}", headers=world.teacher_auth)
+    assert [(p["part_number"], p["size"]) for p in state.json()["parts"]] == [(1, big_part)]

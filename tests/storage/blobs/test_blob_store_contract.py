@@ -15,7 +15,14 @@ import pytest
 
 from services.app import create_app
 from services.context import build_context
-from storage.blobs.base import MIN_PART_SIZE, BlobNotFound, BlobStore, InvalidBlobRequest, new_blob_key
+from storage.blobs.base import (
+    MAX_PART_SIZE,
+    MIN_PART_SIZE,
+    BlobNotFound,
+    BlobStore,
+    InvalidBlobRequest,
+    new_blob_key,
+)
 from storage.blobs.local import LocalBlobStore
 from tests import stacks
 
@@ -167,11 +174,11 @@ async def test_multipart_out_of_order_with_retries(blob_store: BlobStore) -> Non
     parts_data = [os.urandom(MIN_PART_SIZE), os.urandom(MIN_PART_SIZE), os.urandom(1234)]
     key = new_blob_key("test")
     upload_id = await blob_store.create_multipart_upload(key, content_type="video/mp4")
-    await blob_store.upload_part(key, upload_id, 3, parts_data[2])
-    await blob_store.upload_part(key, upload_id, 1, parts_data[0])
+    await blob_store.upload_part(key, upload_id, 3, chunks_of(parts_data[2]), size=len(parts_data[2]))
+    await blob_store.upload_part(key, upload_id, 1, chunks_of(parts_data[0]), size=len(parts_data[0]))
     # A retried part (the client never saw the first answer) replaces the earlier copy.
-    await blob_store.upload_part(key, upload_id, 1, parts_data[0])
-    await blob_store.upload_part(key, upload_id, 2, parts_data[1])
+    await blob_store.upload_part(key, upload_id, 1, chunks_of(parts_data[0]), size=len(parts_data[0]))
+    await blob_store.upload_part(key, upload_id, 2, chunks_of(parts_data[1]), size=len(parts_data[1]))
     listed = await blob_store.list_parts(key, upload_id)
     assert [part.part_number for part in listed] == [1, 2, 3]
     assert [part.size for part in listed] == [len(data) for data in parts_data]
@@ -204,7 +211,7 @@ async def test_multipart_through_presigned_part_urls(blob_store: BlobStore, tmp_
 async def test_multipart_abort_and_bad_completion(blob_store: BlobStore) -> None:
     key = new_blob_key("test")
     upload_id = await blob_store.create_multipart_upload(key, content_type="video/mp4")
-    part = await blob_store.upload_part(key, upload_id, 1, b"only part")
+    part = await blob_store.upload_part(key, upload_id, 1, chunks_of(b"only part"), size=len(b"only part"))
     forged = dataclasses.replace(part, etag="0" * 32)
     with pytest.raises(InvalidBlobRequest):
         await blob_store.complete_multipart_upload(key, upload_id, [forged])
@@ -218,10 +225,27 @@ async def test_multipart_abort_and_bad_completion(blob_store: BlobStore) -> None
     await blob_store.abort_multipart_upload(key, upload_id)
 
 
+async def test_a_part_of_another_length_than_declared_stores_nothing(blob_store: BlobStore) -> None:
+    key = new_blob_key("test")
+    upload_id = await blob_store.create_multipart_upload(key, content_type="video/mp4")
+    first = os.urandom(MIN_PART_SIZE)
+    await blob_store.upload_part(key, upload_id, 1, chunks_of(first), size=len(first))
+    # A retry of part 1 that breaks off, and one that runs on: the copy stored before stays.
+    for wrong in (first[:-1], first + b"x"):
+        with pytest.raises(InvalidBlobRequest):
+            await blob_store.upload_part(key, upload_id, 1, chunks_of(wrong, MiB), size=len(first))
+    with pytest.raises(InvalidBlobRequest):
+        await blob_store.upload_part(key, upload_id, 2, chunks_of(b"x"), size=MAX_PART_SIZE + 1)
+    listed = await blob_store.list_parts(key, upload_id)
+    assert [(part.part_number, part.size) for part in listed] == [(1, len(first))]
+    await blob_store.complete_multipart_upload(key, upload_id, listed)
+    assert await read_all(blob_store, key) == first
+
+
 async def test_part_numbers_are_bounded(blob_store: BlobStore) -> None:
     key = new_blob_key("test")
     upload_id = await blob_store.create_multipart_upload(key, content_type="video/mp4")
     for number in (0, 10_001):
         with pytest.raises(InvalidBlobRequest):
-            await blob_store.upload_part(key, upload_id, number, b"x")
+            await blob_store.upload_part(key, upload_id, number, chunks_of(b"x"), size=len(b"x"))
     await blob_store.abort_multipart_upload(key, upload_id)
