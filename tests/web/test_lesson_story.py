@@ -14,6 +14,7 @@ from tests import samples
 from tests.web.browsing import (
     PHONE,
     PROCESSING_TIMEOUT_MS,
+    open_page,
     screenshot,
     signed_in_page,
     video_time,
@@ -84,6 +85,10 @@ def test_a_lesson_goes_from_upload_to_a_colleagues_timed_comment_and_back(
 ) -> None:
     video, subtitles = _lesson_files(tmp_path)
 
+    guest = open_page(browser, site)
+    guest.goto("/login")
+    screenshot(guest, site, "login")
+
     # The teacher uploads the lesson recording with its subtitles and watches it being processed.
     teacher = signed_in_page(browser, site, "teacher")
     lesson_id = _upload_lesson(teacher, site, video, subtitles)
@@ -114,6 +119,7 @@ def test_a_lesson_goes_from_upload_to_a_colleagues_timed_comment_and_back(
     search.press("Enter")
     hit = colleague.locator(".hit").filter(has_text="字幕 00:08")
     expect(hit.locator("mark")).to_have_text("搭了一个窝")
+    screenshot(colleague, site, "search-subtitle")
     hit.get_by_role("link", name=TITLE).click()
     colleague.wait_for_url(re.compile(rf"/resources/{lesson_id}\?file=.*&t=8#player"))
     wait_for_video_time(colleague, 8.0)
@@ -159,7 +165,13 @@ def test_a_lesson_goes_from_upload_to_a_colleagues_timed_comment_and_back(
     screenshot(teacher, site, "notifications")
     notice.click()
     teacher.wait_for_url(re.compile(rf"/resources/{lesson_id}\?v=1#comment-"))
-    expect(teacher.locator(".comment:target, .comment").filter(has_text="观察插图")).to_be_visible()
+    comment = teacher.locator(".comment").filter(has_text="观察插图")
+    expect(comment).to_be_visible()
+    # The teacher answers the comment in its thread.
+    comment.locator("summary", has_text="回复").click()
+    comment.get_by_label("回复 李老师").fill("谢谢，下一轮先看插图")
+    comment.get_by_role("button", name="发表回复").click()
+    expect(teacher.locator(".comment .replies")).to_contain_text("下一轮先看插图")
     teacher.goto("/")
     expect(teacher.locator("[data-unread-count]")).to_have_text("1")
 

@@ -28,11 +28,15 @@ def test_a_topic_is_opened_with_a_mention_discussed_summed_up_and_closed(
     body.press_sequentially("看看。")
     teacher.get_by_label("年级（可多选）").select_option(["1", "2"])
     teacher.get_by_label("学科（可多选）").select_option(["语文"])
-    screenshot(teacher, site, "topics")
+    screenshot(teacher, site, "topic-new")
     teacher.get_by_role("button", name="发布研讨").click()
     teacher.wait_for_url(re.compile(r"/topics/[0-9a-f-]{36}$"))
     topic_url = teacher.url
     expect(teacher.get_by_role("heading", name="低年级识字教学怎样更有趣")).to_be_visible()
+    teacher.goto("/topics")
+    expect(teacher.locator(".topic-list")).to_contain_text("低年级识字教学怎样更有趣")
+    screenshot(teacher, site, "topics")
+    teacher.goto(topic_url)
 
     # The colleague was mentioned: the notification leads to the topic, where they post.
     colleague = signed_in_page(browser, site, "colleague")
@@ -62,6 +66,7 @@ def test_a_topic_is_opened_with_a_mention_discussed_summed_up_and_closed(
 def test_administrators_manage_schools_users_rubrics_and_synonyms(browser: Browser, site: Site) -> None:
     admin = signed_in_page(browser, site, "admin")
     admin.get_by_role("link", name="管理").click()
+    screenshot(admin, site, "admin")
     admin.get_by_role("link", name="学校").click()
     expect(admin.get_by_role("rowheader", name="金水区实验小学")).to_be_visible()
     admin.get_by_label("名称").fill("金水区第二小学")
