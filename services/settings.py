@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # Run the job worker inside the API process; defaults to on in embedded mode.
     embedded_worker: bool | None = None
     worker_poll_interval_s: float = 1.0
+    # How long a claimed job stays a worker's; a killed worker's jobs go to another one after this.
+    # Longer than the slowest job (probing a long recording), or it would run twice.
+    worker_lease_s: float = 600.0
 
     # Upload limits by what the bytes turn out to be (MiB).
     max_video_mb: int = 4096

@@ -41,8 +41,6 @@ JOB_HANDLERS: dict[str, JobHandler] = {}
 FAILURE_HOOKS: dict[str, FailureHook] = {}
 PERIODIC_TASKS: list[PeriodicTask] = []
 
-DEFAULT_LEASE = timedelta(minutes=10)
-
 
 def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
     def register(function: JobHandler) -> JobHandler:
@@ -71,14 +69,14 @@ class Worker:
         *,
         worker_id: str | None = None,
         batch_size: int = 4,
-        lease: timedelta = DEFAULT_LEASE,
+        lease: timedelta | None = None,
         handlers: dict[str, JobHandler] | None = None,
         failure_hooks: dict[str, FailureHook] | None = None,
     ) -> None:
         self.context = context
         self.worker_id = worker_id or new_worker_id()
         self.batch_size = batch_size
-        self.lease = lease
+        self.lease = lease if lease is not None else timedelta(seconds=context.settings.worker_lease_s)
         self.handlers = handlers if handlers is not None else JOB_HANDLERS
         self.failure_hooks = failure_hooks if failure_hooks is not None else FAILURE_HOOKS
 
