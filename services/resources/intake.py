@@ -53,8 +53,11 @@ class StagedBlob:
     sha256: str | None
     filename: str
     detected: DetectedType
-    # What the client said the sha256 is, when it was not computed on the way in (resumable uploads).
+    # What the client said the sha256 is, when it was not computed on the way in (resumable uploads
+    # in S3 mode): processing checks it.
     expected_sha256: str | None = None
+    # A completed resumable upload's blob: it stays the client's to use again if this request fails.
+    from_upload: bool = False
 
 
 def check_filename(filename: str) -> str:

@@ -103,7 +103,7 @@ def _parse_metadata(model: type[M], text: str | None) -> M:
 
 
 async def _discard(store: BlobStore, staged: StagedBlob | None) -> None:
-    if staged is not None and staged.expected_sha256 is None:
+    if staged is not None and not staged.from_upload:
         # Only bytes this request wrote; a resumable upload stays the client's to retry with.
         await store.delete(staged.key)
 

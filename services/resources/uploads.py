@@ -37,6 +37,8 @@ from storage.blobs.base import (
     MAX_PART_SIZE,
     MAX_PARTS,
     BlobError,
+    BlobNotFound,
+    BlobStat,
     BlobStore,
     BlobStoreUnavailable,
     InvalidBlobRequest,
@@ -53,6 +55,11 @@ MEBIBYTE = 1024 * 1024
 class UploadNotActive(AppError):
     status_code = 409
     code = "upload_not_active"
+
+
+class ChecksumMismatch(AppError):
+    status_code = 422
+    code = "checksum_mismatch"
 
 
 def _unavailable(exc: Exception) -> ServiceUnavailable:
@@ -238,19 +245,19 @@ async def _read_head(store: BlobStore, key: str, size: int) -> bytes:
     return bytes(head)
 
 
-async def complete_upload(
-    session: AsyncSession, store: BlobStore, settings: Settings, principal: Principal, upload_id: uuid.UUID
-) -> tuple[UploadSession, AppError | None]:
-    """Assemble the parts and check what they are; calling it again after success is harmless.
+async def _assemble(store: BlobStore, upload: UploadSession) -> BlobStat | None:
+    """The upload's parts made one object, or the object an earlier complete made of them.
 
-    Content that is refused ends the session; the refusal is returned rather than raised so the
-    caller can commit that ending along with its error response.
+    An earlier call may have completed the multipart upload in the store and then failed to commit
+    (the database went away, the client's request was cut): the store then knows the upload no more
+    and lists no parts, but the object is there. That counts as done, so completing is idempotent.
+    None when neither is there.
     """
-    upload = await own_upload(session, principal, upload_id, for_update=True)
-    if upload.status == UploadStatus.completed:
-        return upload, None
-    _require_active(upload, utcnow())
-    parts = {part.part_number: part for part in await stored_parts(store, upload)}
+    try:
+        listed = await store.list_parts(upload.blob_key, upload.store_upload_id)
+    except InvalidBlobRequest:
+        return await _already_assembled(store, upload)
+    parts = {part.part_number: part for part in listed}
     missing = [number for number in range(1, part_count(upload) + 1) if number not in parts]
     if missing:
         raise Conflict(
@@ -266,14 +273,56 @@ async def complete_upload(
         raise Conflict("Some parts have the wrong size; upload them again", details=[{"parts": wrong}])
     ordered = [parts[number] for number in range(1, part_count(upload) + 1)]
     try:
-        await store.complete_multipart_upload(upload.blob_key, upload.store_upload_id, ordered)
+        return await store.complete_multipart_upload(upload.blob_key, upload.store_upload_id, ordered)
+    except InvalidBlobRequest:
+        # Completed between our listing and now by a concurrent call.
+        return await _already_assembled(store, upload)
+
+
+async def _already_assembled(store: BlobStore, upload: UploadSession) -> BlobStat | None:
+    try:
+        stat = await store.stat(upload.blob_key)
+    except BlobNotFound:
+        return None
+    return stat if stat.size == upload.size else None
+
+
+def _check_declared_sha256(upload: UploadSession, sha256: str | None) -> None:
+    if upload.sha256 and sha256 and sha256 != upload.sha256:
+        raise ChecksumMismatch(
+            "The assembled file does not match the sha256 given when the upload started; "
+            "the upload is ended, start a new one",
+            details=[{"declared_sha256": upload.sha256, "actual_sha256": sha256}],
+        )
+
+
+async def complete_upload(
+    session: AsyncSession, store: BlobStore, settings: Settings, principal: Principal, upload_id: uuid.UUID
+) -> tuple[UploadSession, AppError | None]:
+    """Assemble the parts and check what they are; calling it again after success is harmless.
+
+    Content that is refused ends the session; the refusal is returned rather than raised so the
+    caller can commit that ending along with its error response.
+    """
+    upload = await own_upload(session, principal, upload_id, for_update=True)
+    if upload.status == UploadStatus.completed:
+        return upload, None
+    _require_active(upload, utcnow())
+    try:
+        assembled = await _assemble(store, upload)
+        if assembled is None:
+            # Neither the parts nor the object: removed behind our back (an expiry rule, say).
+            upload.status = UploadStatus.aborted
+            return upload, UploadNotActive("This upload's parts are gone from storage; start a new one")
         head = await _read_head(store, upload.blob_key, upload.size)
     except BlobStoreUnavailable as exc:
         raise _unavailable(exc) from exc
     try:
         detected = check_type(head, upload.filename, set(FileCategory), "The file")
         check_size(settings, detected, upload.size)
+        _check_declared_sha256(upload, assembled.sha256)
     except AppError as refusal:
+        # The parts are one object by now and cannot be resumed: the upload ends, the bytes go.
         BlobDeletionRepository(session).add([upload.blob_key])
         upload.status = UploadStatus.aborted
         return upload, refusal
@@ -282,6 +331,9 @@ async def complete_upload(
         "media_type": detected.media_type,
         "extension": detected.extension,
         "category": detected.category.value,
+        # Known here when the store hashed the parts as it assembled them (the local store); in S3
+        # mode processing computes it, as it reads the whole file anyway.
+        "sha256": assembled.sha256,
     }
     upload.status = UploadStatus.completed
     # Leave time to attach it; after that the bytes are collected.
@@ -331,11 +383,14 @@ async def take_completed(
             code="unsupported_media_type",
         )
     upload.status = UploadStatus.attached
+    # Computed (and checked against the declared one) at completion, when the store could.
+    sha256 = (upload.detected or {}).get("sha256")
     return StagedBlob(
         key=upload.blob_key,
         size=upload.size,
-        sha256=None,
+        sha256=sha256,
         filename=upload.filename,
         detected=detected,
-        expected_sha256=upload.sha256,
+        expected_sha256=None if sha256 else upload.sha256,
+        from_upload=True,
     )

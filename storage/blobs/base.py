@@ -44,6 +44,9 @@ class BlobStat:
     etag: str
     content_type: str
     last_modified: datetime
+    # When the store knows it without reading the object again: the local store hashes everything it
+    # writes, parts assembled included. S3 assembles multipart uploads server-side, so None there.
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,9 @@ class BlobStore(Protocol):
 
     async def complete_multipart_upload(
         self, key: str, upload_id: str, parts: list[UploadedPart]
-    ) -> BlobStat: ...
+    ) -> BlobStat:
+        """Assemble the parts into the object; InvalidBlobRequest once the upload is unknown (never
+        started, aborted, or completed already)."""
+        ...
 
     async def abort_multipart_upload(self, key: str, upload_id: str) -> None: ...

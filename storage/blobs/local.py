@@ -142,6 +142,8 @@ class LocalBlobStore:
                 etag=meta["etag"],
                 content_type=meta["content_type"],
                 last_modified=datetime.fromtimestamp(file_stat.st_mtime, UTC),
+                # Objects here are written by put or assembled, both hashing as they go.
+                sha256=meta["etag"],
             )
 
         return await to_thread.run_sync(read_stat)
