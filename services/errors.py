@@ -12,10 +12,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from storage.database import UnstorableText
+from storage.database import UnstorableText, is_database_outage
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +140,25 @@ def install_error_handlers(app: FastAPI, error_page: ErrorPageRenderer | None = 
     @app.exception_handler(UnstorableText)
     async def handle_unstorable_text(request: Request, exc: UnstorableText) -> Response:
         return respond(request, 422, "invalid_payload", str(exc))
+
+    async def handle_backend_error(request: Request, exc: Exception) -> Response:
+        # Registered for these classes (not only caught by the catch-all below) so that Starlette's
+        # exception middleware answers: the catch-all re-raises, and uvicorn then drops the connection.
+        if is_database_outage(exc):
+            logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+            return respond(
+                request,
+                503,
+                "service_unavailable",
+                "The database is unavailable, try again shortly",
+                headers={"Retry-After": "5"},
+            )
+        logger.exception("unhandled error", exc_info=exc)
+        return respond(request, 500, "internal_error", "Internal server error")
+
+    # OSError covers ConnectionError and TimeoutError (raw from the driver when it can't connect).
+    for kind in (SQLAlchemyError, OSError):
+        app.add_exception_handler(kind, handle_backend_error)
 
     @app.exception_handler(Exception)
     async def handle_unexpected(request: Request, exc: Exception) -> Response:

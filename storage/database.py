@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -91,6 +95,47 @@ def guard_text_parameters(engine: AsyncEngine | Engine) -> None:
     any source (JSON, query strings, forms, files) is one clean error instead of a driver failure."""
     sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
     event.listen(sync_engine, "before_cursor_execute", _check_text_parameters)
+
+
+# SQLSTATEs of a server that is away: class 08 (connection exception), 57P01-57P03 (shutting down,
+# crashed, starting up).
+_OUTAGE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+_NETWORK_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH, errno.ENETUNREACH}
+    | {errno.ETIMEDOUT, errno.EPIPE}
+)
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """Whether this error means the database can't be reached right now (down, restarting, the
+    connection lost, every pooled connection busy), rather than that a statement failed."""
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sa_exc.TimeoutError | sa_exc.DisconnectionError):
+            return True
+        if isinstance(current, ConnectionError | TimeoutError):
+            return True
+        if isinstance(current, OSError) and current.errno in _NETWORK_ERRNOS:
+            return True
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES):
+            return True
+        if isinstance(current, sqlite3.OperationalError) and "locked" in str(current):
+            return True
+        # SQLAlchemy keeps the driver's error in .orig; the asyncpg adapter chains asyncpg's own.
+        pending.extend(
+            cause
+            for cause in (getattr(current, "orig", None), current.__cause__)
+            if isinstance(cause, BaseException)
+        )
+    return False
 
 
 def is_sqlite(url: str) -> bool:
