@@ -14,7 +14,7 @@ from datetime import timedelta
 from services.context import AppContext
 from services.maintenance.repository import BlobDeletionRepository, MaintenanceRunRepository
 from services.resources.repository import ResourceRepository, UploadRepository
-from storage.blobs.base import BlobError, BlobNotFound
+from storage.blobs.base import BlobError, BlobNotFound, PendingMultipartUpload
 from storage.database import utcnow
 from storage.models.resources import ProcessingStatus, UploadStatus
 
@@ -35,6 +35,10 @@ class GcReport:
     orphan_blobs_removed: int = 0
     files_missing_content: int = 0
     posters_missing: int = 0
+    # Store-side multipart uploads no upload session owns (a put killed mid-stream, a row lost).
+    orphan_multipart_uploads_aborted: int = 0
+    # Local store only: files of writes killed midway.
+    temporary_files_removed: int = 0
 
     def lines(self) -> list[str]:
         return [f"{field.name.replace('_', ' ')}: {getattr(self, field.name)}" for field in fields(self)]
@@ -107,6 +111,31 @@ async def _remove_orphan_blobs(context: AppContext, grace: timedelta, report: Gc
             await settle(batch)
 
 
+async def _abort_orphan_multipart_uploads(context: AppContext, grace: timedelta, report: GcReport) -> None:
+    """Multipart uploads are invisible to list_keys but keep their parts' bytes: abort those idle for
+    the grace period that no active upload session owns (a streamed put updates its upload with
+    every part, so a long one is never idle)."""
+
+    async def settle(idle: list[PendingMultipartUpload]) -> None:
+        async with context.sessionmaker() as session:
+            owned = await UploadRepository(session).active_store_upload_ids(
+                [pending.upload_id for pending in idle]
+            )
+        for pending in idle:
+            if pending.upload_id not in owned and pending.key.startswith(MANAGED_PREFIXES):
+                await context.blob_store.abort_multipart_upload(pending.key, pending.upload_id)
+                report.orphan_multipart_uploads_aborted += 1
+
+    batch: list[PendingMultipartUpload] = []
+    async for pending in context.blob_store.idle_multipart_uploads(utcnow() - grace):
+        batch.append(pending)
+        if len(batch) >= GC_BATCH:
+            await settle(batch)
+            batch = []
+    if batch:
+        await settle(batch)
+
+
 async def _flag_rows_without_blobs(context: AppContext, report: GcReport) -> None:
     after = None
     while True:
@@ -136,6 +165,8 @@ async def collect_garbage(context: AppContext, *, grace: timedelta | None = None
     while count := await drain_blob_deletions(context):
         report.deleted_blobs += count
     await _remove_orphan_blobs(context, grace, report)
+    await _abort_orphan_multipart_uploads(context, grace, report)
+    report.temporary_files_removed = await context.blob_store.remove_temporary_files(utcnow() - grace)
     await _flag_rows_without_blobs(context, report)
     return report
 

@@ -302,6 +302,16 @@ class UploadRepository:
             query = query.with_for_update()
         return await self.session.scalar(query)
 
+    async def active_store_upload_ids(self, store_upload_ids: Sequence[str]) -> set[str]:
+        """Which of these store multipart uploads an active upload session still owns."""
+        rows = await self.session.scalars(
+            select(UploadSession.store_upload_id).where(
+                UploadSession.store_upload_id.in_(store_upload_ids),
+                UploadSession.status == UploadStatus.active,
+            )
+        )
+        return set(rows.all())
+
     async def expired(self, now: datetime, limit: int) -> list[UploadSession]:
         rows = await self.session.scalars(
             select(UploadSession)

@@ -64,6 +64,16 @@ class UploadedPart:
     size: int
 
 
+@dataclass(frozen=True)
+class PendingMultipartUpload:
+    """A multipart upload neither completed nor aborted, and when it was last used."""
+
+    key: str
+    upload_id: str
+    # Its start, or the last part stored, whichever came later.
+    last_activity: datetime
+
+
 def new_blob_key(prefix: str) -> str:
     now = datetime.now(UTC)
     return f"{prefix}/{now:%Y/%m}/{uuid.uuid4().hex}"
@@ -184,3 +194,14 @@ class BlobStore(Protocol):
         ...
 
     async def abort_multipart_upload(self, key: str, upload_id: str) -> None: ...
+
+    def idle_multipart_uploads(self, idle_since: datetime) -> AsyncIterator[PendingMultipartUpload]:
+        """Multipart uploads unused (no start, no part stored) since idle_since: what a killed put or an
+        abandoned resumable upload leaves. list_keys never shows them, yet their parts take space."""
+        ...
+
+    async def remove_temporary_files(self, older_than: datetime) -> int:
+        """Remove what writes that never finished left behind (a put or an assembly killed midway),
+        untouched since older_than; returns how many. S3 keeps none: its leftovers are multipart
+        uploads."""
+        ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ from storage.blobs.base import (
     BlobStat,
     HashingCounter,
     InvalidBlobRequest,
+    PendingMultipartUpload,
     StoredBlob,
     UploadedPart,
     part_length_error,
@@ -298,3 +300,51 @@ class LocalBlobStore:
         except InvalidBlobRequest:
             return
         await to_thread.run_sync(shutil.rmtree, directory, True)
+
+    async def idle_multipart_uploads(self, idle_since: datetime) -> AsyncIterator[PendingMultipartUpload]:
+        cutoff = idle_since.timestamp()
+
+        def scan() -> list[PendingMultipartUpload]:
+            found = []
+            for directory in _entries(self._multipart):
+                try:
+                    key = json.loads((directory / "upload.json").read_text())["key"]
+                    # Every part (and part being written) touches its own file.
+                    last = max(entry.stat().st_mtime for entry in directory.iterdir())
+                except (OSError, ValueError, KeyError):
+                    continue  # completed or aborted meanwhile, or no manifest: see remove_temporary_files
+                if last < cutoff:
+                    found.append(
+                        PendingMultipartUpload(key, directory.name, datetime.fromtimestamp(last, UTC))
+                    )
+            return found
+
+        for pending in await to_thread.run_sync(scan):
+            yield pending
+
+    async def remove_temporary_files(self, older_than: datetime) -> int:
+        cutoff = older_than.timestamp()
+
+        def sweep() -> int:
+            removed = 0
+            for path in _entries(self._tmp):
+                with contextlib.suppress(FileNotFoundError):
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+            # A multipart directory without its manifest: create_multipart_upload killed midway.
+            for directory in _entries(self._multipart):
+                with contextlib.suppress(FileNotFoundError):
+                    if not (directory / "upload.json").is_file() and directory.stat().st_mtime < cutoff:
+                        shutil.rmtree(directory, ignore_errors=True)
+                        removed += 1
+            return removed
+
+        return await to_thread.run_sync(sweep)
+
+
+def _entries(directory: Path) -> list[Path]:
+    try:
+        return list(directory.iterdir())
+    except FileNotFoundError:
+        return []

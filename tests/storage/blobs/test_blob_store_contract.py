@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 import os
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -249,3 +249,35 @@ async def test_part_numbers_are_bounded(blob_store: BlobStore) -> None:
         with pytest.raises(InvalidBlobRequest):
             await blob_store.upload_part(key, upload_id, number, chunks_of(b"x"), size=len(b"x"))
     await blob_store.abort_multipart_upload(key, upload_id)
+
+
+async def test_idle_multipart_uploads_are_listed_until_aborted(blob_store: BlobStore) -> None:
+    key, other = new_blob_key("test"), new_blob_key("test")
+    upload_id = await blob_store.create_multipart_upload(key, content_type="video/mp4")
+    await blob_store.upload_part(key, upload_id, 1, chunks_of(b"part"), size=4)
+    completed_id = await blob_store.create_multipart_upload(other, content_type="video/mp4")
+    part = await blob_store.upload_part(other, completed_id, 1, chunks_of(b"done"), size=4)
+    await blob_store.complete_multipart_upload(other, completed_id, [part])
+
+    async def idle(since: datetime) -> list[tuple[str, str]]:
+        return [
+            (pending.key, pending.upload_id) async for pending in blob_store.idle_multipart_uploads(since)
+        ]
+
+    # Used a moment ago: not idle since an hour ago. Everything is idle since a minute from now.
+    assert await idle(datetime.now(UTC) - timedelta(hours=1)) == []
+    assert await idle(datetime.now(UTC) + timedelta(minutes=1)) == [(key, upload_id)]
+    await blob_store.abort_multipart_upload(key, upload_id)
+    assert await idle(datetime.now(UTC) + timedelta(minutes=1)) == []
+
+
+async def test_remove_temporary_files_leaves_live_data_alone(blob_store: BlobStore) -> None:
+    key = new_blob_key("test")
+    await blob_store.put(key, chunks_of(b"kept"))
+    upload_id = await blob_store.create_multipart_upload(new_blob_key("test"), content_type="video/mp4")
+    assert await blob_store.remove_temporary_files(datetime.now(UTC) + timedelta(minutes=1)) == 0
+    assert await read_all(blob_store, key) == b"kept"
+    assert [
+        pending.upload_id
+        async for pending in blob_store.idle_multipart_uploads(datetime.now(UTC) + timedelta(minutes=1))
+    ] == [upload_id]
