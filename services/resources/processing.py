@@ -78,11 +78,15 @@ def _analyse(path: Path, format: str, category: str) -> Outcome:
 async def _download(context: AppContext, key: str, target: Path) -> str:
     digest = hashlib.sha256()
     handle = await to_thread.run_sync(target.open, "wb")
+
+    def hash_and_write(chunk: bytes) -> None:
+        digest.update(chunk)
+        handle.write(chunk)
+
     try:
         chunks: AsyncIterator[bytes] = context.blob_store.get(key)
         async for chunk in chunks:
-            digest.update(chunk)
-            await to_thread.run_sync(handle.write, chunk)
+            await to_thread.run_sync(hash_and_write, chunk)
     finally:
         await to_thread.run_sync(handle.close)
     return digest.hexdigest()

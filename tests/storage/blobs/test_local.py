@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from storage.blobs.base import new_blob_key
 from storage.blobs.local import LocalBlobStore
 from tests import stacks
 
@@ -41,3 +44,32 @@ async def test_leftovers_of_killed_writes_are_removed_once_old(tmp_path: Path) -
         assert removed == 2
         assert not old_put.exists() and not no_manifest.exists()
         assert fresh_put.exists()
+
+
+async def test_a_put_of_big_chunks_leaves_the_event_loop_free(tmp_path: Path) -> None:
+    """Hashing happens in the writing thread: other requests keep being served during a big upload."""
+    async with stacks.local_blob_store(tmp_path / "blobs") as store:
+        chunk = os.urandom(64 * 1024 * 1024)  # sha256 of it takes a good 100 ms
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(3):
+                yield chunk
+
+        gaps: list[float] = []
+        done = asyncio.Event()
+
+        async def ticker() -> None:
+            last = time.monotonic()
+            while not done.is_set():
+                await asyncio.sleep(0.005)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        ticking = asyncio.create_task(ticker())
+        stored = await store.put(new_blob_key("test"), chunks())
+        done.set()
+        await ticking
+
+        assert stored.size == 3 * len(chunk)
+        assert max(gaps) < 0.08, f"the event loop stalled for {max(gaps) * 1000:.0f} ms"
