@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     embedded_worker: bool | None = None
     worker_poll_interval_s: float = 1.0
     # How long a claimed job stays a worker's; a killed worker's jobs go to another one after this.
-    # Longer than the slowest job (probing a long recording), or it would run twice.
+    # A live worker renews it three times per period while it works, so jobs may take longer.
     worker_lease_s: float = 600.0
 
     # Upload limits by what the bytes turn out to be (MiB).

@@ -130,6 +130,8 @@ class Worker:
             await JobRepository(session).mark_succeeded(job.id, self.worker_id)
 
     async def _run_batch(self, jobs: list[Job]) -> None:
+        if not jobs:
+            return
         leases = _Leases(self, jobs)
         renewing = asyncio.create_task(leases.keep())
         try:
