@@ -72,6 +72,8 @@ class AccessFilter(BaseModel):
     school_id: str | None = None
     # A school admin sees every document of their school, drafts included; private stays with its owner.
     whole_school: bool = False
+    # A district admin sees every document of the district, drafts included; private stays with its owner.
+    whole_district: bool = False
     # Visibilities readable once published, beside "school" (which needs school_id to match).
     published_visibilities: frozenset[str] = frozenset({"public"})
 

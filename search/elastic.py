@@ -280,7 +280,9 @@ def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
                 }
             },
         ]
-        if access.whole_school and access.school_id:
+        if access.whole_district:
+            visible.append({"bool": {"must_not": [{"term": {"visibility": "private"}}]}})
+        elif access.whole_school and access.school_id:
             visible.append(
                 {
                     "bool": {
@@ -604,6 +606,7 @@ class ElasticsearchSearchIndex:
         collapse: dict[str, Any] | None = None
         if group:
             aggregations[_PARENTS] = _parent_count()
+        if group and query.limit:
             # One hit per parent, its best document by `sort`; inner hits, sorted the same way, are that
             # document again followed by the parent's next MORE_PER_HIT matching documents.
             collapse = {

@@ -209,9 +209,7 @@ class EmbeddedSearchIndex:
             "status TEXT NOT NULL, created_at REAL NOT NULL, popularity INTEGER NOT NULL, "
             "source TEXT NOT NULL)"
         )
-        connection.execute(
-            f"CREATE INDEX IF NOT EXISTS docs_{generation}_parent ON docs_{generation}(parent_id)"
-        )
+        cls._create_indexes(connection, generation)
         connection.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS fts_{generation} USING fts5("
             f"{', '.join(_FTS_COLUMNS)}, tokenize = 'unicode61 remove_diacritics 0')"
@@ -228,6 +226,21 @@ class EmbeddedSearchIndex:
             f"CREATE INDEX IF NOT EXISTS suggest_{generation}_doc ON suggest_{generation}(doc_rowid)"
         )
         cls._set_meta(connection, f"schema_{generation}", SCHEMA_VERSION)
+
+    @staticmethod
+    def _create_indexes(connection: sqlite3.Connection, generation: int) -> None:
+        """Indexes of a generation's document table; idempotent, so older generations gain new ones
+        at start-up without a rebuild.
+
+        One per filterable column, so a filter, and each facet counted under the other filters, reads
+        only the rows it selects; and the sort orders, so browsing reads only the first page's rows.
+        """
+        table = f"docs_{generation}"
+        columns: list[tuple[str, str]] = [("parent", "parent_id")]
+        columns += [(column, column) for column in _KEYWORD_COLUMNS]
+        columns += [("newest", "created_at"), ("popular", "popularity, created_at")]
+        for name, indexed in columns:
+            connection.execute(f"CREATE INDEX IF NOT EXISTS {table}_{name} ON {table}({indexed})")
 
     @classmethod
     def _drop_generation(cls, connection: sqlite3.Connection, generation: int) -> None:
@@ -281,6 +294,12 @@ class EmbeddedSearchIndex:
 
         def create(connection: sqlite3.Connection) -> None:
             if not self._needs_work(connection):
+
+                def add_missing_indexes() -> None:
+                    for generation in self._write_targets(connection):
+                        self._create_indexes(connection, generation)
+
+                self._in_transaction(connection, add_missing_indexes)
                 return
             connection.execute("BEGIN IMMEDIATE")
             try:
@@ -435,9 +454,16 @@ class EmbeddedSearchIndex:
         return await self._run(read)
 
     @staticmethod
-    def _where(query: SearchQuery) -> tuple[list[str], list[Any]]:
+    def _where(query: SearchQuery, *, by_index: bool) -> tuple[list[str], list[Any]]:
+        """The query's filters and access rule as SQL over `d`.
+
+        by_index=False keeps SQLite from reading rows by a column's index (unary +): with a text
+        query the FTS match is the selective way in, and starting from, say, every document of one
+        school instead is far slower.
+        """
         clauses: list[str] = []
         params: list[Any] = []
+        column = "d." if by_index else "+d."
         for field, values in query.filters.items():
             if not values:
                 continue
@@ -445,21 +471,23 @@ class EmbeddedSearchIndex:
             if field == "tags":
                 clauses.append(f"EXISTS (SELECT 1 FROM json_each(d.tags) WHERE json_each.value IN ({marks}))")
             elif field in _KEYWORD_COLUMNS:
-                clauses.append(f"d.{field} IN ({marks})")
+                clauses.append(f"{column}{field} IN ({marks})")
             else:
                 raise ValueError(f"cannot filter on {field!r}")
             params.extend(values)
         if query.kinds:
-            clauses.append(f"d.kind IN ({', '.join('?' for _ in query.kinds)})")
+            clauses.append(f"{column}kind IN ({', '.join('?' for _ in query.kinds)})")
             params.extend(kind.value for kind in query.kinds)
         if query.own_documents_only:
-            clauses.append(f"d.kind IN ({', '.join('?' for _ in OWN_DOCUMENT_KINDS)})")
+            clauses.append(f"{column}kind IN ({', '.join('?' for _ in OWN_DOCUMENT_KINDS)})")
             params.extend(kind.value for kind in OWN_DOCUMENT_KINDS)
         access = query.access
         if not access.see_everything:
             visible = ["d.owner_id = ?"]
             params.append(access.user_id or "")
-            if access.whole_school and access.school_id:
+            if access.whole_district:
+                visible.append("d.visibility != 'private'")
+            elif access.whole_school and access.school_id:
                 visible.append("d.school_id = ? AND d.visibility != 'private'")
                 params.append(access.school_id)
             published = ["d.visibility = 'school' AND d.school_id = ?"]
@@ -487,7 +515,7 @@ class EmbeddedSearchIndex:
             source = f"docs_{generation} AS d"
 
             def conditions(narrowed: SearchQuery) -> tuple[str, list[Any]]:
-                clauses, params = self._where(narrowed)
+                clauses, params = self._where(narrowed, by_index=plan is None)
                 if plan is not None:
                     clauses.insert(0, f"fts_{generation} MATCH ?")
                     params.insert(0, fts_match_expression(plan))
@@ -506,7 +534,9 @@ class EmbeddedSearchIndex:
             # What is counted: every matching document, or each parent once.
             counted = "DISTINCT d.parent_id" if query.group_by_parent else "*"
             total = connection.execute(f"SELECT count({counted}) FROM {source}{where}", params).fetchone()[0]
-            if query.group_by_parent:
+            if query.limit == 0:
+                rows = []  # counts and facets only
+            elif query.group_by_parent:
                 # Each parent's documents ranked by the query's order; a page of parents ordered by their
                 # best document; then the best 1 + MORE_PER_HIT documents of each parent on that page.
                 order = _order(query, plan is not None)
@@ -582,7 +612,10 @@ class EmbeddedSearchIndex:
 
         def read(connection: sqlite3.Connection) -> list[Suggestion]:
             generation = self._live(connection)
-            clauses, params = self._where(SearchQuery(access=access, kinds=list(SUGGEST_KINDS)))
+            # The key index is the way in; the kind index would start from every resource.
+            clauses, params = self._where(
+                SearchQuery(access=access, kinds=list(SUGGEST_KINDS)), by_index=False
+            )
             matches = ["(s.key >= ? AND s.key < ?)"]
             key_params: list[Any] = [prefixes.text, prefixes.text + _PREFIX_END]
             if prefixes.pinyin is not None:
