@@ -302,8 +302,10 @@ _MORE = "more"
 # A facet counted under every filter but its own: the global aggregation's filter and terms inside it.
 _SCOPE = "scope"
 _VALUES = "values"
-# Cardinality is exact (short of a hash collision) while a count stays below this, Elasticsearch's
-# maximum; above it, totals and facet counts of parents become estimates (within a few percent).
+# Grouped totals and facet counts come from `cardinality`, which Elasticsearch estimates: near-exact
+# below this threshold (its maximum; measured: 4,310 for 4,311 parents, 1,617 for 1,618), within a
+# few percent above it. The embedded index counts exactly; Elasticsearch has no exact distinct count
+# that scales (server core has no parent-join either), so grouped counts may differ by such a hair.
 PARENT_COUNT_PRECISION = 40_000
 
 
