@@ -2,6 +2,15 @@
 
 Routers and services call `authorize` (raises) or `can` (asks); search gets the same rules as a
 query clause from `search_access`. Nothing else decides permissions.
+
+The read rule for governed content (resources, topics):
+- private: its owner only. Nobody else, district admins included, opens it; a share link its owner
+  makes is the one way to show it to someone.
+- drafts (not private): their owner and the administrators of their scope, school admins inside
+  their school, district admins everywhere.
+- published: public for everyone, guests too; district for everyone signed in; school for that
+  school's people and research leads (who work across schools).
+Whoever cannot read something gets 404 for every action on it, never 403, so ids leak nothing.
 """
 
 from __future__ import annotations
@@ -64,14 +73,14 @@ def _is_owner(principal: Principal | None, obj: Governed) -> bool:
 
 
 def _administers(principal: Principal | None, obj: Governed) -> bool:
-    """District admins everywhere; school admins inside their school. Private stays with its owner."""
-    if principal is None:
+    """District admins everywhere; school admins inside their school. Private stays with its owner:
+    not even a district admin opens a teacher's private drafts (they are not the district's yet)."""
+    if principal is None or obj.visibility == Visibility.private:
         return False
     if principal.is_district_admin:
         return True
     return (
         principal.role == Role.school_admin
-        and obj.visibility != Visibility.private
         and principal.school_id is not None
         and obj.school_id == principal.school_id
     )
@@ -121,15 +130,14 @@ def search_access(principal: Principal | None) -> AccessFilter:
     """The read rule above, as a filter both search backends apply inside the query."""
     if principal is None:
         return AccessFilter(published_visibilities=frozenset({Visibility.public.value}))
-    if principal.is_district_admin:
-        return AccessFilter(see_everything=True)
     visible = {Visibility.public.value, Visibility.district.value}
-    if principal.role == Role.research_lead:
+    if principal.role == Role.research_lead or principal.is_district_admin:
         visible.add(Visibility.school.value)
     return AccessFilter(
         user_id=str(principal.user_id),
         school_id=str(principal.school_id) if principal.school_id else None,
         whole_school=principal.role == Role.school_admin,
+        whole_district=principal.is_district_admin,
         published_visibilities=frozenset(visible),
     )
 

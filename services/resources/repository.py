@@ -40,6 +40,8 @@ def readable_clause(access: AccessFilter) -> ColumnElement[bool]:
     ]
     if access.user_id:
         clauses.append(Resource.owner_id == uuid.UUID(access.user_id))
+    if access.whole_district:
+        clauses.append(Resource.visibility != Visibility.private)
     if access.school_id:
         school_id = uuid.UUID(access.school_id)
         clauses.append(

@@ -32,6 +32,7 @@ PRIVATE, SCHOOL, DISTRICT, PUBLIC = (
 )
 ALL_CELLS = frozenset(itertools.product(Visibility, PublicationStatus))
 PUBLISHED = {(visibility, PUB) for visibility in Visibility}
+NOT_PRIVATE = {(visibility, status) for visibility, status in ALL_CELLS if visibility != PRIVATE}
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,15 @@ READ: dict[tuple[str, str], set[tuple[Visibility, PublicationStatus]]] = {
     ("research_lead", "other_school"): {(PUBLIC, PUB), (DISTRICT, PUB), (SCHOOL, PUB)},
     ("school_admin", "same_school"): {(v, s) for v in (PUBLIC, DISTRICT, SCHOOL) for s in PublicationStatus},
     ("school_admin", "other_school"): {(PUBLIC, PUB), (DISTRICT, PUB)},
-    ("district_admin", "same_school"): set(ALL_CELLS),
-    ("district_admin", "other_school"): set(ALL_CELLS),
+    # Private is its owner's alone, district admins included.
+    ("district_admin", "same_school"): NOT_PRIVATE,
+    ("district_admin", "other_school"): NOT_PRIVATE,
 }
 # What may be changed (update) besides one's own things.
 UPDATE: dict[tuple[str, str], set[tuple[Visibility, PublicationStatus]]] = {
     ("school_admin", "same_school"): READ[("school_admin", "same_school")],
-    ("district_admin", "same_school"): set(ALL_CELLS),
-    ("district_admin", "other_school"): set(ALL_CELLS),
+    ("district_admin", "same_school"): NOT_PRIVATE,
+    ("district_admin", "other_school"): NOT_PRIVATE,
 }
 # Delete = update, plus research leads taking down published content they can see.
 DELETE = {

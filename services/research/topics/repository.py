@@ -29,6 +29,8 @@ def readable_clause(access: AccessFilter) -> ColumnElement[bool]:
     ]
     if access.user_id:
         clauses.append(Topic.owner_id == uuid.UUID(access.user_id))
+    if access.whole_district:
+        clauses.append(Topic.visibility != Visibility.private)
     if access.school_id:
         school_id = uuid.UUID(access.school_id)
         clauses.append(and_(published, Topic.visibility == Visibility.school, Topic.school_id == school_id))
