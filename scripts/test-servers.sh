@@ -4,6 +4,13 @@
 #   scripts/test-servers.sh start   # install (first run only, cached), start, wait healthy,
 #                                   # write $RUN/env.sh and print its path on stdout
 #   scripts/test-servers.sh stop    # stop exactly what `start` started (idempotent)
+#   scripts/test-servers.sh stop-server NAME    # stop one of them, keeping its data
+#   scripts/test-servers.sh start-server NAME   # start it again on that data, wait until healthy
+#        NAME: postgres | minio | elasticsearch | versitygw (a second S3 server, only ever started
+#        by start-server, on JIAOYUN_TEST_VERSITYGW_PORT, with the same keys as MinIO)
+#
+# Fault tests run a whole private set with their own JIAOYUN_TESTINFRA_RUN and ports, and stop and
+# start its servers one by one; the shared servers on the default ports are never touched.
 #
 # Then:  . "$(scripts/test-servers.sh start)"   (or: . /tmp/jiaoyun-testinfra/env.sh)
 #
@@ -23,7 +30,7 @@
 # Knobs (environment): JIAOYUN_CACHE_DIR, JIAOYUN_TESTINFRA_RUN, JIAOYUN_TEST_PG_PORT,
 # JIAOYUN_TEST_MINIO_PORT, JIAOYUN_TEST_MINIO_CONSOLE_PORT, JIAOYUN_TEST_ES_PORT,
 # JIAOYUN_TEST_ES_TRANSPORT_PORT, JIAOYUN_TEST_START_TIMEOUT, JIAOYUN_TEST_MINIO_VERSION,
-# JIAOYUN_TEST_ES_JAVA_HOME.
+# JIAOYUN_TEST_ES_JAVA_HOME, JIAOYUN_TEST_VERSITYGW_PORT, JIAOYUN_TEST_VERSITYGW_VERSION.
 set -euo pipefail
 
 # --- configuration -------------------------------------------------------------------------
@@ -38,6 +45,7 @@ MINIO_PORT="${JIAOYUN_TEST_MINIO_PORT:-59000}"
 MINIO_CONSOLE_PORT="${JIAOYUN_TEST_MINIO_CONSOLE_PORT:-59001}"
 ES_PORT="${JIAOYUN_TEST_ES_PORT:-59200}"
 ES_TRANSPORT_PORT="${JIAOYUN_TEST_ES_TRANSPORT_PORT:-59300}"
+VERSITYGW_PORT="${JIAOYUN_TEST_VERSITYGW_PORT:-59070}"
 TIMEOUT="${JIAOYUN_TEST_START_TIMEOUT:-180}" # seconds each server may take to become healthy
 
 PG_USER=jiaoyun
@@ -80,9 +88,20 @@ else
 fi
 MINIO_BIN="$CACHE/bin/minio"
 
+# versitygw: a second, independent S3 implementation (the blob store must not depend on MinIO's
+# quirks). Built like MinIO; the fallback is the newest release the module proxy listed.
+VERSITYGW_MODULE=github.com/versity/versitygw/cmd/versitygw
+if [[ -n "${JIAOYUN_TEST_VERSITYGW_VERSION:-}" ]]; then
+    VERSITYGW_VERSIONS=("$JIAOYUN_TEST_VERSITYGW_VERSION")
+else
+    VERSITYGW_VERSIONS=(v1.7.0)
+fi
+VERSITYGW_BIN="$CACHE/bin/versitygw"
+
 PG_DIR="$RUN/postgres"
 MINIO_DIR="$RUN/minio"
 ES_DIR="$RUN/elasticsearch"
+VERSITYGW_DIR="$RUN/versitygw"
 PID_DIR="$RUN/pids"    # pids of what *we* launched (root-owned, read by `stop`)
 ENV_FILE="$RUN/env.sh"
 
@@ -235,28 +254,32 @@ go_cmd() {
     fi
 }
 
-ensure_minio() {
-    [[ -x "$MINIO_BIN" ]] && return 0
-    local go buildlog="$CACHE/logs/minio-build.log" v
+# go install MODULE@VERSION for the first version that builds; the binary is cached as BIN.
+ensure_go_binary() {
+    local name=$1 module=$2 bin=$3 go buildlog v built
+    shift 3
+    [[ -x "$bin" ]] && return 0
+    buildlog="$CACHE/logs/$name-build.log"
+    built="$CACHE/bin.tmp.$name"
     go=$(go_cmd)
     mkdir -p "$CACHE/bin" "$CACHE/logs"
     # A lock so that two concurrent first runs don't both spend minutes building.
-    exec 8>"$CACHE/.minio-build.lock"
+    exec 8>"$CACHE/.$name-build.lock"
     flock 8
-    if [[ -x "$MINIO_BIN" ]]; then # built by whoever held the lock before us
+    if [[ -x "$bin" ]]; then # built by whoever held the lock before us
         exec 8>&-
         return 0
     fi
     : >"$buildlog"
-    for v in "${MINIO_VERSIONS[@]}"; do
-        log "building MinIO $MINIO_MODULE@$v with go install (a few minutes on first run; log: $buildlog)"
-        rm -rf "$CACHE/bin.tmp"
+    for v in "$@"; do
+        log "building $name $module@$v with go install (a few minutes on first run; log: $buildlog)"
+        rm -rf "$built"
         # Build into a temp GOBIN and move: never leave a half-written binary in the cache.
-        if CGO_ENABLED=0 GOBIN="$CACHE/bin.tmp" "$go" install "$MINIO_MODULE@$v" >>"$buildlog" 2>&1; then
-            mv "$CACHE/bin.tmp/minio" "$MINIO_BIN"
-            rm -rf "$CACHE/bin.tmp"
-            echo "$MINIO_MODULE@$v" >"$MINIO_BIN.version"
-            log "built MinIO $v"
+        if CGO_ENABLED=0 GOBIN="$built" "$go" install "$module@$v" >>"$buildlog" 2>&1; then
+            mv "$built/$(basename "$module")" "$bin"
+            rm -rf "$built"
+            echo "$module@$v" >"$bin.version"
+            log "built $name $v"
             exec 8>&-
             return 0
         fi
@@ -265,8 +288,12 @@ ensure_minio() {
     exec 8>&-
     log "---- last 40 lines of $buildlog ----"
     tail -n 40 "$buildlog" | redact_urls >&2 || true
-    die "could not build MinIO from any of: ${MINIO_VERSIONS[*]}"
+    die "could not build $name from any of: $*"
 }
+
+ensure_minio() { ensure_go_binary minio "$MINIO_MODULE" "$MINIO_BIN" "${MINIO_VERSIONS[@]}"; }
+
+ensure_versitygw() { ensure_go_binary versitygw "$VERSITYGW_MODULE" "$VERSITYGW_BIN" "${VERSITYGW_VERSIONS[@]}"; }
 
 ensure_elasticsearch() {
     [[ -x "$ES_DIST/bin/elasticsearch" ]] && return 0
@@ -316,21 +343,26 @@ stop_postgres() {
     rm -f "$data/postmaster.pid"
 }
 
-stop_all() {
-    [[ -d "$RUN" ]] || return 0
-    rm -f "$ENV_FILE" # never leave exports pointing at servers that are gone
+stop_elasticsearch() {
     kill_launched Elasticsearch "$PID_DIR/elasticsearch.pid" elasticsearch
     # The ES CLI launcher forks the server JVM; its own pid file catches a server whose
     # launcher died.
     kill_launched "Elasticsearch server" "$ES_DIR/es.pid" elasticsearch
+}
+
+stop_all() {
+    [[ -d "$RUN" ]] || return 0
+    rm -f "$ENV_FILE" # never leave exports pointing at servers that are gone
+    stop_elasticsearch
     kill_launched MinIO "$PID_DIR/minio.pid" minio
+    kill_launched versitygw "$PID_DIR/versitygw.pid" versitygw
     stop_postgres
 }
 
 # --- start -----------------------------------------------------------------------------------
 
 start_elasticsearch() {
-    local conf="$ES_DIR/config" home="$ES_DIST"
+    local conf="$ES_DIR/config"
     rm -rf "$ES_DIR"
     svc_dir "$ES_DIR" "$ES_DIR/data" "$ES_DIR/logs" "$ES_DIR/tmp"
 
@@ -338,7 +370,7 @@ start_elasticsearch() {
     # Then give it a hard-linked view of the distribution under $RUN (instant, no extra
     # space); fall back to a real copy if the cache is on another filesystem.
     if ! (cd / && as_svc test -r "$ES_DIST/lib" -a -x "$ES_DIST/bin/elasticsearch"); then
-        home="$ES_DIR/home"
+        local home="$ES_DIR/home"
         cp -al "$ES_DIST" "$home" 2>/dev/null || { rm -rf "$home" && cp -a "$ES_DIST" "$home"; }
     fi
 
@@ -363,7 +395,13 @@ action.destructive_requires_name: false
 xpack.security.enabled: false
 EOF
     if ((IS_ROOT)); then chown -R "$SVC_USER:$SVC_USER" "$conf"; fi
+    launch_elasticsearch
+}
 
+# Start ES on whatever $ES_DIR holds (fresh from start_elasticsearch, or kept by stop-server).
+launch_elasticsearch() {
+    local conf="$ES_DIR/config" home="$ES_DIST"
+    [[ -d "$ES_DIR/home" ]] && home="$ES_DIR/home"
     log "starting Elasticsearch $ES_VERSION on 127.0.0.1:$ES_PORT"
     # setsid: own process group, so `stop` can signal the launcher and the server JVM together.
     # All output goes to a log: nothing may hold the caller's stdout/stderr pipes open.
@@ -381,6 +419,10 @@ EOF
 start_minio() {
     rm -rf "$MINIO_DIR"
     mkdir -p "$MINIO_DIR/data"
+    launch_minio
+}
+
+launch_minio() {
     log "starting MinIO on 127.0.0.1:$MINIO_PORT"
     # MinIO is happy as root, and its binary sits in the (possibly root-only) cache, so it
     # runs as the invoking user.
@@ -389,7 +431,7 @@ start_minio() {
         export MINIO_UPDATE=off # no update checks from a test server
         exec setsid "$MINIO_BIN" server "$MINIO_DIR/data" \
             --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$MINIO_CONSOLE_PORT"
-    ) </dev/null >"$MINIO_DIR/minio.log" 2>&1 &
+    ) </dev/null >>"$MINIO_DIR/minio.log" 2>&1 &
     echo $! >"$PID_DIR/minio.pid"
     MINIO_PID=$!
     MINIO_T0=$SECONDS
@@ -424,12 +466,32 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 EOF
-    (cd "$PG_DIR" && as_svc "$bin/pg_ctl" -D "$data" -l "$logfile" -w -t "$TIMEOUT" start) \
-        >"$PG_DIR/pg_ctl.log" 2>&1 || fail_with_log "PostgreSQL did not start" "$logfile"
+    launch_postgres
     "$bin/psql" -v ON_ERROR_STOP=1 -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres \
         -c "CREATE DATABASE $PG_DB" >"$PG_DIR/createdb.log" 2>&1 ||
         fail_with_log "could not create database $PG_DB" "$PG_DIR/createdb.log"
     log "PostgreSQL healthy after $((SECONDS - t0))s"
+}
+
+# pg_ctl start on the data dir as it is; waits until the server accepts connections.
+launch_postgres() {
+    local bin data="$PG_DIR/data" logfile="$PG_DIR/postgres.log"
+    bin=$(pg_bin_dir) || die "PostgreSQL binaries not found under /usr/lib/postgresql"
+    (cd "$PG_DIR" && as_svc "$bin/pg_ctl" -D "$data" -l "$logfile" -w -t "$TIMEOUT" start) \
+        >"$PG_DIR/pg_ctl.log" 2>&1 || fail_with_log "PostgreSQL did not start" "$logfile"
+}
+
+# A throwaway posix-backed gateway; its data lives only as long as $RUN.
+launch_versitygw() {
+    mkdir -p "$VERSITYGW_DIR/data"
+    log "starting versitygw on 127.0.0.1:$VERSITYGW_PORT"
+    (
+        export ROOT_ACCESS_KEY="$S3_ACCESS_KEY" ROOT_SECRET_KEY="$S3_SECRET_KEY"
+        exec setsid "$VERSITYGW_BIN" --port "127.0.0.1:$VERSITYGW_PORT" posix "$VERSITYGW_DIR/data"
+    ) </dev/null >>"$VERSITYGW_DIR/versitygw.log" 2>&1 &
+    echo $! >"$PID_DIR/versitygw.pid"
+    VERSITYGW_PID=$!
+    VERSITYGW_T0=$SECONDS
 }
 
 # Poll `probe` until it succeeds; fail loudly if the process dies or the deadline passes.
@@ -446,6 +508,16 @@ wait_healthy() {
 minio_healthy() {
     curl -fsS -o /dev/null "http://127.0.0.1:$MINIO_PORT/minio/health/live" 2>/dev/null &&
         curl -fsS -o /dev/null "http://127.0.0.1:$MINIO_PORT/minio/health/ready" 2>/dev/null
+}
+
+postgres_healthy() {
+    local bin
+    bin=$(pg_bin_dir) && "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
+}
+
+versitygw_healthy() {
+    # Any HTTP answer (an unsigned request gets 403) means it is serving.
+    curl -sS -o /dev/null "http://127.0.0.1:$VERSITYGW_PORT/" 2>/dev/null
 }
 
 es_healthy() {
@@ -541,11 +613,61 @@ cmd_stop() {
     log "stopped"
 }
 
+cmd_stop_server() {
+    local name=$1
+    case "$name" in
+    postgres) stop_postgres ;;
+    minio) kill_launched MinIO "$PID_DIR/minio.pid" minio ;;
+    elasticsearch) stop_elasticsearch ;;
+    versitygw) kill_launched versitygw "$PID_DIR/versitygw.pid" versitygw ;;
+    *) die "unknown server '$name' (postgres, minio, elasticsearch, versitygw)" ;;
+    esac
+    log "$name stopped (data kept in $RUN)"
+}
+
+cmd_start_server() {
+    local name=$1 t0=$SECONDS
+    mkdir -p "$RUN" "$PID_DIR"
+    cd "$RUN"
+    case "$name" in
+    postgres)
+        [[ -f "$PG_DIR/data/PG_VERSION" ]] || die "no PostgreSQL data in $PG_DIR: run start first"
+        require_free_port "$PG_PORT" PostgreSQL
+        launch_postgres
+        wait_healthy PostgreSQL postgres_healthy "$(head -n 1 "$PG_DIR/data/postmaster.pid")" "$t0" \
+            "$PG_DIR/postgres.log"
+        ;;
+    minio)
+        [[ -d "$MINIO_DIR/data" ]] || die "no MinIO data in $MINIO_DIR: run start first"
+        require_free_port "$MINIO_PORT" "MinIO API"
+        require_free_port "$MINIO_CONSOLE_PORT" "MinIO console"
+        launch_minio
+        wait_healthy MinIO minio_healthy "$MINIO_PID" "$MINIO_T0" "$MINIO_DIR/minio.log"
+        ;;
+    elasticsearch)
+        [[ -d "$ES_DIR/config" ]] || die "no Elasticsearch data in $ES_DIR: run start first"
+        require_free_port "$ES_PORT" "Elasticsearch HTTP"
+        require_free_port "$ES_TRANSPORT_PORT" "Elasticsearch transport"
+        launch_elasticsearch
+        wait_healthy Elasticsearch es_healthy "$ES_PID" "$ES_T0" "$ES_DIR/stdout.log"
+        ;;
+    versitygw)
+        require_free_port "$VERSITYGW_PORT" versitygw
+        ensure_versitygw
+        launch_versitygw
+        wait_healthy versitygw versitygw_healthy "$VERSITYGW_PID" "$VERSITYGW_T0" "$VERSITYGW_DIR/versitygw.log"
+        ;;
+    *) die "unknown server '$name' (postgres, minio, elasticsearch, versitygw)" ;;
+    esac
+}
+
 case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop ;;
+stop-server) cmd_stop_server "${2:-}" ;;
+start-server) cmd_start_server "${2:-}" ;;
 *)
-    echo "usage: $0 start|stop" >&2
+    echo "usage: $0 start|stop|stop-server NAME|start-server NAME" >&2
     exit 2
     ;;
 esac
