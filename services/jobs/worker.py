@@ -72,6 +72,7 @@ class Worker:
         lease: timedelta | None = None,
         handlers: dict[str, JobHandler] | None = None,
         failure_hooks: dict[str, FailureHook] | None = None,
+        periodic_tasks: list[PeriodicTask] | None = None,
     ) -> None:
         self.context = context
         self.worker_id = worker_id or new_worker_id()
@@ -79,6 +80,7 @@ class Worker:
         self.lease = lease if lease is not None else timedelta(seconds=context.settings.worker_lease_s)
         self.handlers = handlers if handlers is not None else JOB_HANDLERS
         self.failure_hooks = failure_hooks if failure_hooks is not None else FAILURE_HOOKS
+        self.periodic_tasks = periodic_tasks if periodic_tasks is not None else PERIODIC_TASKS
 
     async def _claim(self) -> list[Job]:
         async with self.context.sessionmaker() as session, session.begin():
@@ -146,7 +148,7 @@ class Worker:
     async def run_once(self) -> int:
         """Run periodic duties and one batch of jobs; returns how much work was done."""
         done = 0
-        for task in PERIODIC_TASKS:
+        for task in self.periodic_tasks:
             try:
                 done += await task(self.context)
             except Exception:

@@ -150,6 +150,8 @@ async def own_connections(
 
 
 def _context_on(sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> AppContext:
+    """Workers on these sessions commit for real: they run no periodic duties (gc would take its turn
+    in the database other tests share)."""
     return AppContext(
         settings=settings_for_tests(tmp_path),
         engine=None,  # type: ignore[arg-type]
@@ -173,7 +175,7 @@ async def test_a_job_longer_than_its_lease_keeps_it_and_runs_once(
     async with sessions() as session, session.begin():
         job = JobRepository(session).add("long", {})
     lease = timedelta(seconds=1)
-    worker = Worker(_context_on(sessions, tmp_path), lease=lease, handlers={"long": long})
+    worker = Worker(_context_on(sessions, tmp_path), lease=lease, handlers={"long": long}, periodic_tasks=[])
     running = asyncio.create_task(worker.run_once())
     # Another worker keeps asking while the first works on, for more than two lease periods.
     while not running.done():
@@ -203,7 +205,12 @@ async def test_a_worker_that_lost_its_lease_stops_the_job(
 
     async with sessions() as session, session.begin():
         job = JobRepository(session).add("taken", {})
-    worker = Worker(_context_on(sessions, tmp_path), lease=timedelta(seconds=0.6), handlers={"taken": slow})
+    worker = Worker(
+        _context_on(sessions, tmp_path),
+        lease=timedelta(seconds=0.6),
+        handlers={"taken": slow},
+        periodic_tasks=[],
+    )
     running = asyncio.create_task(worker.run_once())
     await asyncio.sleep(0.1)
     async with sessions() as session, session.begin():
