@@ -1,0 +1,298 @@
+"""Loopback load test: concurrent searchers and uploaders against a real API and worker, bounded in time.
+
+    .venv/bin/python bench/load.py [--duration 120] [--searchers 50] [--uploaders 5] [--seed 300]
+
+Starts private PostgreSQL, MinIO and Elasticsearch (scripts/test-servers.sh with a run directory and
+ports of its own, so no shared test server is touched), one `jiaoyun serve` and one `jiaoyun worker`
+in server mode, seeds --seed resources (a PDF each, text extracted and indexed by the worker), then
+for --duration seconds runs --searchers users searching and --uploaders users uploading, each in a
+closed loop (the next request as soon as the last one is answered; every request times out after
+30 s). Prints throughput, p50/p95/p99 latency and errors per kind of request, and the API's and the
+worker's resident memory over the run. Figures only: nothing is asserted.
+
+Everything runs on this machine, so the client's CPU competes with the servers'; the figures say how
+busy the machine was before the run started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    # Run as a script, Python puts bench/ on the path, not the checkout that holds tests/.
+    sys.path.insert(0, str(ROOT))
+
+from services.indexing.service import pending_index_changes  # noqa: E402
+from services.jobs.repository import JobRepository  # noqa: E402
+from tests import samples  # noqa: E402
+from tests.factories import resource_metadata, upload_form  # noqa: E402
+from tests.system.harness import (  # noqa: E402
+    JiaoyunProcess,
+    PrivateServers,
+    Tenant,
+    expect,
+    populate,
+    start_api,
+    start_worker,
+    wait_for,
+)
+
+REQUEST_TIMEOUT_S = 30.0
+RSS_INTERVAL_S = 1.0
+# Words teachers search for; each seeded title and page holds some of them.
+WORDS = [
+    "树和喜鹊",
+    "小蝌蚪找妈妈",
+    "识字",
+    "拼音",
+    "古诗",
+    "认识钟表",
+    "分数",
+    "乘法口诀",
+    "春天",
+    "阅读",
+    "写作",
+    "实验",
+    "光合作用",
+    "勾股定理",
+    "英语单词",
+    "课后练习",
+]
+SUBJECTS = ["语文", "数学", "英语", "科学"]
+UPLOAD_BYTES = 1024 * 1024
+
+
+@dataclass
+class Kind:
+    name: str
+    latencies_s: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def record(self, started: float, outcome: str | None) -> None:
+        if outcome is None:
+            self.latencies_s.append(time.perf_counter() - started)
+        else:
+            self.errors[outcome] = self.errors.get(outcome, 0) + 1
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def cpu_busy_fraction(seconds: float) -> float:
+    """How busy all CPUs were over the next ``seconds`` (from /proc/stat)."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+        idle = fields[3] + fields[4]
+        return sum(fields), idle
+
+    total_before, idle_before = sample()
+    time.sleep(seconds)
+    total_after, idle_after = sample()
+    total = total_after - total_before
+    return 1 - (idle_after - idle_before) / total if total else 0.0
+
+
+def padded_pdf(number: int) -> bytes:
+    words = random.Random(number).sample(WORDS, 3)
+    pdf = samples.pdf_bytes([f"第{number}份 {' '.join(words)}"])
+    # A comment after %%EOF: still a valid PDF, and the size of a typical scanned handout.
+    return pdf + b"\n%" + b"x" * (UPLOAD_BYTES - len(pdf))
+
+
+def seeded_metadata(number: int) -> dict[str, object]:
+    words = random.Random(number).sample(WORDS, 2)
+    return resource_metadata(
+        title=f"{words[0]} {words[1]} 第{number}课时",
+        resource_type="lesson_plan",
+        subject=SUBJECTS[number % len(SUBJECTS)],
+        visibility="district",
+    )
+
+
+async def seed(client: httpx.AsyncClient, teachers: list[dict[str, str]], count: int) -> None:
+    slots = asyncio.Semaphore(8)
+
+    async def one(number: int) -> None:
+        async with slots:
+            files = upload_form(seeded_metadata(number), f"{number}.pdf", padded_pdf(number))
+            expect(
+                await client.post("/api/v1/resources", files=files, headers=teachers[number % len(teachers)]),
+                201,
+            )
+
+    await asyncio.gather(*(one(number) for number in range(count)))
+
+
+@dataclass
+class Run:
+    client: httpx.AsyncClient
+    teachers: list[dict[str, str]]
+    deadline: float
+    search: Kind = field(default_factory=lambda: Kind("search"))
+    upload: Kind = field(default_factory=lambda: Kind("upload"))
+
+    async def _loop(self, kind: Kind, call: Callable[[int], Awaitable[httpx.Response]], ok: int) -> None:
+        step = 0
+        while time.monotonic() < self.deadline:
+            step += 1
+            started = time.perf_counter()
+            try:
+                response = await call(step)
+            except httpx.TransportError as exc:
+                kind.record(started, type(exc).__name__)
+                continue
+            kind.record(started, None if response.status_code == ok else str(response.status_code))
+
+    async def searcher(self, number: int) -> None:
+        auth = self.teachers[number % len(self.teachers)]
+        chooser = random.Random(number)
+
+        def call(step: int) -> Awaitable[httpx.Response]:
+            params: dict[str, str] = {"q": chooser.choice(WORDS)}
+            if step % 3 == 0:
+                params["subject"] = chooser.choice(SUBJECTS)
+            return self.client.get("/api/v1/search", params=params, headers=auth)
+
+        await self._loop(self.search, call, 200)
+
+    async def uploader(self, number: int) -> None:
+        auth = self.teachers[number % len(self.teachers)]
+
+        def call(step: int) -> Awaitable[httpx.Response]:
+            serial = 1_000_000 + number * 10_000 + step
+            files = upload_form(seeded_metadata(serial), "handout.pdf", padded_pdf(serial))
+            return self.client.post("/api/v1/resources", files=files, headers=auth)
+
+        await self._loop(self.upload, call, 201)
+
+
+async def sample_rss(processes: dict[str, JiaoyunProcess], until: float, into: dict[str, list[int]]) -> None:
+    while time.monotonic() < until:
+        for name, process in processes.items():
+            into.setdefault(name, []).append(process.rss_kib())
+        await asyncio.sleep(RSS_INTERVAL_S)
+
+
+def report(kind: Kind, seconds: float) -> str:
+    count = len(kind.latencies_s)
+    errors = sum(kind.errors.values())
+    if not count:
+        return f"{kind.name:<8}{0:>9}{0:>10.1f}{'-':>9}{'-':>9}{'-':>9}{errors:>8}  {kind.errors or ''}"
+    p50, p95, p99 = (percentile(kind.latencies_s, q) * 1000 for q in (0.50, 0.95, 0.99))
+    detail = f"  {kind.errors}" if kind.errors else ""
+    rate = count / seconds
+    return f"{kind.name:<8}{count:>9}{rate:>10.1f}{p50:>9.0f}{p95:>9.0f}{p99:>9.0f}{errors:>8}{detail}"
+
+
+def rss_line(name: str, samples_kib: list[int]) -> str:
+    start, end, peak = samples_kib[0] / 1024, samples_kib[-1] / 1024, max(samples_kib) / 1024
+    # Second half against first half: a leak keeps climbing, a working set levels off.
+    half = len(samples_kib) // 2
+    first, second = statistics.mean(samples_kib[:half]) / 1024, statistics.mean(samples_kib[half:]) / 1024
+    return (
+        f"{name} RSS MiB: start {start:.0f}, end {end:.0f}, peak {peak:.0f}; "
+        f"mean 1st half {first:.0f} -> 2nd half {second:.0f} ({second - first:+.0f})"
+    )
+
+
+async def main_async(args: argparse.Namespace) -> list[str]:
+    busy = cpu_busy_fraction(5.0)
+    load1 = os.getloadavg()[0]
+    print(f"before the run: CPUs {busy:.0%} busy over 5 s, load average {load1:.2f}", file=sys.stderr)
+    workdir = Path(tempfile.mkdtemp(prefix="jiaoyun-load-"))
+    servers = await asyncio.to_thread(PrivateServers.start)
+    tenant = Tenant(servers)
+    processes: dict[str, JiaoyunProcess] = {}
+    try:
+        await tenant.create()
+        api = await asyncio.to_thread(start_api, tenant.env(), workdir)
+        processes = {"API": api, "worker": start_worker(tenant.env(), workdir)}
+        limits = httpx.Limits(max_connections=args.searchers + args.uploaders + 10)
+        async with (
+            httpx.AsyncClient(base_url=api.base_url, timeout=REQUEST_TIMEOUT_S, limits=limits) as client,
+            tenant.context(workdir / "inspect") as context,
+        ):
+            people = await populate(client, tenant.env(), workdir, teachers=10)
+            seeded_at = time.monotonic()
+            await seed(client, people.teachers, args.seed)
+
+            async def indexed() -> bool:
+                async with context.sessionmaker() as session:
+                    jobs = await JobRepository(session).count_by_status()
+                busy_jobs = jobs.get("queued", 0) + jobs.get("running", 0)
+                return busy_jobs == 0 and await pending_index_changes(context) == 0
+
+            await wait_for(indexed, timeout_s=600, what="the seeded resources indexed")
+            seed_s = time.monotonic() - seeded_at
+            print(f"seeded and indexed {args.seed} resources in {seed_s:.0f} s; load starts", file=sys.stderr)
+
+            started = time.monotonic()
+            run = Run(client, people.teachers, started + args.duration)
+            rss: dict[str, list[int]] = {}
+            tasks = [asyncio.create_task(run.searcher(n)) for n in range(args.searchers)]
+            tasks += [asyncio.create_task(run.uploader(n)) for n in range(args.uploaders)]
+            tasks.append(asyncio.create_task(sample_rss(processes, run.deadline, rss)))
+            await asyncio.gather(*tasks)
+            seconds = time.monotonic() - started
+            backlog = await pending_index_changes(context)
+        crashed = [name for name, process in processes.items() if not process.running]
+    finally:
+        for process in processes.values():
+            process.stop()
+        await tenant.drop()
+        await asyncio.to_thread(servers.close)
+
+    lines = [
+        f"load: {args.searchers} searchers + {args.uploaders} uploaders (1 MiB PDFs), closed loop, "
+        f"{seconds:.0f} s on {os.cpu_count()} CPUs over loopback, {args.seed} resources seeded; "
+        f"machine before the run: {busy:.0%} CPU busy, load average {load1:.2f}",
+        f"{'kind':<8}{'requests':>9}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}",
+        report(run.search, seconds),
+        report(run.upload, seconds),
+        *(rss_line(name, values) for name, values in rss.items()),
+        f"index backlog when the load stopped: {backlog} outbox entries; "
+        f"processes that died: {', '.join(crashed) or 'none'}",
+    ]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=120.0, help="seconds of load (default 120)")
+    parser.add_argument("--searchers", type=int, default=50, help="concurrent searching users (default 50)")
+    parser.add_argument("--uploaders", type=int, default=5, help="concurrent uploading users (default 5)")
+    parser.add_argument(
+        "--seed", type=int, default=300, help="resources created before the load (default 300)"
+    )
+    args = parser.parse_args()
+    if args.duration <= 0 or args.duration > 1800:
+        parser.error("--duration must be between 0 and 1800 seconds")
+    lines = asyncio.run(main_async(args))
+    print("\n".join(lines))
+    target = os.environ.get("JIAOYUN_PROOF_FIGURES")
+    if target:
+        with open(target, "a", encoding="utf-8") as output:
+            output.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
