@@ -20,6 +20,8 @@ from services.notifications import service as notifications
 from services.web.templating import render
 from storage.models.identity import Role, User
 
+# The module whose routes are pages (their errors are always HTML).
+PAGE_ROUTES_MODULE = "services.web.router"
 # Paths that are not pages: their errors stay in the API's JSON shape.
 _NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz", "/static/")
 
@@ -75,7 +77,14 @@ def principal_of(user: User | None) -> Principal | None:
 
 
 def is_page_request(request: Request) -> bool:
-    return not request.url.path.startswith(_NOT_PAGES)
+    """A request of the web pages: one a page route answers, or (for paths nothing answers) one from a
+    browser asking for HTML. Everything else keeps the API's JSON errors."""
+    if request.url.path.startswith(_NOT_PAGES):
+        return False
+    endpoint = request.scope.get("endpoint")
+    if endpoint is not None:
+        return getattr(endpoint, "__module__", "") == PAGE_ROUTES_MODULE
+    return "text/html" in request.headers.get("accept", "")
 
 
 def sign_in_url(request: Request) -> str:

@@ -14,6 +14,7 @@ from services.identity.browser import CSRF_COOKIE, CSRF_HEADER
 from storage.models.identity import User
 from tests.factories import DEFAULT_PASSWORD
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
@@ -21,7 +22,10 @@ FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]*)"')
 async def browser(context: AppContext) -> AsyncIterator[httpx.AsyncClient]:
     """A cookie jar of its own, like a separate browser, on the same app and backends."""
     transport = httpx.ASGITransport(app=create_app(context=context))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    # Browsers ask for HTML when they navigate; fetch() from the pages asks for JSON.
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers={"Accept": BROWSER_ACCEPT}
+    ) as client:
         yield client
 
 

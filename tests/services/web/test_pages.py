@@ -12,7 +12,14 @@ from services.identity.browser import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 from tests import samples
 from tests.factories import upload_form
 from tests.services.research.review_world import ReviewWorld, review_world
-from tests.services.web.browsers import browser, csrf_headers, form_token, sign_in, signed_in
+from tests.services.web.browsers import (
+    BROWSER_ACCEPT,
+    browser,
+    csrf_headers,
+    form_token,
+    sign_in,
+    signed_in,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -269,13 +276,18 @@ async def test_user_text_is_escaped_in_titles_comments_and_topics(
 
 async def test_api_errors_stay_json_and_pages_get_chinese_error_pages(client: httpx.AsyncClient) -> None:
     missing = uuid.uuid4()
-    api = await client.get(f"/api/v1/resources/{missing}")
+    html = {"Accept": BROWSER_ACCEPT}
+    api = await client.get(f"/api/v1/resources/{missing}", headers=html)
     assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
-    assert (
-        (await client.get("/api/v1/no-such-endpoint")).headers["content-type"].startswith("application/json")
-    )
+    unknown_api = await client.get("/api/v1/no-such-endpoint", headers=html)
+    assert unknown_api.headers["content-type"].startswith("application/json")
+    # A path nothing answers: a page for a browser, the JSON shape for any other client.
+    assert (await client.get("/no-such-page")).json()["error"]["code"] == "not_found"
+    for path in (f"/resources/{missing}", f"/topics/{missing}"):
+        # Page routes answer with pages whatever the client asks for.
+        assert (await client.get(path)).headers["content-type"].startswith("text/html")
     for path in (f"/resources/{missing}", "/no-such-page", f"/topics/{missing}"):
-        page = await client.get(path)
+        page = await client.get(path, headers=html)
         assert page.status_code == 404, path
         assert page.headers["content-type"].startswith("text/html")
         assert "页面不存在" in page.text
