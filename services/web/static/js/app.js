@@ -39,7 +39,6 @@ function attachMentions() {
     field.parentElement.classList.add("mention-field");
     field.setAttribute("aria-autocomplete", "list");
     field.setAttribute("aria-controls", list.id);
-    field.setAttribute("aria-expanded", "false");
     // Registered before the autocomplete's own listener: it reads the word being typed after "@".
     field.addEventListener("input", () => {
       const before = field.value.slice(0, field.selectionStart);
@@ -47,6 +46,7 @@ function attachMentions() {
       field.dataset.query = match ? match[1] : "";
     });
     attachAutocomplete(field, list, {
+      expandable: false,
       source: async (text) => {
         const people = await api("GET", `/api/v1/users/mentionable?${new URLSearchParams({ q: text, limit: "8" })}`);
         return people.map((person) => ({ label: person.display_name, hint: `@${person.username}`, value: person }));

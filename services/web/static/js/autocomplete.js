@@ -3,7 +3,9 @@
 
 let instances = 0;
 
-export function attachAutocomplete(input, list, { source, onPick, minLength = 1, delay = 150 }) {
+// `expandable`: the field is a combobox, which says whether its list is open (aria-expanded); a
+// textarea completing @mentions is a plain textbox, which may not carry that attribute.
+export function attachAutocomplete(input, list, { source, onPick, minLength = 1, delay = 150, expandable = true }) {
   const prefix = `ac-${++instances}`;
   let items = [];
   let active = -1;
@@ -13,7 +15,7 @@ export function attachAutocomplete(input, list, { source, onPick, minLength = 1,
   function close() {
     list.hidden = true;
     list.replaceChildren();
-    input.setAttribute("aria-expanded", "false");
+    if (expandable) input.setAttribute("aria-expanded", "false");
     input.removeAttribute("aria-activedescendant");
     items = [];
     active = -1;
@@ -51,7 +53,7 @@ export function attachAutocomplete(input, list, { source, onPick, minLength = 1,
     );
     const open = found.length > 0;
     list.hidden = !open;
-    input.setAttribute("aria-expanded", String(open));
+    if (expandable) input.setAttribute("aria-expanded", String(open));
     active = -1;
   }
 
