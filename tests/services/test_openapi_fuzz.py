@@ -54,7 +54,7 @@ def _expect(response: httpx.Response, status: int) -> Any:
 
 def _seed(
     base_url: str, env: dict[str, str], workdir: Path
-) -> tuple[dict[str, dict[str, str]], dict[str, list[str]]]:
+) -> tuple[dict[str, dict[str, str]], dict[str, Any]]:
     run_cli(env, workdir, "admin", "create", "--username", "fuzz-admin", "--password", PASSWORD)
     with httpx.Client(base_url=base_url, timeout=60) as client:
 
@@ -67,10 +67,17 @@ def _seed(
             client.post("/api/v1/schools", json={"name": "模糊测试学校", "code": "FZ"}, headers=admin), 201
         )
         user = {"username": "fuzz-teacher", "display_name": "教师", "password": PASSWORD, "role": "teacher"}
-        teacher_user = _expect(
-            client.post("/api/v1/users", json=user | {"school_id": school["id"]}, headers=admin), 201
-        )
+        _expect(client.post("/api/v1/users", json=user | {"school_id": school["id"]}, headers=admin), 201)
         teacher = sign_in("fuzz-teacher")
+        # The school and user whose ids go into generated paths are not the signed-in users' own:
+        # a generated PATCH may well deactivate its target, and the run must keep its sessions.
+        target_school = _expect(
+            client.post("/api/v1/schools", json={"name": "靶子学校", "code": "FZT"}, headers=admin), 201
+        )
+        target = {"username": "fuzz-target", "display_name": "靶子", "password": PASSWORD, "role": "teacher"}
+        target_user = _expect(
+            client.post("/api/v1/users", json=target | {"school_id": target_school["id"]}, headers=admin), 201
+        )
         pdf = samples.pdf_bytes(["模糊测试"])
         resource = _expect(
             client.post(
@@ -90,8 +97,8 @@ def _seed(
     known = {
         "resource_id": resource["id"],
         "file_id": resource["versions"][0]["files"][0]["id"],
-        "school_id": school["id"],
-        "user_id": teacher_user["id"],
+        "school_id": target_school["id"],
+        "user_id": target_user["id"],
         "upload_id": upload["id"],
         "topic_id": topic["id"],
         "post_id": post["id"],
