@@ -7,6 +7,7 @@ names a file, appended to it (scripts/prove collects them there).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +35,11 @@ class Figures:
 
 
 @pytest.fixture
-def figures(request: pytest.FixtureRequest) -> Figures:
-    return Figures(request.node.name)
+def figures(request: pytest.FixtureRequest) -> Iterator[Figures]:
+    recorded = Figures(request.node.name)
+    started = time.monotonic()
+    yield recorded
+    recorded.add(f"test took {time.monotonic() - started:.0f} s")
 
 
 def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
