@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import time
 from collections.abc import AsyncIterator
@@ -49,10 +50,16 @@ async def test_leftovers_of_killed_writes_are_removed_once_old(tmp_path: Path) -
 async def test_a_put_of_big_chunks_leaves_the_event_loop_free(tmp_path: Path) -> None:
     """Hashing happens in the writing thread: other requests keep being served during a big upload."""
     async with stacks.local_blob_store(tmp_path / "blobs") as store:
-        chunk = os.urandom(64 * 1024 * 1024)  # sha256 of it takes a good 100 ms
+        chunk = os.urandom(64 * 1024 * 1024)
+        count = 4
+        # What hashing one chunk takes on this machine, now: the stall each chunk would cause if it
+        # were hashed on the event loop. (Absolute times vary too much on a shared machine.)
+        started = time.monotonic()
+        hashlib.sha256(chunk)
+        hash_s = time.monotonic() - started
 
         async def chunks() -> AsyncIterator[bytes]:
-            for _ in range(3):
+            for _ in range(count):
                 yield chunk
 
         gaps: list[float] = []
@@ -61,7 +68,7 @@ async def test_a_put_of_big_chunks_leaves_the_event_loop_free(tmp_path: Path) ->
         async def ticker() -> None:
             last = time.monotonic()
             while not done.is_set():
-                await asyncio.sleep(0.005)
+                await asyncio.sleep(0.002)
                 now = time.monotonic()
                 gaps.append(now - last)
                 last = now
@@ -71,5 +78,7 @@ async def test_a_put_of_big_chunks_leaves_the_event_loop_free(tmp_path: Path) ->
         done.set()
         await ticking
 
-        assert stored.size == 3 * len(chunk)
-        assert max(gaps) < 0.08, f"the event loop stalled for {max(gaps) * 1000:.0f} ms"
+        assert stored.size == count * len(chunk)
+        stalls = [gap for gap in gaps if gap > 0.75 * hash_s]
+        # Hashed on the loop, every chunk would stall it; a busy machine may account for one.
+        assert len(stalls) <= 1, f"{len(stalls)} stalls of {hash_s * 1000:.0f} ms or so: {stalls}"
