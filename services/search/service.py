@@ -58,13 +58,18 @@ def _unavailable(exc: SearchUnavailable) -> ServiceUnavailable:
 
 
 def normalized_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Filter values spelled the way resources are stored (人民教育出版社 → 人教版, 道法 → 道德与法治)."""
+    """Filter values spelled the way resources are stored.
+
+    人民教育出版社 → 人教版, 道法 → 道德与法治, 上 → 上册: the names teachers write find what was stored.
+    """
     result: dict[str, list[str]] = {}
     for name, values in filters.items():
         if name == "edition":
             values = [normalize_edition(value) for value in values]
         elif name == "subject":
-            values = [curriculum.SUBJECT_ALIASES.get(value.strip(), value.strip()) for value in values]
+            values = [curriculum.canonical_subject(value) for value in values]
+        elif name == "volume":
+            values = [curriculum.canonical_volume(value) for value in values]
         if values:
             result[name] = list(dict.fromkeys(values))
     return result

@@ -301,3 +301,16 @@ async def test_paging_stops_at_the_result_window(client: httpx.AsyncClient, cont
         )
         assert response.status_code == 422, response.text
         assert response.json()["error"]["code"] == "invalid_payload"
+
+
+async def test_filters_take_the_names_teachers_write(client: httpx.AsyncClient, context: AppContext) -> None:
+    world = await district(client, context)
+    made = await world.created(
+        "a.pdf", PDF, title="规则意识", subject="道德与法治", volume="上册", edition="人教版", grade=3
+    )
+    await world.process()
+    await context.search_index.refresh()
+    found = await search(
+        world, world.student_auth, subject="道法", volume="上", edition="人民教育出版社", kind="resource"
+    )
+    assert [hit["resource_id"] for hit in found["hits"]] == [made["id"]]
