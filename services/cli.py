@@ -73,6 +73,8 @@ def serve(
     # Once, here, before the processes start (they skip it); other servers migrating at the same time
     # wait for each other on a database lock.
     upgrade_to_head(settings.resolved_database_url)
+    from services.http_protocol import BoundedHttpToolsProtocol
+
     uvicorn.run(
         "services.app:create_app_migrated",
         factory=True,
@@ -80,6 +82,7 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        http=BoundedHttpToolsProtocol,
     )
 
 
