@@ -264,7 +264,10 @@ async def resource_page(
     timeline = None
     categories: list[Any] = []
     rubrics: list[Any] = []
-    if principal is not None and is_recording:
+    # A lesson's review (timeline and scores) is for colleagues; students and share-link guests see
+    # the lesson itself.
+    sees_review = is_recording and authz.can_see_review_scores(principal, resource)
+    if sees_review:
         view = await review.timeline(session, principal, resource.id, version.number)
         timeline = {
             "comments": [comment_read(thread.row, thread.replies) for thread in view.comments],
@@ -276,11 +279,7 @@ async def resource_page(
     can_score = is_recording and authz.can_score(principal, resource)
     if can_score:
         rubrics = [rubric_read(item) for item in await review.list_rubrics(session, include_inactive=False)]
-    # Scores are for colleagues; a guest opening a share link sees the lesson, not its review.
-    signed_in_recording = is_recording and principal is not None
-    scores = (
-        await review.resource_scores(session, principal, resource.id, None) if signed_in_recording else None
-    )
+    scores = await review.resource_scores(session, principal, resource.id, None) if sees_review else None
     owner = await topics.authors(session, [resource.owner_id])
     return await render_page(
         request,

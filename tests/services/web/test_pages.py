@@ -224,6 +224,23 @@ async def test_a_student_sees_no_draft_anywhere_in_the_pages(
         assert own.status_code == 200 and "树和喜鹊 草稿稿" in own.text and "草稿" in own.text
 
 
+async def test_a_student_opens_a_lesson_recording_without_its_review(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    base = world.base
+    lesson = await world.lesson(title="树和喜鹊 第1次试课", status="published")
+    await world.commented(lesson["id"], base.colleague_auth, start_s=3, body="导入环节可以更短一些")
+    async with signed_in(context, base.student) as page:
+        response = await page.get(f"/resources/{lesson['id']}")
+        assert response.status_code == 200, response.text
+        assert "树和喜鹊 第1次试课" in response.text and "<video" in response.text
+        assert "导入环节可以更短一些" not in response.text
+    async with signed_in(context, base.colleague) as page:
+        response = await page.get(f"/resources/{lesson['id']}")
+        assert response.status_code == 200 and "导入环节可以更短一些" in response.text
+
+
 async def test_user_text_is_escaped_in_titles_comments_and_topics(
     client: httpx.AsyncClient, context: AppContext
 ) -> None:
