@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -84,8 +84,10 @@ SortOrder = Literal["relevance", "newest", "popular"]
 # same on the embedded index so both backends accept the same queries.
 MAX_RESULT_WINDOW = 10_000
 
-# Under group_by_parent, how many further documents of a parent a hit carries in SearchHit.more.
+# Under group_by_parent, how many further documents of a parent a hit carries in SearchHit.more,
+# and how many are read to find them (see `further_matches`).
 MORE_PER_HIT = 3
+MORE_CANDIDATES = 3 * MORE_PER_HIT
 
 
 class SearchQuery(BaseModel):
@@ -189,3 +191,18 @@ class SearchResult(BaseModel):
     total: int
     hits: list[SearchHit]
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
+
+
+def further_matches(hit: SearchHit, candidates: Iterable[SearchHit]) -> list[SearchHit]:
+    """SearchHit.more: the parent's next matching documents, best first: its own document, and pages,
+    cues and replies whose own text matched.
+
+    A page or cue carries its resource's title, so a title query matches every one of them; listing
+    those ("also in cue 1, cue 2 …") would say nothing the hit does not.
+    """
+    worth = [
+        other
+        for other in candidates
+        if other.id != hit.id and (other.kind in OWN_DOCUMENT_KINDS or "body" in other.highlights)
+    ]
+    return worth[:MORE_PER_HIT]

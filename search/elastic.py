@@ -28,7 +28,7 @@ from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError, Transport
 
 from search.documents import (
     FACET_FIELDS,
-    MORE_PER_HIT,
+    MORE_CANDIDATES,
     OWN_DOCUMENT_KINDS,
     AccessFilter,
     FacetValue,
@@ -37,6 +37,7 @@ from search.documents import (
     SearchQuery,
     SearchResult,
     Suggestion,
+    further_matches,
 )
 from search.highlight import hit_highlights
 from search.index import SearchUnavailable
@@ -148,6 +149,9 @@ def match_clause(plan: TextPlan) -> dict[str, Any]:
                             "query": alternative.chars,
                             "fields": ["title_chars^8", "body_chars^2"],
                             "type": "phrase",
+                            # Title and body scores add up, as FTS5's bm25() adds its columns': a
+                            # page whose text also has the phrase ranks above one with just the title.
+                            "tie_breaker": 1.0,
                         }
                     }
                     for alternative in group
@@ -610,12 +614,12 @@ class ElasticsearchSearchIndex:
             aggregations[_PARENTS] = _parent_count()
         if group and query.limit:
             # One hit per parent, its best document by `sort`; inner hits, sorted the same way, are that
-            # document again followed by the parent's next MORE_PER_HIT matching documents.
+            # document again followed by the parent's next MORE_CANDIDATES matching documents.
             collapse = {
                 "field": "parent_id",
                 "inner_hits": {
                     "name": _MORE,
-                    "size": 1 + MORE_PER_HIT,
+                    "size": 1 + MORE_CANDIDATES,
                     "sort": sort,
                     "track_scores": True,
                     "_source": {"includes": ["source"]},
@@ -644,9 +648,7 @@ class ElasticsearchSearchIndex:
             found = _hit(hit, plan)
             if group:
                 inner = hit.get("inner_hits", {}).get(_MORE, {}).get("hits", {}).get("hits", [])
-                found.more = [_hit(other, plan) for other in inner if other["_id"] != hit["_id"]][
-                    :MORE_PER_HIT
-                ]
+                found.more = further_matches(found, (_hit(other, plan) for other in inner))
             hits.append(found)
         aggregated = response.get("aggregations", {})
         facets = {

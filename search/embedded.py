@@ -24,7 +24,7 @@ from anyio import to_thread
 
 from search.documents import (
     FACET_FIELDS,
-    MORE_PER_HIT,
+    MORE_CANDIDATES,
     OWN_DOCUMENT_KINDS,
     AccessFilter,
     FacetValue,
@@ -33,6 +33,7 @@ from search.documents import (
     SearchQuery,
     SearchResult,
     Suggestion,
+    further_matches,
 )
 from search.highlight import hit_highlights
 from search.pinyin import initials_field, pinyin_field
@@ -538,7 +539,7 @@ class EmbeddedSearchIndex:
                 rows = []  # counts and facets only
             elif query.group_by_parent:
                 # Each parent's documents ranked by the query's order; a page of parents ordered by their
-                # best document; then the best 1 + MORE_PER_HIT documents of each parent on that page.
+                # best document; then the best 1 + MORE_CANDIDATES documents of each parent on that page.
                 order = _order(query, plan is not None)
                 # Stored documents are read for the rows returned only.
                 rows = connection.execute(
@@ -555,7 +556,7 @@ class EmbeddedSearchIndex:
                     "JOIN page ON page.parent_id = r.parent_id "
                     f"JOIN docs_{generation} AS stored ON stored.rowid = r.doc "
                     "WHERE r.rank <= ? ORDER BY page.position, r.rank",
-                    [*score_params, *params, query.limit, query.offset, 1 + MORE_PER_HIT],
+                    [*score_params, *params, query.limit, query.offset, 1 + MORE_CANDIDATES],
                 ).fetchall()
             else:
                 rows = connection.execute(
@@ -575,10 +576,13 @@ class EmbeddedSearchIndex:
                     highlights=hit_highlights(document, plan),
                 )
                 if query.group_by_parent and hits and hits[-1].parent_id == hit.parent_id:
-                    # Rows come best first within each parent: the first is the hit, the rest its `more`.
+                    # Rows come best first within each parent: the first is the hit, the rest candidates
+                    # for its `more`.
                     hits[-1].more.append(hit)
                 else:
                     hits.append(hit)
+            for hit in hits:
+                hit.more = further_matches(hit, hit.more)
             facets: dict[str, list[FacetValue]] = {}
             for field in query.facets:
                 # Counted under every filter but the field's own (SearchQuery.without_filter_on).

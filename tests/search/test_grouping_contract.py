@@ -70,21 +70,22 @@ async def test_one_hit_per_parent_with_its_next_matches_in_more(search_index: Se
     assert all(hit.more == [] for hit in flat.hits)
 
     result = await grouped(search_index, "小蝌蚪找妈妈", facets=["kind"])
-    # The best document of each parent by tier; the parent's next three, best first, in `more`.
-    assert shape(result) == [("r", ["r:p1", "r:p2", "r:c1"]), ("t", []), ("s:p1", [])]
+    # The best document of each parent by tier; in `more`, the parent's next ones whose own text
+    # matched, best first (r:p1 and r:p2 match only by the title they carry: nothing to add).
+    assert shape(result) == [("r", ["r:c1", "r:p3"]), ("t", []), ("s:p1", [])]
     assert result.total == 3
     assert counts(result, "kind") == [("file_page", 2), ("resource", 2), ("video_cue", 1)]
     first = result.hits[0]
     assert first.highlights == {"title": "<em>小蝌蚪找妈妈</em>"}
     assert all(other.score <= first.score and other.more == [] for other in first.more)
-    cue = first.more[2]
+    cue = first.more[0]
     assert (cue.kind, cue.parent_id, cue.document.start_s) == (DocKind.video_cue, "r", 42.0)
     assert cue.highlights == {"body": "老师说：<em>小蝌蚪找妈妈</em>的故事"}
     assert result.hits[2].document.page == 1
 
     # Among the requested kinds only: a page or a cue is then the hit itself.
     pages = await grouped(search_index, "小蝌蚪找妈妈", kinds=[DocKind.file_page])
-    assert shape(pages) == [("r:p1", ["r:p2", "r:p3"]), ("s:p1", [])]
+    assert shape(pages) == [("r:p1", ["r:p3"]), ("s:p1", [])]
     assert pages.hits[0].document.page == 1
     cues = await grouped(search_index, "小蝌蚪找妈妈", kinds=[DocKind.video_cue])
     assert shape(cues) == [("r:c1", [])]
@@ -110,12 +111,13 @@ async def test_a_resource_found_by_its_title_is_the_hit_not_a_page_carrying_that
     )
     result = await grouped(search_index, "喜鹊")
     assert [hit.id for hit in result.hits] == ["s", "r", "q:p1"]
-    assert sorted(other.id for other in result.hits[1].more) == ["r:c1", "r:p1", "r:p2"]
+    # Only the page whose text has 喜鹊 is worth listing; the others carry just the title.
+    assert [other.id for other in result.hits[1].more] == ["r:p1"]
     # Without the parent's own document among the requested kinds, its best page or cue is the hit.
     inside = await grouped(search_index, "喜鹊", kinds=[DocKind.file_page, DocKind.video_cue])
     assert sorted(hit.parent_id for hit in inside.hits) == ["q", "r"]
     assert all(hit.kind != DocKind.resource for hit in inside.hits)
-    assert [len(hit.more) for hit in inside.hits if hit.parent_id == "r"] == [2]
+    assert [(hit.id, hit.more) for hit in inside.hits if hit.parent_id == "r"] == [("r:p1", [])]
 
 
 async def test_totals_and_facets_count_parents(search_index: SearchIndex) -> None:

@@ -51,8 +51,10 @@ class District:
         return body
 
     async def process(self) -> None:
-        """Run every queued job and periodic duty to completion, as the worker would."""
+        """Run every queued job and periodic duty to completion, as the worker would, and make what it
+        indexed visible to search (Elasticsearch refreshes on its own only every second)."""
         await Worker(self.context).run_until_idle()
+        await self.context.search_index.refresh()
 
     async def detail(self, resource_id: str, auth: dict[str, str] | None = None) -> dict[str, Any]:
         response = await self.client.get(
