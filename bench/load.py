@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -258,6 +259,7 @@ async def main_async(args: argparse.Namespace) -> list[str]:
             process.stop()
         await tenant.drop()
         await asyncio.to_thread(servers.close)
+        shutil.rmtree(workdir, ignore_errors=True)
 
     lines = [
         f"load: {args.searchers} searchers + {args.uploaders} uploaders (1 MiB PDFs), closed loop, "
