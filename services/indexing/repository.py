@@ -89,4 +89,15 @@ class OutboxRepository:
         return int(await self.session.scalar(select(func.count()).select_from(SearchOutbox)) or 0)
 
     async def retry_now(self) -> None:
-        await self.session.execute(update(SearchOutbox).values(run_after=utcnow()))
+        """Every entry waiting out a backoff is due at once."""
+        now = utcnow()
+        await self.session.execute(
+            update(SearchOutbox).where(SearchOutbox.run_after > now).values(run_after=now)
+        )
+
+    async def make_one_due(self) -> None:
+        """The oldest waiting entry is due now, as if its backoff had run out (tests)."""
+        oldest = await self.session.scalar(select(func.min(SearchOutbox.id)))
+        await self.session.execute(
+            update(SearchOutbox).where(SearchOutbox.id == oldest).values(run_after=utcnow())
+        )

@@ -63,6 +63,10 @@ async def drain_search_outbox(context: AppContext) -> int:
             return await _apply_one_by_one(context, session, repository, parents)
         applied = [i for ids in parents.values() for i in ids]
         await repository.remove(applied)
+        if any(entry.attempts for entry in entries if entry.id in set(applied)):
+            # Entries that had failed went through: the backend is back, so everything still waiting
+            # out its backoff is due now, and the index catches up at once instead of within a minute.
+            await repository.retry_now()
         return len(applied)
 
 

@@ -104,3 +104,31 @@ async def test_a_parent_that_fails_does_not_hold_back_the_others(
         left = await OutboxRepository(session).all_entries()
     assert [(entry.parent_id, entry.attempts) for entry in left] == [(broken_id, 1)]
     assert "this parent cannot be loaded" in (left[0].last_error or "")
+
+
+async def test_once_a_failed_entry_goes_through_the_others_skip_their_backoff(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await district(client, context)
+    working_index = context.search_index
+    unreachable = ElasticsearchSearchIndex(
+        AsyncElasticsearch("http://127.0.0.1:9", request_timeout=1, max_retries=0), "outage"
+    )
+    context.search_index = unreachable
+    try:
+        for number in range(3):
+            await world.created(
+                f"{number}.pdf", samples.pdf_bytes([f"恢复 {number}"]), title=f"恢复 {number}"
+            )
+        await world.process()
+    finally:
+        context.search_index = working_index
+        await unreachable.close()
+    async with context.sessionmaker() as session, session.begin():
+        waiting = await OutboxRepository(session).all_entries()
+        assert waiting and all(entry.attempts >= 1 for entry in waiting)
+        await OutboxRepository(session).make_one_due()  # only its backoff has run out
+
+    while await drain_search_outbox(context):
+        pass
+    assert await pending_index_changes(context) == 0
