@@ -266,9 +266,9 @@ async def resource_page(
     rubrics: list[Any] = []
     # A lesson's review (timeline and scores) is for colleagues; students and share-link guests see
     # the lesson itself.
-    sees_review = is_recording and authz.can_see_review_scores(principal, resource)
-    if sees_review:
-        view = await review.timeline(session, principal, resource.id, version.number)
+    reviewer = principal if is_recording and authz.can_see_review_scores(principal, resource) else None
+    if reviewer is not None:
+        view = await review.timeline(session, reviewer, resource.id, version.number)
         timeline = {
             "comments": [comment_read(thread.row, thread.replies) for thread in view.comments],
             "carried_over": [comment_read(thread.row, thread.replies) for thread in view.carried_over],
@@ -279,7 +279,7 @@ async def resource_page(
     can_score = is_recording and authz.can_score(principal, resource)
     if can_score:
         rubrics = [rubric_read(item) for item in await review.list_rubrics(session, include_inactive=False)]
-    scores = await review.resource_scores(session, principal, resource.id, None) if sees_review else None
+    scores = await review.resource_scores(session, reviewer, resource.id, None) if reviewer else None
     owner = await topics.authors(session, [resource.owner_id])
     return await render_page(
         request,
