@@ -28,6 +28,13 @@ class UserRepository:
     async def get(self, user_id: uuid.UUID) -> User | None:
         return await self.session.get(User, user_id)
 
+    async def by_ids(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
+        """Id → user of those of these ids that name a user, in one query."""
+        if not user_ids:
+            return {}
+        rows = await self.session.scalars(select(User).where(User.id.in_(set(user_ids))))
+        return {user.id: user for user in rows.all()}
+
     async def get_by_username(self, username: str) -> User | None:
         return await self.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.authz import Principal
+from services.identity.repository import UserRepository
 from services.notifications.repository import NotificationRepository
 from storage.database import utcnow
 from storage.models.research import Notification, NotificationKind
@@ -42,6 +44,26 @@ def notify(
     ]
     NotificationRepository(session).add_all(notifications)
     return notifications
+
+
+async def readers_among(
+    session: AsyncSession, user_ids: Iterable[uuid.UUID], may_read: Callable[[Principal], bool]
+) -> list[uuid.UUID]:
+    """Those of these users (once each, in order) who are active and whom `may_read`, a rule of
+    services.authz, lets see what they would be told about: nobody hears of what they cannot open."""
+    wanted = list(dict.fromkeys(user_ids))
+    users = await UserRepository(session).by_ids(wanted)
+    return [
+        user_id
+        for user_id in wanted
+        if (user := users.get(user_id)) is not None and user.is_active and may_read(Principal.of(user))
+    ]
+
+
+async def actor_name(session: AsyncSession, user_id: uuid.UUID) -> str:
+    """How a notification's text names whoever acted: their display name, 有人 (someone) if they are gone."""
+    user = await UserRepository(session).get(user_id)
+    return user.display_name if user else "有人"
 
 
 async def users_by_username(session: AsyncSession, usernames: list[str]) -> list[uuid.UUID]:

@@ -14,7 +14,6 @@ from storage.models.identity import User
 from storage.models.research import (
     ObservationCategory,
     ReviewComment,
-    Revision,
     Rubric,
     RubricCriterion,
     RubricScore,
@@ -49,9 +48,7 @@ class ReviewRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def add(
-        self, *objects: ReviewComment | Revision | ObservationCategory | Rubric | RubricCriterion
-    ) -> None:
+    def add(self, *objects: ReviewComment | ObservationCategory | Rubric | RubricCriterion) -> None:
         self.session.add_all(objects)
 
     # -- comments ---------------------------------------------------------------------------------
@@ -110,20 +107,6 @@ class ReviewRepository:
             .order_by(ReviewComment.created_at, ReviewComment.id)
         )
         return [CommentRow.of(row) for row in rows.all()]
-
-    async def users(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
-        if not user_ids:
-            return {}
-        rows = await self.session.scalars(select(User).where(User.id.in_(set(user_ids))))
-        return {user.id: user for user in rows.all()}
-
-    async def revisions(self, object_type: str, object_id: uuid.UUID) -> list[Revision]:
-        rows = await self.session.scalars(
-            select(Revision)
-            .where(Revision.object_type == object_type, Revision.object_id == object_id)
-            .order_by(Revision.created_at.desc(), Revision.id)
-        )
-        return list(rows.all())
 
     async def video_duration(self, version_id: uuid.UUID) -> float | None:
         """How long the round's video is, once processing has measured it."""

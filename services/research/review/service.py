@@ -20,8 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services import authz
 from services.authz import Action, Principal
 from services.errors import AppError, Conflict, Forbidden, NotFound
-from services.identity.repository import UserRepository
-from services.notifications.service import notify
+from services.notifications.service import actor_name, notify, readers_among
 from services.research.review.repository import CommentRow, ReviewRepository
 from services.research.review.schemas import (
     CategoryCreate,
@@ -37,6 +36,7 @@ from services.research.review.schemas import (
     RubricUpdate,
     ScoresSubmit,
 )
+from services.research.service import record_revision, revision_history
 from services.resources.repository import ResourceRepository
 from services.resources.service import RECORDING_TYPES, target_version
 from storage.database import utcnow
@@ -120,19 +120,9 @@ async def _review_readers(
 ) -> list[uuid.UUID]:
     """Those of these users who may still see the lesson's review (in order): only they hear about it.
     A reviewer of a lesson since made school-only, or taken down, is no longer told about replies."""
-    users = await ReviewRepository(session).users(user_ids)
-    return [
-        user_id
-        for user_id in user_ids
-        if (user := users.get(user_id)) is not None
-        and user.is_active
-        and authz.can_see_review_scores(Principal.of(user), resource)
-    ]
-
-
-async def _display_name(session: AsyncSession, user_id: uuid.UUID) -> str:
-    user = await UserRepository(session).get(user_id)
-    return user.display_name if user else "有人"
+    return await readers_among(
+        session, user_ids, lambda reader: authz.can_see_review_scores(reader, resource)
+    )
 
 
 def _clock(seconds: float | None) -> str:
@@ -185,7 +175,7 @@ async def create_comment(
     repository.add(comment)
     await session.flush()
 
-    actor = await _display_name(session, principal.user_id)
+    actor = await actor_name(session, principal.user_id)
     subject: dict[str, Any] = {
         "resource_id": resource.id,
         "version": version.number,
@@ -307,7 +297,7 @@ async def update_comment(
     category_id = changes.get("category_id", comment.category_id)
     # One revision per edit that changes anything, keeping the body and whatever else it changed.
     previous_fields: dict[str, Any] = {
-        name: str(before) if isinstance(before, uuid.UUID) else before
+        name: before
         for name, before, after in (
             ("start_s", comment.start_s, start_s),
             ("end_s", comment.end_s, end_s),
@@ -316,16 +306,14 @@ async def update_comment(
         if before != after
     }
     if previous_fields or body != comment.body:
-        repository.add(
-            Revision(
-                id=uuid.uuid4(),
-                object_type=REVISION_TYPE,
-                object_id=comment.id,
-                body=comment.body,
-                previous_fields=previous_fields,
-                editor_id=principal.user_id,
-                created_at=now,
-            )
+        record_revision(
+            session,
+            REVISION_TYPE,
+            comment.id,
+            body=comment.body,
+            previous_fields=previous_fields,
+            editor_id=principal.user_id,
+            at=now,
         )
     comment.body = body
     comment.start_s, comment.end_s = start_s, end_s
@@ -341,7 +329,7 @@ async def comment_history(
     """The comment before each edit, newest first; for whoever may read the comment in the timeline."""
     comment, resource = await _comment_and_resource(session, principal, comment_id, for_update=False)
     _require_review_reader(principal, resource)
-    return await ReviewRepository(session).revisions(REVISION_TYPE, comment.id)
+    return await revision_history(session, REVISION_TYPE, comment.id)
 
 
 async def delete_comment(session: AsyncSession, principal: Principal, comment_id: uuid.UUID) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from search.documents import AccessFilter
 from services.resources.repository import readable_clause as resource_readable_clause
-from storage.models.identity import PublicationStatus, User, Visibility
+from storage.models.identity import PublicationStatus, Visibility
 from storage.models.research import Post, Revision, Topic, TopicResource, TopicState
 from storage.models.resources import Resource
 
@@ -69,7 +69,7 @@ class TopicRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def add(self, *objects: Topic | TopicResource | Post | Revision) -> None:
+    def add(self, *objects: Topic | TopicResource | Post) -> None:
         self.session.add_all(objects)
 
     async def get(self, topic_id: uuid.UUID, *, for_update: bool = False) -> Topic | None:
@@ -184,22 +184,6 @@ class TopicRepository:
             .order_by("first")
         )
         return [author_id for author_id, _ in rows.all()]
-
-    # -- people and revisions --------------------------------------------------------------------
-
-    async def users(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
-        if not user_ids:
-            return {}
-        rows = await self.session.scalars(select(User).where(User.id.in_(set(user_ids))))
-        return {user.id: user for user in rows.all()}
-
-    async def revisions(self, object_type: str, object_id: uuid.UUID) -> list[Revision]:
-        rows = await self.session.scalars(
-            select(Revision)
-            .where(Revision.object_type == object_type, Revision.object_id == object_id)
-            .order_by(Revision.created_at.desc(), Revision.id)
-        )
-        return list(rows.all())
 
     # -- search ---------------------------------------------------------------------------------------
 

@@ -9,16 +9,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import authz
 from services.authz import Action, Principal
 from services.errors import AppError, Conflict, Forbidden, NotFound
+from services.identity.repository import UserRepository
 from services.indexing.service import enqueue_reindex
 from services.markdown import mentioned_usernames
-from services.notifications.service import notify, users_by_username
+from services.notifications.service import actor_name, notify, readers_among, users_by_username
+from services.research.service import record_revision, revision_history
 from services.research.topics.repository import TopicFilters, TopicRepository
 from services.research.topics.schemas import PostCreate, SummaryCreate, TopicCreate, TopicUpdate
 from services.resources import curriculum
@@ -77,24 +78,11 @@ async def _load(session: AsyncSession, topic_id: uuid.UUID, *, for_update: bool 
 
 async def _readers(session: AsyncSession, topic: Topic, user_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
     """Those of these users who may read the topic (in order): only they hear about it."""
-    wanted = list(dict.fromkeys(user_ids))
-    users = await TopicRepository(session).users(wanted)
-    return [
-        user_id
-        for user_id in wanted
-        if (user := users.get(user_id)) is not None
-        and user.is_active
-        and authz.can_read(Principal.of(user), topic)
-    ]
+    return await readers_among(session, user_ids, lambda reader: authz.can_read(reader, topic))
 
 
 async def authors(session: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, User]:
-    return await TopicRepository(session).users(user_ids)
-
-
-async def _actor_name(session: AsyncSession, principal: Principal) -> str:
-    user = (await TopicRepository(session).users([principal.user_id])).get(principal.user_id)
-    return user.display_name if user else "有人"
+    return await UserRepository(session).by_ids(user_ids)
 
 
 async def _notify_mentions(
@@ -126,7 +114,7 @@ async def _notify_mentions(
         NotificationKind.mention,
         actor_id=principal.user_id,
         subject=subject,
-        text=f"{await _actor_name(session, principal)} 在专题《{topic.title}》中提到了你",
+        text=f"{await actor_name(session, principal.user_id)} 在专题《{topic.title}》中提到了你",
     )
 
 
@@ -173,7 +161,7 @@ async def readable_topic(session: AsyncSession, principal: Principal | None, top
 async def thread(session: AsyncSession, principal: Principal | None, topic: Topic) -> Thread:
     repository = TopicRepository(session)
     posts = await repository.posts(topic.id)
-    users = await repository.users([topic.owner_id, *(post.author_id for post in posts)])
+    users = await UserRepository(session).by_ids([topic.owner_id, *(post.author_id for post in posts)])
     participants = {topic.owner_id} | {post.author_id for post in posts}
     return Thread(
         topic=topic,
@@ -217,7 +205,15 @@ async def update_topic(
         if changes.get(name) is not None and changes[name] != getattr(topic, name)
     }
     if previous_fields or (data.body is not None and data.body != topic.body):
-        repository.add(_revision(TOPIC_REVISION, topic.id, topic.body, principal, previous_fields))
+        record_revision(
+            session,
+            TOPIC_REVISION,
+            topic.id,
+            body=topic.body,
+            previous_fields=previous_fields,
+            editor_id=principal.user_id,
+            at=utcnow(),
+        )
     if data.visibility is not None:
         topic.visibility = data.visibility
     if data.resource_ids is not None:
@@ -240,33 +236,11 @@ async def update_topic(
     return topic
 
 
-def _revision(
-    object_type: str,
-    object_id: uuid.UUID,
-    body: str,
-    principal: Principal,
-    previous_fields: dict[str, Any] | None = None,
-) -> Revision:
-    return Revision(
-        id=uuid.uuid4(),
-        object_type=object_type,
-        object_id=object_id,
-        body=body,
-        # JSON: visibility as its value; lists and strings as they are.
-        previous_fields={
-            name: value.value if isinstance(value, Visibility) else value
-            for name, value in (previous_fields or {}).items()
-        },
-        editor_id=principal.user_id,
-        created_at=utcnow(),
-    )
-
-
 async def topic_history(
     session: AsyncSession, principal: Principal | None, topic_id: uuid.UUID
 ) -> list[Revision]:
     topic = await readable_topic(session, principal, topic_id)
-    return await TopicRepository(session).revisions(TOPIC_REVISION, topic.id)
+    return await revision_history(session, TOPIC_REVISION, topic.id)
 
 
 async def set_pinned(session: AsyncSession, principal: Principal, topic_id: uuid.UUID, pinned: bool) -> Topic:
@@ -301,7 +275,7 @@ async def summarize(
         NotificationKind.topic_summarized,
         actor_id=principal.user_id,
         subject={"topic_id": topic.id},
-        text=f"{await _actor_name(session, principal)} 总结了专题《{topic.title}》",
+        text=f"{await actor_name(session, principal.user_id)} 总结了专题《{topic.title}》",
     )
     enqueue_reindex(session, SEARCH_PARENT, topic.id)
     return topic
@@ -359,7 +333,7 @@ async def add_post(
             NotificationKind.reply,
             actor_id=principal.user_id,
             subject={"topic_id": topic.id, "post_id": post.id, "parent_id": replied.id},
-            text=f"{await _actor_name(session, principal)} 回复了你在专题《{topic.title}》中的发言",
+            text=f"{await actor_name(session, principal.user_id)} 回复了你在专题《{topic.title}》中的发言",
         )
     await _notify_mentions(session, principal, topic, post.body, post=post, skip=replied_to)
     enqueue_reindex(session, SEARCH_PARENT, topic.id)
@@ -391,7 +365,15 @@ async def update_post(session: AsyncSession, principal: Principal, post_id: uuid
         raise Conflict("This post was deleted")
     if body != post.body:
         previous = post.body
-        TopicRepository(session).add(_revision(POST_REVISION, post.id, previous, principal))
+        record_revision(
+            session,
+            POST_REVISION,
+            post.id,
+            body=previous,
+            previous_fields={},
+            editor_id=principal.user_id,
+            at=utcnow(),
+        )
         post.body = body
         post.edited_at = utcnow()
         await _notify_mentions(session, principal, topic, body, previous=previous, post=post)
@@ -405,7 +387,7 @@ async def post_history(
     post, _ = await _post_in_topic(session, principal, post_id)
     if post.deleted_at is not None:
         raise NotFound("Post not found")
-    return await TopicRepository(session).revisions(POST_REVISION, post.id)
+    return await revision_history(session, POST_REVISION, post.id)
 
 
 async def delete_post(session: AsyncSession, principal: Principal, post_id: uuid.UUID) -> None:
