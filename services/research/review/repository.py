@@ -152,10 +152,17 @@ class ReviewRepository:
     async def get_category(self, category_id: uuid.UUID) -> ObservationCategory | None:
         return await self.session.get(ObservationCategory, category_id)
 
-    async def category_name_taken(self, name: str, *, excluding: uuid.UUID | None = None) -> bool:
-        query = select(ObservationCategory.id).where(ObservationCategory.name == name)
+    async def name_taken(
+        self,
+        kind: type[ObservationCategory] | type[Rubric],
+        name: str,
+        *,
+        excluding: uuid.UUID | None = None,
+    ) -> bool:
+        """Whether a category or a rubric (as `kind` says), other than `excluding`, has this name."""
+        query = select(kind.id).where(kind.name == name)
         if excluding is not None:
-            query = query.where(ObservationCategory.id != excluding)
+            query = query.where(kind.id != excluding)
         return await self.session.scalar(query.limit(1)) is not None
 
     async def next_category_position(self) -> int:
@@ -183,12 +190,6 @@ class ReviewRepository:
 
     async def get_rubric(self, rubric_id: uuid.UUID) -> Rubric | None:
         return await self.session.get(Rubric, rubric_id)
-
-    async def rubric_name_taken(self, name: str, *, excluding: uuid.UUID | None = None) -> bool:
-        query = select(Rubric.id).where(Rubric.name == name)
-        if excluding is not None:
-            query = query.where(Rubric.id != excluding)
-        return await self.session.scalar(query.limit(1)) is not None
 
     async def criteria(self, rubric_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[RubricCriterion]]:
         by_rubric: dict[uuid.UUID, list[RubricCriterion]] = {rubric_id: [] for rubric_id in rubric_ids}

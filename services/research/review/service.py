@@ -378,6 +378,43 @@ def _require_framework_editor(principal: Principal) -> None:
         raise Forbidden("Research leads and district administrators design the observation framework")
 
 
+# The 409 answer when the name of a category or a rubric is taken.
+_NAME_TAKEN: dict[type[ObservationCategory] | type[Rubric], str] = {
+    ObservationCategory: "The category {} already exists",
+    Rubric: "A rubric named {} already exists",
+}
+
+
+async def _claim_name(
+    repository: ReviewRepository,
+    kind: type[ObservationCategory] | type[Rubric],
+    name: str | None,
+    *,
+    excluding: uuid.UUID | None = None,
+) -> str:
+    """409 now if another category or rubric (as `kind` says) has the name (None: the name is not being
+    set); else that same answer, for _flush_unique_name to give should a concurrent request take it."""
+    taken = _NAME_TAKEN[kind].format(name)
+    if name is not None and await repository.name_taken(kind, name, excluding=excluding):
+        raise Conflict(taken)
+    return taken
+
+
+async def _apply_framework_update(
+    repository: ReviewRepository, item: ObservationCategory | Rubric, data: CategoryUpdate | RubricUpdate
+) -> str:
+    """Set on a category or rubric the fields the request sends: none may be null (every field has a
+    value), and a new name must be free. Returns the answer should the name be taken meanwhile."""
+    changes = data.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        if value is None:
+            raise InvalidReview(f"{name} cannot be empty", [name])
+    taken = await _claim_name(repository, type(item), changes.get("name"), excluding=item.id)
+    for name, value in changes.items():
+        setattr(item, name, value)
+    return taken
+
+
 async def _flush_unique_name(session: AsyncSession, message: str) -> None:
     """Names are checked first for a clear answer, but a concurrent request may take the name between
     that check and our insert; the unique constraint then refuses ours, and the answer is the same 409."""
@@ -403,9 +440,7 @@ async def create_category(
 ) -> ObservationCategory:
     _require_framework_editor(principal)
     repository = ReviewRepository(session)
-    taken = f"The category {data.name} already exists"
-    if await repository.category_name_taken(data.name):
-        raise Conflict(taken)
+    taken = await _claim_name(repository, ObservationCategory, data.name)
     category = ObservationCategory(
         id=uuid.uuid4(),
         name=data.name,
@@ -424,15 +459,7 @@ async def update_category(
     _require_framework_editor(principal)
     repository = ReviewRepository(session)
     category = await _category(repository, category_id)
-    changes = data.model_dump(exclude_unset=True)
-    for name, value in changes.items():
-        if value is None:
-            raise InvalidReview(f"{name} cannot be empty", [name])
-    taken = f"The category {changes.get('name')} already exists"
-    if "name" in changes and await repository.category_name_taken(changes["name"], excluding=category.id):
-        raise Conflict(taken)
-    for name, value in changes.items():
-        setattr(category, name, value)
+    taken = await _apply_framework_update(repository, category, data)
     await _flush_unique_name(session, taken)
     return category
 
@@ -452,9 +479,7 @@ RubricView = tuple[Rubric, list[RubricCriterion]]
 async def create_rubric(session: AsyncSession, principal: Principal, data: RubricCreate) -> RubricView:
     _require_framework_editor(principal)
     repository = ReviewRepository(session)
-    taken = f"A rubric named {data.name} already exists"
-    if await repository.rubric_name_taken(data.name):
-        raise Conflict(taken)
+    taken = await _claim_name(repository, Rubric, data.name)
     now = utcnow()
     rubric = Rubric(
         id=uuid.uuid4(),
@@ -510,15 +535,7 @@ async def update_rubric(
     _require_framework_editor(principal)
     repository = ReviewRepository(session)
     rubric = await _rubric(repository, rubric_id)
-    changes = data.model_dump(exclude_unset=True)
-    for name, value in changes.items():
-        if value is None:
-            raise InvalidReview(f"{name} cannot be empty", [name])
-    taken = f"A rubric named {changes.get('name')} already exists"
-    if "name" in changes and await repository.rubric_name_taken(changes["name"], excluding=rubric.id):
-        raise Conflict(taken)
-    for name, value in changes.items():
-        setattr(rubric, name, value)
+    taken = await _apply_framework_update(repository, rubric, data)
     rubric.updated_at = utcnow()
     await _flush_unique_name(session, taken)
     return rubric, (await repository.criteria([rubric.id]))[rubric.id]
