@@ -6,77 +6,68 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.resources import curriculum
 from storage.models.identity import Visibility
 from storage.models.research import TopicState
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-# Markdown as written (leading indentation matters to Markdown, so only emptiness is refused).
-TopicBody = Annotated[str, Field(min_length=1, max_length=50_000)]
-PostBody = Annotated[str, Field(min_length=1, max_length=20_000)]
-Grade = Annotated[int, Field(ge=1, le=12)]
-ResourceIds = Annotated[list[uuid.UUID], Field(max_length=20)]
 
-
-def _not_blank(value: str | None) -> str | None:
-    if value is not None and not value.strip():
+def _not_blank(value: str) -> str:
+    if not value.strip():
         raise ValueError("must not be empty")
     return value
 
 
-def _sorted_grades(value: list[int] | None) -> list[int] | None:
-    return sorted(set(value)) if value is not None else None
+def _sorted_grades(value: list[int]) -> list[int]:
+    return sorted(set(value))
 
 
-def _normalized_subjects(value: list[str] | None) -> list[str] | None:
-    if value is None:
-        return None
+def _normalized_subjects(value: list[str]) -> list[str]:
     return list(dict.fromkeys(curriculum.normalize_subject(subject) for subject in value))
 
 
-def _shared(value: Visibility | None) -> Visibility | None:
+def _shared(value: Visibility) -> Visibility:
     # Topics are discussions among colleagues: never private.
     if value == Visibility.private:
         raise ValueError("a topic is visible to its school, the district or the public, never private")
     return value
 
 
-def _unique_ids(value: list[uuid.UUID] | None) -> list[uuid.UUID] | None:
-    return list(dict.fromkeys(value)) if value is not None else None
+def _unique_ids(value: list[uuid.UUID]) -> list[uuid.UUID]:
+    return list(dict.fromkeys(value))
+
+
+# Each type carries its rule, so a topic is checked alike when it is opened and when it is edited.
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Markdown as written (leading indentation matters to Markdown, so only emptiness is refused).
+TopicBody = Annotated[str, Field(min_length=1, max_length=50_000), AfterValidator(_not_blank)]
+PostBody = Annotated[str, Field(min_length=1, max_length=20_000), AfterValidator(_not_blank)]
+Grade = Annotated[int, Field(ge=1, le=12)]
+Grades = Annotated[list[Grade], Field(max_length=12), AfterValidator(_sorted_grades)]
+Subjects = Annotated[
+    list[Annotated[str, Field(max_length=32)]], Field(max_length=24), AfterValidator(_normalized_subjects)
+]
+ResourceIds = Annotated[list[uuid.UUID], Field(max_length=20), AfterValidator(_unique_ids)]
+SharedVisibility = Annotated[Visibility, AfterValidator(_shared)]
 
 
 class TopicCreate(BaseModel):
     title: Title
     body: TopicBody
-    grades: Annotated[list[Grade], Field(max_length=12)] = Field(default_factory=list)
-    subjects: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=24)] = Field(
-        default_factory=list
-    )
+    grades: Grades = Field(default_factory=list)
+    subjects: Subjects = Field(default_factory=list)
     resource_ids: ResourceIds = Field(default_factory=list)
-    visibility: Visibility = Visibility.school
-
-    _body = field_validator("body")(_not_blank)
-    _grades = field_validator("grades")(_sorted_grades)
-    _subjects = field_validator("subjects")(_normalized_subjects)
-    _resource_ids = field_validator("resource_ids")(_unique_ids)
-    _visibility = field_validator("visibility")(_shared)
+    visibility: SharedVisibility = Visibility.school
 
 
 class TopicUpdate(BaseModel):
     title: Title | None = None
     body: TopicBody | None = None
-    grades: Annotated[list[Grade], Field(max_length=12)] | None = None
-    subjects: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=24)] | None = None
+    grades: Grades | None = None
+    subjects: Subjects | None = None
     resource_ids: ResourceIds | None = None
-    visibility: Visibility | None = None
-
-    _body = field_validator("body")(_not_blank)
-    _grades = field_validator("grades")(_sorted_grades)
-    _subjects = field_validator("subjects")(_normalized_subjects)
-    _resource_ids = field_validator("resource_ids")(_unique_ids)
-    _visibility = field_validator("visibility")(_shared)
+    visibility: SharedVisibility | None = None
 
 
 class SummaryCreate(BaseModel):
@@ -84,21 +75,15 @@ class SummaryCreate(BaseModel):
     # True: closed to new posts. False: summarized, replies still welcome (also reopens a closed topic).
     close: bool = True
 
-    _summary = field_validator("summary")(_not_blank)
-
 
 class PostCreate(BaseModel):
     body: PostBody
     # A top-level post of the same topic; a reply to a reply hangs off that reply's top-level post.
     parent_id: uuid.UUID | None = None
 
-    _body = field_validator("body")(_not_blank)
-
 
 class PostUpdate(BaseModel):
     body: PostBody
-
-    _body = field_validator("body")(_not_blank)
 
 
 class UserBrief(BaseModel):
