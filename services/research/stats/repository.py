@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
@@ -46,21 +46,10 @@ class Window:
         return query
 
 
-# What is counted, in the order of Counts' fields; the first five make up how busy someone was.
-COUNTED = (
-    "topics_opened",
-    "posts_written",
-    "review_comments",
-    "rounds_scored",
-    "lessons",
-    "lessons_with_rounds",
-    "rounds",
-)
-_BUSY = COUNTED[:5]
-
-
 @dataclass(frozen=True)
 class Counts:
+    """What is counted; the first five make up how busy someone was."""
+
     topics_opened: int = 0
     posts_written: int = 0
     review_comments: int = 0
@@ -73,6 +62,11 @@ class Counts:
     def of(cls, values: Sequence[Any]) -> Counts:
         # SUM comes back as Decimal on PostgreSQL and NULL over no rows.
         return cls(*(int(value or 0) for value in values))
+
+
+# Counts' fields by name, in their order: the order of the count columns queries select.
+COUNTED = tuple(counted.name for counted in fields(Counts))
+_BUSY = COUNTED[:5]
 
 
 @dataclass(frozen=True)
