@@ -147,7 +147,10 @@ async def create_resource(
     return resource
 
 
-async def _load(session: AsyncSession, resource_id: uuid.UUID, *, for_update: bool = False) -> Resource:
+async def load_resource(
+    session: AsyncSession, resource_id: uuid.UUID, *, for_update: bool = False
+) -> Resource:
+    """The resource or 404, whoever asks: the caller applies the rule for what it is about to do."""
     resource = await ResourceRepository(session).get(resource_id, for_update=for_update)
     if resource is None:
         raise NotFound("Resource not found")
@@ -162,7 +165,7 @@ async def readable_resource(
     share_token: str | None = None,
 ) -> Resource:
     """The resource if this user may read it, or a share token grants it; 404 otherwise."""
-    resource = await _load(session, resource_id)
+    resource = await load_resource(session, resource_id)
     if share_token:
         link = await identity.resolve_share_token(session, settings, share_token)
         if authz.share_grants(link, SHARE_TYPE, resource.id):
@@ -217,7 +220,7 @@ def canonical_filters(filters: ResourceFilters) -> ResourceFilters:
 async def update_resource(
     session: AsyncSession, principal: Principal, resource_id: uuid.UUID, data: ResourceUpdate
 ) -> Resource:
-    resource = await _load(session, resource_id)
+    resource = await load_resource(session, resource_id)
     authz.authorize(principal, Action.update, resource)
     changes = data.model_dump(exclude_unset=True)
     for required in ("title", "resource_type", "visibility", "status", "tags", "description"):
@@ -263,7 +266,7 @@ async def _check_main_files_fit(session: AsyncSession, resource: Resource, new_t
 
 async def delete_resource(session: AsyncSession, principal: Principal, resource_id: uuid.UUID) -> None:
     repository = ResourceRepository(session)
-    resource = await _load(session, resource_id)
+    resource = await load_resource(session, resource_id)
     authz.authorize(principal, Action.delete, resource)
     files = await repository.files_of_resource(resource.id)
     # The blobs go once this transaction has committed; if it rolls back, they are still referenced.
@@ -279,7 +282,7 @@ async def add_version(
     data: VersionCreate,
     staged: StagedBlob,
 ) -> ResourceVersion:
-    resource = await _load(session, resource_id, for_update=True)
+    resource = await load_resource(session, resource_id, for_update=True)
     authz.authorize(principal, Action.update, resource)
     repository = ResourceRepository(session)
     number = await repository.next_version_number(resource.id)
@@ -301,7 +304,7 @@ async def add_version(
 
 
 async def writable_resource(session: AsyncSession, principal: Principal, resource_id: uuid.UUID) -> Resource:
-    resource = await _load(session, resource_id)
+    resource = await load_resource(session, resource_id)
     authz.authorize(principal, Action.update, resource)
     return resource
 

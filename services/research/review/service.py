@@ -38,7 +38,7 @@ from services.research.review.schemas import (
 )
 from services.research.service import record_revision, revision_history
 from services.resources.repository import ResourceRepository
-from services.resources.service import RECORDING_TYPES, target_version
+from services.resources.service import RECORDING_TYPES, load_resource, target_version
 from storage.database import utcnow
 from storage.models.research import (
     NotificationKind,
@@ -65,13 +65,6 @@ class InvalidReview(AppError):
 
 
 # -- shared ----------------------------------------------------------------------------------------
-
-
-async def _resource(session: AsyncSession, resource_id: uuid.UUID) -> Resource:
-    resource = await ResourceRepository(session).get(resource_id)
-    if resource is None:
-        raise NotFound("Resource not found")
-    return resource
 
 
 def _require_review_reader(principal: Principal | None, resource: Resource) -> None:
@@ -138,7 +131,7 @@ def _clock(seconds: float | None) -> str:
 async def create_comment(
     session: AsyncSession, principal: Principal, resource_id: uuid.UUID, data: CommentCreate
 ) -> CommentRow:
-    resource = await _resource(session, resource_id)
+    resource = await load_resource(session, resource_id)
     authz.authorize(principal, Action.comment, resource)
     _require_recording(resource)
     repository = ReviewRepository(session)
@@ -239,7 +232,7 @@ def _timeline_key(thread: Thread) -> tuple[int, float, datetime]:
 async def timeline(
     session: AsyncSession, principal: Principal, resource_id: uuid.UUID, number: int | None
 ) -> TimelineView:
-    resource = await _resource(session, resource_id)
+    resource = await load_resource(session, resource_id)
     _require_review_reader(principal, resource)
     version = await target_version(session, resource, number)
     repository = ReviewRepository(session)
@@ -606,7 +599,7 @@ async def submit_scores(
     session: AsyncSession, principal: Principal, resource_id: uuid.UUID, number: int, data: ScoresSubmit
 ) -> Submission:
     """A reviewer scores one round with one rubric; scoring again replaces their earlier scores."""
-    resource = await _resource(session, resource_id)
+    resource = await load_resource(session, resource_id)
     authz.require(
         principal,
         resource,
@@ -706,7 +699,7 @@ async def resource_scores(
     """Per round and rubric: how many reviewers, each criterion's average, and its change since the
     previous scored round — what the teacher looks at between rounds. A fixed number of queries, however
     many rubrics and rounds there are."""
-    resource = await _resource(session, resource_id)
+    resource = await load_resource(session, resource_id)
     _require_review_reader(principal, resource)
     repository = ReviewRepository(session)
     if rubric_id is not None:
