@@ -12,8 +12,9 @@ from sqlalchemy import update
 
 from services.context import AppContext
 from storage.models.identity import Visibility
-from storage.models.research import Post, RubricScore, Topic
+from storage.models.research import Post, RubricScore
 from tests import samples
+from tests.factories import make_topic
 from tests.services.research.review_world import ReviewWorld, review_world
 
 pytestmark = pytest.mark.anyio
@@ -25,27 +26,24 @@ async def _topics_and_posts(world: ReviewWorld) -> None:
     """Rows as the topics API writes them: counting does not depend on that API."""
     base = world.base
     async with world.base.context.sessionmaker() as session, session.begin():
-        recent = Topic(
-            id=uuid.uuid4(),
+        # The teacher and the colleague are both of base.school: their topics are that school's.
+        recent = await make_topic(
+            session,
+            base.teacher,
             title="识字教学研讨",
             body="如何在低年级做好随文识字？",
-            owner_id=base.teacher.id,
-            school_id=base.school.id,
             visibility=Visibility.district,
         )
-        old = Topic(
-            id=uuid.uuid4(),
+        old = await make_topic(
+            session,
+            base.colleague,
             title="旧话题",
             body="几年前的讨论",
-            owner_id=base.colleague.id,
-            school_id=base.school.id,
             visibility=Visibility.school,
             created_at=LONG_AGO,
             updated_at=LONG_AGO,
             last_activity_at=LONG_AGO,
         )
-        session.add_all([recent, old])
-        await session.flush()
         session.add_all(
             [
                 Post(id=uuid.uuid4(), topic_id=recent.id, author_id=base.outsider.id, body="同意"),

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from services.research.stats.repository import Counts, StatsRepository, Window
 from services.resources.service import RECORDING_TYPES
 from storage.models.identity import Role, Visibility
-from storage.models.research import Topic
 from tests import stacks
-from tests.factories import make_school, make_user
+from tests.factories import make_school, make_topic, make_user
 from tests.statements import counted_statements
 
 pytestmark = pytest.mark.anyio
@@ -29,17 +26,8 @@ async def test_people_are_ranked_paged_and_totalled_by_the_database(database: st
         await make_user(session, Role.student, school)  # students are not counted
         other = await make_user(session, Role.teacher, elsewhere)
         for owner, count in ((busiest, 3), (gone_but_busy, 2), (once, 1), (other, 4)):
-            session.add_all(
-                Topic(
-                    id=uuid.uuid4(),
-                    title="研讨",
-                    body="正文",
-                    owner_id=owner.id,
-                    school_id=owner.school_id,
-                    visibility=Visibility.district,
-                )
-                for _ in range(count)
-            )
+            for _ in range(count):
+                await make_topic(session, owner, title="研讨", body="正文", visibility=Visibility.district)
 
     async with database.sessionmaker() as session:
         repository = StatsRepository(session)
