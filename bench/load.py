@@ -40,16 +40,8 @@ from services.indexing.service import pending_index_changes  # noqa: E402
 from services.jobs.repository import JobRepository  # noqa: E402
 from tests import samples  # noqa: E402
 from tests.factories import resource_metadata, upload_form  # noqa: E402
-from tests.system.harness import (  # noqa: E402
-    JiaoyunProcess,
-    PrivateServers,
-    Tenant,
-    expect,
-    populate,
-    start_api,
-    start_worker,
-    wait_for,
-)
+from tests.live import JiaoyunProcess, start_api, start_worker  # noqa: E402
+from tests.system.harness import PrivateServers, Tenant, expect, populate, wait_for  # noqa: E402
 
 REQUEST_TIMEOUT_S = 30.0
 RSS_INTERVAL_S = 1.0

@@ -22,7 +22,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,17 +35,15 @@ from typing import Any, cast
 import httpx
 from elasticsearch import AsyncElasticsearch
 from upload import (
-    JIAOYUN,
     PASSWORD,
-    SECRET_KEY,
-    S3Stack,
-    Server,
+    BenchServer,
     best_effort,
     expect,
     progress,
+    remove_tenant,
     sign_in,
-    start_server,
-    testinfra_variables,
+    start_bench_server,
+    testinfra_servers,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,13 +64,13 @@ from services.search import service as search_service  # noqa: E402
 from storage.database import create_engine, create_sessionmaker  # noqa: E402
 from storage.migrate import upgrade_to_head_async  # noqa: E402
 from storage.models.identity import Role  # noqa: E402
+from tests.live import Tenant  # noqa: E402
 
 SCHOOLS = 50
 # The student's school: one of the generated schools, holding ~1/SCHOOLS of the resources.
 STUDENT_SCHOOL = 17
 BATCH = 500
 WARMUP = 20
-READY_TIMEOUT_S = 120.0
 # Resources are dated within the three years before this.
 END = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 SPAN = timedelta(days=3 * 365)
@@ -741,9 +738,9 @@ class Setup:
     school_ids: list[str]
     principal: Principal
     database_url: str
-    server: Server | None = None
+    server: BenchServer | None = None
     token: str = ""
-    stack: S3Stack | None = None
+    tenant: Tenant | None = None
 
 
 def school_names(rng: random.Random) -> list[str]:
@@ -751,27 +748,11 @@ def school_names(rng: random.Random) -> list[str]:
     return rng.sample(names, SCHOOLS)
 
 
-def start_es_setup(stack: S3Stack, workdir: Path, tag: str, seed: int) -> Setup:
+def start_es_setup(tenant: Tenant, workdir: Path, tag: str, seed: int) -> Setup:
     """Database, server, 50 schools and a student in one of them, through the API."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("JIAOYUN_")}
-    env |= stack.env() | {
-        "JIAOYUN_DATA_DIR": str(workdir / "data"),
-        "JIAOYUN_SECRET_KEY": SECRET_KEY,
-        "JIAOYUN_EMBEDDED_WORKER": "false",
-    }
-    stack.create_database()
-    admin = f"bench-admin-{tag}"
-    subprocess.run(
-        [str(JIAOYUN), "admin", "create", "--username", admin, "--password", PASSWORD],
-        env=env,
-        cwd=workdir,
-        check=True,
-        capture_output=True,
-    )
-    server = start_server(env, workdir)
-    progress(f"es: server pid {server.pid} on port {server.port}")
-    with httpx.Client(base_url=server.base_url, timeout=60) as client:
-        auth = {"Authorization": f"Bearer {sign_in(client, admin)}"}
+    server = start_bench_server("es", workdir, tag, tenant)
+    with httpx.Client(base_url=server.api.base_url, timeout=60) as client:
+        auth = {"Authorization": f"Bearer {sign_in(client, server.admin)}"}
         school_ids = []
         for number, name in enumerate(school_names(random.Random(seed)), start=1):
             body = {"name": name, "code": f"bench-{number:02d}"}
@@ -789,7 +770,7 @@ def start_es_setup(stack: S3Stack, workdir: Path, tag: str, seed: int) -> Setup:
     principal = Principal(
         user_id=uuid.UUID(user["id"]), role=Role.student, school_id=uuid.UUID(school_ids[STUDENT_SCHOOL])
     )
-    return Setup(school_ids, principal, stack.database_url, server, token, stack)
+    return Setup(school_ids, principal, tenant.database_url, server, token, tenant)
 
 
 async def embedded_only_setup(workdir: Path, seed: int) -> Setup:
@@ -864,7 +845,7 @@ async def measure(
     api = None
     if setup.server is not None:
         api = httpx.AsyncClient(
-            base_url=setup.server.base_url, headers={"Authorization": f"Bearer {setup.token}"}, timeout=60
+            base_url=setup.server.api.base_url, headers={"Authorization": f"Bearer {setup.token}"}, timeout=60
         )
     clock = time.perf_counter
 
@@ -922,21 +903,19 @@ def run(args: argparse.Namespace) -> str:
     modes = ["es", "embedded"] if args.mode == "both" else [args.mode]
     tag = uuid.uuid4().hex[:10]
     workdir = Path(tempfile.mkdtemp(prefix="jiaoyun-bench-search-"))
-    stack = S3Stack(testinfra_variables(), tag) if "es" in modes else None
+    tenant = Tenant(testinfra_servers(), tag, purpose="bench") if "es" in modes else None
     setup: Setup | None = None
     try:
-        if stack is not None:
-            setup = start_es_setup(stack, workdir, tag, args.seed)
+        if tenant is not None:
+            setup = start_es_setup(tenant, workdir, tag, args.seed)
         else:
             setup = asyncio.run(embedded_only_setup(workdir, args.seed))
         return asyncio.run(run_async(args, modes, setup, workdir))
     finally:
         if setup is not None and setup.server is not None:
-            best_effort("stop the server", setup.server.stop)
-        if stack is not None:
-            best_effort(f"remove bucket {stack.bucket}", stack.remove_bucket)
-            best_effort(f"remove indices {stack.index_prefix}-*", stack.remove_indices)
-            best_effort(f"drop database {stack.database}", stack.drop_database)
+            best_effort("stop the server", setup.server.api.stop)
+        if tenant is not None:
+            remove_tenant(tenant)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -953,11 +932,11 @@ async def run_async(args: argparse.Namespace, modes: Sequence[str], setup: Setup
     indexings: list[Indexing] = []
     client: InstrumentedClient | None = None
     embedded: EmbeddedSearchIndex | None = None
-    prefix = setup.stack.index_prefix if setup.stack is not None else ""
+    prefix = setup.tenant.index_prefix if setup.tenant is not None else ""
     try:
-        if setup.stack is not None:
+        if setup.tenant is not None:
             client = InstrumentedClient(
-                AsyncElasticsearch(setup.stack.servers["JIAOYUN_TEST_ELASTICSEARCH_URL"], request_timeout=300)
+                AsyncElasticsearch(setup.tenant.servers.elasticsearch_url, request_timeout=300)
             )
             progress("indexing into Elasticsearch")
             indexings.append(await build_es(client, prefix, documents))

@@ -20,13 +20,9 @@ import functools
 import hashlib
 import json
 import os
-import shlex
 import shutil
-import signal
-import socket
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,15 +36,24 @@ from typing import Any, BinaryIO, cast
 
 import httpx
 from minio import Minio
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from storage.blobs.base import DEFAULT_PART_SIZE
-from storage.blobs.s3 import make_minio_client
 
 ROOT = Path(__file__).resolve().parent.parent
-# The venv's own console script, so the server runs the same interpreter and installed code.
-JIAOYUN = Path(sys.executable).parent / "jiaoyun"
+if str(ROOT) not in sys.path:
+    # Run as a script, Python puts bench/ on the path, not the checkout that holds tests/.
+    sys.path.insert(0, str(ROOT))
+
+from storage.blobs.base import DEFAULT_PART_SIZE  # noqa: E402
+from tests.live import (  # noqa: E402
+    SERVER_VARIABLES,
+    ApiProcess,
+    SharedServers,
+    Tenant,
+    read_exports,
+    run_cli,
+    start_api,
+    status_kib,
+)
+
 TESTINFRA_ENV = Path("/tmp/jiaoyun-testinfra/env.sh")
 
 MIB = 1024 * 1024
@@ -57,7 +62,6 @@ BOUNDARY = "jiaoyun-bench-upload"
 SECRET_KEY = "bench-secret-key-not-for-production"
 PASSWORD = "bench-password-1"
 METADATA = {"title": "bench", "resource_type": "lesson_record", "visibility": "school", "status": "draft"}
-READY_TIMEOUT_S = 120.0
 UPLOAD_TIMEOUT_S = 900.0
 RSS_INTERVAL_S = 0.01
 
@@ -67,9 +71,7 @@ RSS_INTERVAL_S = 0.01
 
 def file_head(size: int) -> bytes:
     """A real MP4 (so the API's type check passes) and the header of a ``free`` box filling up to size."""
-    if str(ROOT) not in sys.path:
-        # Run as a script, Python puts bench/ on the path, not the checkout that holds tests/.
-        sys.path.insert(0, str(ROOT))
+    # Imported here, not above: search.py imports this module and has no use for PyAV and the rest.
     from tests import samples
 
     video = samples.mp4_bytes(duration_s=1.0)
@@ -152,14 +154,6 @@ class MultipartBody:
 # -- the server process ----------------------------------------------------------------------------
 
 
-def status_kib(pid: int, name: str) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(f"{name}:"):
-                return int(line.split()[1])
-    raise RuntimeError(f"/proc/{pid}/status has no {name}")
-
-
 class RssSampler:
     """Samples a process's VmRSS every ~10 ms while the block runs: baseline before, peak during."""
 
@@ -187,125 +181,37 @@ class RssSampler:
         self.peak_kib = max(self.peak_kib, status_kib(self.pid, "VmRSS"))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+@dataclass(frozen=True)
+class BenchServer:
+    api: ApiProcess
+    # The process holding the listening socket: the one whose memory is the API's.
+    pid: int
+    admin: str
 
 
-def _listening_inodes(port: int) -> set[str]:
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as rows:
-            next(rows)
-            for row in rows:
-                fields = row.split()
-                local, state, inode = fields[1], fields[3], fields[9]
-                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
-                    inodes.add(f"socket:[{inode}]")
-    return inodes
+def start_bench_server(label: str, workdir: Path, tag: str, tenant: Tenant | None) -> BenchServer:
+    """`jiaoyun serve` with a district admin made by the CLI; on the tenant's servers when given.
 
-
-def _descendants(pid: int) -> list[int]:
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name may contain spaces and parentheses; the fields after the last ")" do not.
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        parents.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        children = parents.get(todo.pop(), [])
-        found += children
-        todo += children
-    return found
-
-
-def listening_pid(root: int, port: int) -> int:
-    """The process holding the listening socket: `jiaoyun serve` itself, or a uvicorn child of it."""
-    inodes = _listening_inodes(port)
-    for pid in [root, *_descendants(root)]:
-        try:
-            descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
-        except OSError:
-            continue
-        for descriptor in descriptors:
-            try:
-                if os.readlink(descriptor) in inodes:
-                    return pid
-            except OSError:
-                continue
-    raise RuntimeError(f"no process under pid {root} listens on port {port}")
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-    pid: int = 0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        with httpx.Client(base_url=self.base_url, timeout=5) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"the server exited ({self.process.returncode}):\n{self.log_tail()}")
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        self.pid = listening_pid(self.process.pid, self.port)
-                        return
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.2)
-        raise RuntimeError(f"/readyz not 200 after {READY_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def start_server(env: dict[str, str], workdir: Path) -> Server:
-    port = free_port()
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        # Own session: a Ctrl-C meant for the bench reaches only it, and its cleanup stops the server.
-        process = subprocess.Popen(
-            [str(JIAOYUN), "serve", "--port", str(port)],
-            env=env,
-            cwd=workdir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(process, port, log_path)
+    These settings are the only JIAOYUN_* variables the processes get (tests.live drops the caller's)."""
+    settings = {
+        "JIAOYUN_DATA_DIR": str(workdir / "data"),
+        "JIAOYUN_SECRET_KEY": SECRET_KEY,
+        # Processing the uploads (probing, posters) would compete with what is measured.
+        "JIAOYUN_EMBEDDED_WORKER": "false",
+    }
+    if tenant is not None:
+        settings |= tenant.env()
+        asyncio.run(tenant.create_database())
+    admin = f"bench-admin-{tag}"
+    run_cli(settings, workdir, "admin", "create", "--username", admin, "--password", PASSWORD)
+    api = start_api(settings, workdir, name="server")
     try:
-        server.wait_ready()
+        pid = api.listening_pid()
     except BaseException:
-        server.stop()
+        api.stop()
         raise
-    return server
+    progress(f"{label}: server pid {pid} on port {api.port}")
+    return BenchServer(api, pid, admin)
 
 
 # -- the API ---------------------------------------------------------------------------------------
@@ -358,8 +264,8 @@ class Upload:
     peak_kib: int
 
 
-def api_upload(client: httpx.Client, server: Server, token: str, body: MultipartBody) -> Upload:
-    with RssSampler(server.pid) as rss:
+def api_upload(client: httpx.Client, server_pid: int, token: str, body: MultipartBody) -> Upload:
+    with RssSampler(server_pid) as rss:
         started = time.perf_counter()
         response = client.post(
             "/api/v1/resources", content=iter(body), headers=body.headers(token), timeout=UPLOAD_TIMEOUT_S
@@ -413,119 +319,26 @@ def sha256_seconds(head: bytes, size: int) -> float:
 # -- the servers of s3 mode ------------------------------------------------------------------------
 
 
-def testinfra_variables() -> dict[str, str]:
-    names = (
-        "JIAOYUN_TEST_DATABASE_URL",
-        "JIAOYUN_TEST_S3_ENDPOINT",
-        "JIAOYUN_TEST_S3_ACCESS_KEY",
-        "JIAOYUN_TEST_S3_SECRET_KEY",
-        "JIAOYUN_TEST_ELASTICSEARCH_URL",
-    )
-    found = {name: os.environ[name] for name in names if os.environ.get(name)}
-    if len(found) < len(names) and TESTINFRA_ENV.is_file():
-        for line in TESTINFRA_ENV.read_text().splitlines():
-            words = shlex.split(line, comments=True)
-            if len(words) == 2 and words[0] == "export" and "=" in words[1]:
-                name, value = words[1].split("=", 1)
-                found.setdefault(name, value)
-    missing = [name for name in names if not found.get(name)]
+def testinfra_servers() -> SharedServers:
+    """The servers of scripts/test-servers.sh: JIAOYUN_TEST_* exported, or else from its env.sh."""
+    found = {name: os.environ[name] for name in SERVER_VARIABLES if os.environ.get(name)}
+    if len(found) < len(SERVER_VARIABLES) and TESTINFRA_ENV.is_file():
+        for name, value in read_exports(TESTINFRA_ENV).items():
+            found.setdefault(name, value)
+    missing = [name for name in SERVER_VARIABLES if not found.get(name)]
     if missing:
         raise SystemExit(
             f"s3 mode needs {', '.join(missing)}: run `scripts/test-servers.sh start` "
             f"and `source {TESTINFRA_ENV}`"
         )
-    return found
+    return SharedServers(*(found[name] for name in SERVER_VARIABLES))
 
 
-async def _execute_autocommit(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-@dataclass
-class S3Stack:
-    """PostgreSQL + MinIO + Elasticsearch, with a database, bucket and index prefix of this run's own."""
-
-    servers: dict[str, str]
-    tag: str
-    created_database: bool = False
-
-    @property
-    def database(self) -> str:
-        return f"jiaoyun_bench_{self.tag}"
-
-    @property
-    def bucket(self) -> str:
-        return f"jiaoyun-bench-{self.tag}"
-
-    @property
-    def index_prefix(self) -> str:
-        return f"jiaoyun-bench-{self.tag}"
-
-    @property
-    def database_url(self) -> str:
-        url = make_url(self.servers["JIAOYUN_TEST_DATABASE_URL"]).set(database=self.database)
-        return url.render_as_string(hide_password=False)
-
-    def env(self) -> dict[str, str]:
-        return {
-            "JIAOYUN_DATABASE_URL": self.database_url,
-            "JIAOYUN_S3_ENDPOINT": self.servers["JIAOYUN_TEST_S3_ENDPOINT"],
-            "JIAOYUN_S3_ACCESS_KEY": self.servers["JIAOYUN_TEST_S3_ACCESS_KEY"],
-            "JIAOYUN_S3_SECRET_KEY": self.servers["JIAOYUN_TEST_S3_SECRET_KEY"],
-            "JIAOYUN_S3_BUCKET": self.bucket,
-            "JIAOYUN_ELASTICSEARCH_URL": self.servers["JIAOYUN_TEST_ELASTICSEARCH_URL"],
-            "JIAOYUN_SEARCH_INDEX_PREFIX": self.index_prefix,
-        }
-
-    def minio(self) -> Minio:
-        # The API's own client factory: same connection pool and retry settings on both paths.
-        return make_minio_client(
-            self.servers["JIAOYUN_TEST_S3_ENDPOINT"],
-            self.servers["JIAOYUN_TEST_S3_ACCESS_KEY"],
-            self.servers["JIAOYUN_TEST_S3_SECRET_KEY"],
-            "us-east-1",
-        )
-
-    def create_database(self) -> None:
-        # A database of its own: test sessions drop and recreate the shared one's schema on start.
-        asyncio.run(
-            _execute_autocommit(
-                self.servers["JIAOYUN_TEST_DATABASE_URL"], f'CREATE DATABASE "{self.database}"'
-            )
-        )
-        self.created_database = True
-
-    def drop_database(self) -> None:
-        if self.created_database:
-            asyncio.run(
-                _execute_autocommit(
-                    self.servers["JIAOYUN_TEST_DATABASE_URL"],
-                    f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)',
-                )
-            )
-
-    def remove_bucket(self) -> None:
-        client = self.minio()
-        if not client.bucket_exists(self.bucket):
-            return
-        for item in client.list_objects(self.bucket, recursive=True):
-            client.remove_object(self.bucket, item.object_name)
-        # An interrupted upload leaves parts that keep the bucket from being removed.
-        for upload in client._list_multipart_uploads(self.bucket).uploads:
-            client._abort_multipart_upload(self.bucket, upload.object_name, str(upload.upload_id))
-        client.remove_bucket(self.bucket)
-
-    def remove_indices(self) -> None:
-        with httpx.Client(base_url=self.servers["JIAOYUN_TEST_ELASTICSEARCH_URL"], timeout=30) as client:
-            response = client.get(f"/{self.index_prefix}-*", params={"expand_wildcards": "all"})
-            names = [name for name in expect(response, 200) if name.startswith(f"{self.index_prefix}-")]
-            for name in names:
-                expect(client.delete(f"/{name}"), 200)
+def remove_tenant(tenant: Tenant) -> None:
+    """Everything of the tenant's, each part tried even when one before it fails."""
+    best_effort(f"remove bucket {tenant.bucket}", tenant.remove_bucket)
+    best_effort(f"remove indices {tenant.index_prefix}-*", tenant.remove_indices)
+    best_effort(f"drop database {tenant.database}", lambda: asyncio.run(tenant.drop_database()))
 
 
 # -- one mode --------------------------------------------------------------------------------------
@@ -567,36 +380,16 @@ def progress(message: str) -> None:
 def run_mode(mode: str, size: int, runs: int, head: bytes) -> list[Row]:
     tag = uuid.uuid4().hex[:10]
     workdir = Path(tempfile.mkdtemp(prefix=f"jiaoyun-bench-{mode}-"))
-    stack = S3Stack(testinfra_variables(), tag) if mode == "s3" else None
-    # Only what this mode sets: a JIAOYUN_* variable of the caller's would change the stack under test.
-    env = {name: value for name, value in os.environ.items() if not name.startswith("JIAOYUN_")}
-    env |= {
-        "JIAOYUN_DATA_DIR": str(workdir / "data"),
-        "JIAOYUN_SECRET_KEY": SECRET_KEY,
-        # Processing the uploads (probing, posters) would compete with the uploads measured.
-        "JIAOYUN_EMBEDDED_WORKER": "false",
-    }
-    server: Server | None = None
+    tenant = Tenant(testinfra_servers(), tag, purpose="bench") if mode == "s3" else None
+    server: BenchServer | None = None
     try:
-        if stack is not None:
-            env |= stack.env()
-            stack.create_database()
-        admin = f"bench-admin-{tag}"
-        subprocess.run(
-            [str(JIAOYUN), "admin", "create", "--username", admin, "--password", PASSWORD],
-            env=env,
-            cwd=workdir,
-            check=True,
-            capture_output=True,
-        )
-        server = start_server(env, workdir)
-        progress(f"{mode}: server pid {server.pid} on port {server.port}")
+        server = start_bench_server(mode, workdir, tag, tenant)
         api = Row(mode, "API upload", [], size)
-        with httpx.Client(base_url=server.base_url, timeout=60) as client:
-            token = create_teacher(client, sign_in(client, admin), tag)
+        with httpx.Client(base_url=server.api.base_url, timeout=60) as client:
+            token = create_teacher(client, sign_in(client, server.admin), tag)
             try:
                 for run in range(1, runs + 1):
-                    upload = api_upload(client, server, token, MultipartBody(head, size))
+                    upload = api_upload(client, server.pid, token, MultipartBody(head, size))
                     api.uploads.append(upload)
                     api.seconds.append(upload.seconds)
                     progress(
@@ -611,11 +404,11 @@ def run_mode(mode: str, size: int, runs: int, head: bytes) -> list[Row]:
                         functools.partial(delete_resource, client, token, upload.resource_id),
                     )
 
-        if stack is not None:
+        if tenant is not None:
             direct = Row(mode, "direct minio", [], size)
-            minio = stack.minio()
+            minio = tenant.minio()
             for run in range(1, runs + 1):
-                seconds = minio_put(minio, stack.bucket, f"bench/direct-{run}", head, size)
+                seconds = minio_put(minio, tenant.bucket, f"bench/direct-{run}", head, size)
                 direct.seconds.append(seconds)
                 progress(f"{mode}: direct minio {run}/{runs}: {seconds:.2f} s")
         else:
@@ -628,11 +421,9 @@ def run_mode(mode: str, size: int, runs: int, head: bytes) -> list[Row]:
         return [api, direct]
     finally:
         if server is not None:
-            best_effort("stop the server", server.stop)
-        if stack is not None:
-            best_effort(f"remove bucket {stack.bucket}", stack.remove_bucket)
-            best_effort(f"remove indices {stack.index_prefix}-*", stack.remove_indices)
-            best_effort(f"drop database {stack.database}", stack.drop_database)
+            best_effort("stop the server", server.api.stop)
+        if tenant is not None:
+            remove_tenant(tenant)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from tests.live import SharedServers
+
 DATABASE_URL = os.environ.get("JIAOYUN_TEST_DATABASE_URL", "")
 S3_ENDPOINT = os.environ.get("JIAOYUN_TEST_S3_ENDPOINT", "")
 S3_ACCESS_KEY = os.environ.get("JIAOYUN_TEST_S3_ACCESS_KEY", "")
@@ -27,3 +29,8 @@ def require(server: str) -> None:
     if REQUIRE_SERVERS:
         pytest.fail(f"{server} is required for this run but its URL is not set", pytrace=False)
     pytest.skip(f"{server} not configured (run the README's test command to start it)")
+
+
+def shared_servers() -> SharedServers:
+    """This run's servers, for a tests.live.Tenant of one's own on them (call require() first)."""
+    return SharedServers(DATABASE_URL, S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, ELASTICSEARCH_URL)

@@ -1,17 +1,13 @@
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import os
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import httpx
 import pytest
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import make_url
 
 from search.index import SearchIndex
 from services.app import create_app
@@ -19,8 +15,7 @@ from services.context import AppContext
 from storage.blobs.base import BlobStore
 from storage.migrate import upgrade_to_head
 from tests import backends, stacks
-
-T = TypeVar("T")
+from tests.live import execute_autocommit, run_in_new_loop
 
 
 @pytest.fixture(scope="session")
@@ -35,34 +30,20 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _run_async(work: Coroutine[Any, Any, T]) -> T:
-    # Session fixtures may first be requested from inside a running event loop: use a fresh loop.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, work).result()
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A database of this test session's own, so several test runs can share one server safely."""
     backends.require("postgresql")
     server_url = make_url(backends.DATABASE_URL)
     name = f"{server_url.database}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-
-    async def administer(statement: str) -> None:
-        engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    _run_async(administer(f'CREATE DATABASE "{name}"'))
+    # Session fixtures may first be requested from inside a running event loop: a loop of its own.
+    run_in_new_loop(execute_autocommit(server_url, f'CREATE DATABASE "{name}"'))
     url = server_url.set(database=name).render_as_string(hide_password=False)
     try:
         upgrade_to_head(url)
         yield url
     finally:
-        _run_async(administer(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_in_new_loop(execute_autocommit(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -30,7 +30,8 @@ from schemathesis import APIOperation, GenerationMode
 from services.app import create_app
 from tests import backends, samples
 from tests.factories import resource_metadata, upload_form
-from tests.system.harness import ApiProcess, SharedServers, Tenant, run_cli, start_api
+from tests.live import ApiProcess, run_cli, start_api
+from tests.system.harness import Tenant
 
 EXAMPLES = int(os.environ.get("JIAOYUN_FUZZ_EXAMPLES", "8"))
 PASSWORD = "fuzz-password-1"
@@ -116,14 +117,7 @@ def live_api(request: pytest.FixtureRequest) -> Iterator[LiveApi]:
     if request.param == "servers":
         for server in ("postgresql", "minio", "elasticsearch"):
             backends.require(server)
-        shared = SharedServers(
-            backends.DATABASE_URL,
-            backends.S3_ENDPOINT,
-            backends.S3_ACCESS_KEY,
-            backends.S3_SECRET_KEY,
-            backends.ELASTICSEARCH_URL,
-        )
-        tenant = Tenant(shared, f"fuzz{uuid.uuid4().hex[:8]}")
+        tenant = Tenant(backends.shared_servers(), f"fuzz{uuid.uuid4().hex[:8]}")
         asyncio.run(tenant.create())
         env = tenant.env() | {"JIAOYUN_DATA_DIR": str(workdir / "data"), "JIAOYUN_EMBEDDED_WORKER": "true"}
     # Fuzzed sign-ins must not lock the signed-in users out (429) halfway through.

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.system.harness import ApiProcess, start_api
+from tests.live import ApiProcess, start_api
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from anyio import to_thread
 from sqlalchemy import Connection, inspect, make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.database import create_engine
 from storage.migrate import alembic_config, upgrade_to_head
 from storage.models import Base
 from tests import backends
+from tests.live import execute_autocommit
 
 pytestmark = [
     pytest.mark.anyio,
@@ -96,21 +96,12 @@ def _upgrade_together(url: str, runs: int = 4) -> None:
         assert process.returncode == 0, errors
 
 
-async def _administer(statement: str) -> None:
-    engine = create_async_engine(backends.DATABASE_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 async def test_concurrent_upgrades_take_turns(tmp_path: Path) -> None:
     sqlite_url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
     await to_thread.run_sync(_upgrade_together, sqlite_url)
     backends.require("postgresql")
     name = f"{make_url(backends.DATABASE_URL).database}_migrate_{uuid.uuid4().hex[:8]}"
-    await _administer(f'CREATE DATABASE "{name}"')
+    await execute_autocommit(backends.DATABASE_URL, f'CREATE DATABASE "{name}"')
     try:
         postgres_url = make_url(backends.DATABASE_URL).set(database=name).render_as_string(False)
         await to_thread.run_sync(_upgrade_together, postgres_url)
@@ -122,4 +113,4 @@ async def test_concurrent_upgrades_take_turns(tmp_path: Path) -> None:
                 assert len(revisions.all()) == 1
             await engine.dispose()
     finally:
-        await _administer(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await execute_autocommit(backends.DATABASE_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from _pytest.terminal import TerminalReporter
 
-from tests.system.harness import ApiProcess, JiaoyunProcess, PrivateServers, Tenant, start_api, start_worker
+from tests.live import ApiProcess, JiaoyunProcess, start_api, start_worker
+from tests.system.harness import PrivateServers, Tenant
 
 _FIGURES: list[str] = []
 

@@ -1,9 +1,10 @@
-"""Private real servers and real Jiaoyun processes, for the fault tests and the load benchmark.
+"""Private real servers and what the fault tests do with them.
 
 `PrivateServers` runs scripts/test-servers.sh with a run directory and ports of its own, so stopping
 one of its servers never disturbs the shared test servers or another run's. `Tenant` is one test's
-database, bucket and index prefix on them. `ApiProcess` and `WorkerProcess` are `jiaoyun serve` and
-`jiaoyun worker` as subprocesses in server mode, driven over HTTP like production.
+database, bucket and index prefix on them, with the settings the fault tests run Jiaoyun with. The
+processes themselves (`jiaoyun serve`, `jiaoyun worker`) are tests.live's, driven over HTTP like
+production.
 """
 
 from __future__ import annotations
@@ -11,38 +12,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shlex
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import httpx
 from pydantic import SecretStr
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from search.documents import SearchDocument
 from search.elastic import ElasticsearchSearchIndex
 from services.context import AppContext, build_context
 from services.settings import Settings
-from storage.blobs.s3 import make_minio_client
+from tests import live
+from tests.live import SERVER_VARIABLES, free_ports, read_exports, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVERS_SCRIPT = ROOT / "scripts" / "test-servers.sh"
-# The venv's own console script: the subprocesses run the same interpreter and installed code.
-JIAOYUN = Path(sys.executable).parent / "jiaoyun"
 SECRET_KEY = "system-test-secret-key-not-for-production"
 PASSWORD = "system-test-password-1"
-READY_TIMEOUT_S = 120.0
 
 ServerName = Literal["postgres", "minio", "elasticsearch", "versitygw"]
 
@@ -54,58 +47,6 @@ _PORT_KNOBS = (
     "JIAOYUN_TEST_ES_TRANSPORT_PORT",
     "JIAOYUN_TEST_VERSITYGW_PORT",
 )
-_URL_VARIABLES = (
-    "JIAOYUN_TEST_DATABASE_URL",
-    "JIAOYUN_TEST_S3_ENDPOINT",
-    "JIAOYUN_TEST_S3_ACCESS_KEY",
-    "JIAOYUN_TEST_S3_SECRET_KEY",
-    "JIAOYUN_TEST_ELASTICSEARCH_URL",
-)
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct ports nothing listens on now (all bound at once, so no two are the same)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for probe in sockets:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in sockets]
-
-
-def read_exports(path: Path) -> dict[str, str]:
-    exports: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        words = shlex.split(line, comments=True)
-        if len(words) == 2 and words[0] == "export" and "=" in words[1]:
-            name, value = words[1].split("=", 1)
-            exports[name] = value
-    return exports
-
-
-class Servers(Protocol):
-    """Where PostgreSQL, S3 and Elasticsearch are: private ones, or the shared test servers."""
-
-    @property
-    def database_url(self) -> str: ...
-    @property
-    def s3_endpoint(self) -> str: ...
-    @property
-    def s3_access_key(self) -> str: ...
-    @property
-    def s3_secret_key(self) -> str: ...
-    @property
-    def elasticsearch_url(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class SharedServers:
-    """The servers of this test run (tests.backends): never stopped by anything here."""
-
-    database_url: str
-    s3_endpoint: str
-    s3_access_key: str
-    s3_secret_key: str
-    elasticsearch_url: str
 
 
 @dataclass
@@ -133,7 +74,7 @@ class PrivateServers:
         return servers
 
     def _script(self, *args: str) -> None:
-        env = {name: value for name, value in os.environ.items() if name not in _URL_VARIABLES}
+        env = {name: value for name, value in os.environ.items() if name not in SERVER_VARIABLES}
         env |= {name: str(port) for name, port in self.ports.items()}
         env["JIAOYUN_TESTINFRA_RUN"] = str(self.run_dir)
         log = self.run_dir / "test-servers.log"
@@ -199,49 +140,13 @@ async def outage(servers: PrivateServers, name: ServerName) -> AsyncIterator[Non
         await asyncio.to_thread(servers.start_server, name)
 
 
-async def _execute_autocommit(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 @dataclass
-class Tenant:
-    """One test's database, bucket and index prefix on the servers."""
-
-    servers: Servers
-    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
-
-    @property
-    def database(self) -> str:
-        return f"jiaoyun_{self.tag}"
-
-    @property
-    def bucket(self) -> str:
-        return f"jiaoyun-{self.tag}"
-
-    @property
-    def index_prefix(self) -> str:
-        return f"jiaoyun-{self.tag}"
-
-    @property
-    def database_url(self) -> str:
-        url = make_url(self.servers.database_url).set(database=self.database)
-        return url.render_as_string(hide_password=False)
+class Tenant(live.Tenant):
+    """One test's database, bucket and index prefix on the servers, and how the fault tests run
+    Jiaoyun on it: server mode, no in-process worker, one fixed key, a worker that polls often."""
 
     def env(self) -> dict[str, str]:
-        """JIAOYUN_* for the Jiaoyun processes: server mode, no in-process worker, one fixed key."""
-        return {
-            "JIAOYUN_DATABASE_URL": self.database_url,
-            "JIAOYUN_S3_ENDPOINT": self.servers.s3_endpoint,
-            "JIAOYUN_S3_ACCESS_KEY": self.servers.s3_access_key,
-            "JIAOYUN_S3_SECRET_KEY": self.servers.s3_secret_key,
-            "JIAOYUN_S3_BUCKET": self.bucket,
-            "JIAOYUN_ELASTICSEARCH_URL": self.servers.elasticsearch_url,
-            "JIAOYUN_SEARCH_INDEX_PREFIX": self.index_prefix,
+        return super().env() | {
             "JIAOYUN_SECRET_KEY": SECRET_KEY,
             "JIAOYUN_EMBEDDED_WORKER": "false",
             "JIAOYUN_WORKER_POLL_INTERVAL_S": "0.2",
@@ -261,35 +166,8 @@ class Tenant:
             embedded_worker=False,
         )
 
-    async def create(self) -> None:
-        await _execute_autocommit(self.servers.database_url, f'CREATE DATABASE "{self.database}"')
-
-    async def drop(self) -> None:
-        await _execute_autocommit(
-            self.servers.database_url, f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'
-        )
-        await asyncio.to_thread(self._remove_bucket)
-        async with httpx.AsyncClient(base_url=self.servers.elasticsearch_url, timeout=30) as client:
-            response = await client.delete(f"/{self.index_prefix}-*", params={"expand_wildcards": "all"})
-            response.raise_for_status()
-
-    def _remove_bucket(self) -> None:
-        client = make_minio_client(
-            self.servers.s3_endpoint, self.servers.s3_access_key, self.servers.s3_secret_key, "us-east-1"
-        )
-        if not client.bucket_exists(self.bucket):
-            return
-        for item in client.list_objects(self.bucket, recursive=True):
-            client.remove_object(self.bucket, str(item.object_name))
-        for upload in client._list_multipart_uploads(self.bucket).uploads:
-            client._abort_multipart_upload(self.bucket, upload.object_name, str(upload.upload_id))
-        client.remove_bucket(self.bucket)
-
     def incomplete_multipart_uploads(self) -> int:
-        client = make_minio_client(
-            self.servers.s3_endpoint, self.servers.s3_access_key, self.servers.s3_secret_key, "us-east-1"
-        )
-        return len(client._list_multipart_uploads(self.bucket).uploads)
+        return len(self.minio()._list_multipart_uploads(self.bucket).uploads)
 
     @contextlib.asynccontextmanager
     async def context(self, data_dir: Path) -> AsyncIterator[AppContext]:
@@ -299,133 +177,6 @@ class Tenant:
             yield context
         finally:
             await context.close()
-
-
-# -- Jiaoyun processes -----------------------------------------------------------------------------
-
-
-def process_env(tenant_env: Mapping[str, str]) -> dict[str, str]:
-    # Only what the tenant sets: a JIAOYUN_* variable of the caller's would change the stack under test.
-    env = {name: value for name, value in os.environ.items() if not name.startswith("JIAOYUN_")}
-    return env | dict(tenant_env)
-
-
-def status_kib(pid: int, name: str) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(f"{name}:"):
-                return int(line.split()[1])
-    raise RuntimeError(f"/proc/{pid}/status has no {name}")
-
-
-def run_cli(env: Mapping[str, str], workdir: Path, *args: str) -> str:
-    result = subprocess.run(
-        [str(JIAOYUN), *args], env=process_env(env), cwd=workdir, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"jiaoyun {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
-    return result.stdout
-
-
-@dataclass
-class JiaoyunProcess:
-    args: list[str]
-    env: dict[str, str]
-    workdir: Path
-    name: str
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / f"{self.name}.log"
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            # Own session: a Ctrl-C meant for the test reaches only it, and its cleanup stops this.
-            self.process = subprocess.Popen(
-                [str(JIAOYUN), *self.args],
-                env=process_env(self.env),
-                cwd=self.workdir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def rss_kib(self) -> int:
-        return status_kib(self.pid, "VmRSS")
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_text().splitlines()[-lines:])
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup of any kind, as when the machine or the OOM killer takes it."""
-        if self.running:
-            assert self.process is not None
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-
-    def stop(self) -> None:
-        if self.running:
-            assert self.process is not None
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-@dataclass
-class ApiProcess(JiaoyunProcess):
-    port: int = 0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        with httpx.Client(base_url=self.base_url, timeout=5) as client:
-            while time.monotonic() < deadline:
-                if not self.running:
-                    raise RuntimeError(f"the API exited:\n{self.log_tail()}")
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get("/readyz").status_code == 200:
-                        return
-                time.sleep(0.2)
-        raise RuntimeError(f"/readyz not 200 after {READY_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
-
-
-def start_api(env: Mapping[str, str], workdir: Path) -> ApiProcess:
-    port = free_ports(1)[0]
-    api = ApiProcess(["serve", "--port", str(port)], dict(env), workdir, "api", port=port)
-    api.start()
-    try:
-        api.wait_ready()
-    except BaseException:
-        api.stop()
-        raise
-    return api
-
-
-def start_worker(env: Mapping[str, str], workdir: Path, name: str = "worker") -> JiaoyunProcess:
-    worker = JiaoyunProcess(["worker"], dict(env), workdir, name)
-    worker.start()
-    return worker
 
 
 # -- the API as a client sees it -------------------------------------------------------------------

@@ -19,6 +19,7 @@ from services.context import AppContext
 from storage.models.resources import ResourceFile
 from tests import samples
 from tests.factories import resource_metadata, upload_form
+from tests.live import run_cli
 from tests.system.conftest import Figures, Processes
 from tests.system.harness import (
     PrivateServers,
@@ -27,7 +28,6 @@ from tests.system.harness import (
     iter_status_lines,
     outage,
     populate,
-    run_cli,
     wait_for,
 )
 

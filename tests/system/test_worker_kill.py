@@ -19,6 +19,7 @@ from services.jobs.repository import JobRepository
 from storage.models.resources import FilePage, ProcessingStatus, ResourceFile
 from tests import samples
 from tests.factories import resource_metadata, upload_form
+from tests.live import run_cli
 from tests.system.conftest import Figures, Processes
 from tests.system.harness import (
     Tenant,
@@ -26,7 +27,6 @@ from tests.system.harness import (
     expect,
     indexed_documents,
     populate,
-    run_cli,
     wait_for,
 )
 

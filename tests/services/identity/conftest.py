@@ -8,37 +8,29 @@ template, dropped afterwards).
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import make_url
 
 from services.app import create_app
 from services.context import AppContext
 from storage.database import create_engine, create_sessionmaker
 from storage.migrate import upgrade_to_head
 from tests import backends, stacks
+from tests.live import execute_autocommit, run_in_new_loop
 
 
 async def _administer(statement: str) -> None:
-    engine = create_async_engine(backends.DATABASE_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
+    await execute_autocommit(backends.DATABASE_URL, statement)
 
 
 def _administer_now(statement: str) -> None:
-    # Session fixtures may first be requested from inside a running event loop: use a fresh one.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, _administer(statement)).result()
+    # Session fixtures may first be requested from inside a running event loop: a loop of its own.
+    run_in_new_loop(_administer(statement))
 
 
 @pytest.fixture(scope="session")
