@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import fcntl
+import os
 import sqlite3
 import uuid
 from datetime import UTC, datetime
@@ -14,7 +17,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -166,3 +169,40 @@ def _configure_sqlite_connection(dbapi_connection: Any, _: Any) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# File descriptors of transaction-scoped SQLite file locks, in Session.info until the transaction ends.
+_FILE_LOCKS = "jiaoyun_file_locks"
+
+
+async def lock_for_transaction(session: AsyncSession, name: str, *, shared: bool) -> None:
+    """A lock beside a SQLite database file, held until the session's transaction ends.
+
+    SQLite has no advisory locks, yet two processes may share one database (`jiaoyun serve` with
+    its in-process worker, and `jiaoyun reindex`): an flock on a file next to the database gives
+    them the same shared/exclusive lock PostgreSQL's advisory locks give. Polled without blocking,
+    so the event loop keeps running and a cancelled wait leaves nothing held.
+    """
+    connection = await session.connection()  # also begins the transaction the lock ends with
+    database = connection.engine.url.database
+    if not database or database == ":memory:":
+        return  # a database only this process can open
+    descriptor = os.open(f"{database}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(descriptor, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(0.02)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    session.info.setdefault(_FILE_LOCKS, []).append(descriptor)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_file_locks(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        for descriptor in session.info.pop(_FILE_LOCKS, []):
+            os.close(descriptor)  # closing the file releases its flock

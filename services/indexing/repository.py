@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.database import utcnow
+from storage.database import lock_for_transaction, utcnow
 from storage.models.search import SearchOutbox
 
 # PostgreSQL advisory-lock namespaces (the first key of the two-key form).
@@ -22,7 +22,7 @@ class OutboxRepository:
         self.session = session
 
     def _serializes(self) -> bool:
-        # SQLite has one writer and, in embedded mode, one worker; PostgreSQL may have many workers.
+        # Only PostgreSQL locks parents one by one; on SQLite a drain holds all index writes at once.
         return self.session.get_bind().dialect.name == "postgresql"
 
     async def lock_parents(self, parent_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
@@ -46,17 +46,21 @@ class OutboxRepository:
 
     async def share_index_writes(self) -> None:
         """Wait for a rebuild batch in flight; then keep rebuilds out until this transaction ends."""
-        if self._serializes():
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock_shared(:space, 0)"), {"space": _REBUILD_LOCK}
-            )
+        await self._lock_index_writes(shared=True)
 
     async def exclude_index_writes(self) -> None:
         """For a rebuild batch: no drain writes between its read from the database and its write."""
+        await self._lock_index_writes(shared=False)
+
+    async def _lock_index_writes(self, *, shared: bool) -> None:
         if self._serializes():
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": _REBUILD_LOCK}
-            )
+            function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+            await self.session.execute(text(f"SELECT {function}(:space, 0)"), {"space": _REBUILD_LOCK})
+        else:
+            # Processes sharing one SQLite file (`jiaoyun serve` with its worker, `jiaoyun reindex`, a
+            # second `jiaoyun worker`) take turns: drains too hold the lock exclusively, standing in
+            # for the per-parent locks, at no cost as SQLite writes one transaction at a time anyway.
+            await lock_for_transaction(self.session, "index-writes", shared=False)
 
     def add(self, parent_type: str, parent_id: uuid.UUID) -> None:
         self.session.add(SearchOutbox(parent_type=parent_type, parent_id=parent_id))
