@@ -171,6 +171,14 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def sqlite_lock_file(database: str | None, name: str) -> Path | None:
+    """Where processes sharing this SQLite file take turns at `name`; None for an in-memory database,
+    which only its own process can open."""
+    if not database or database == ":memory:":
+        return None
+    return Path(f"{database}.{name}")
+
+
 # File descriptors of transaction-scoped SQLite file locks, in Session.info until the transaction ends.
 _FILE_LOCKS = "jiaoyun_file_locks"
 
@@ -184,10 +192,10 @@ async def lock_for_transaction(session: AsyncSession, name: str, *, shared: bool
     so the event loop keeps running and a cancelled wait leaves nothing held.
     """
     connection = await session.connection()  # also begins the transaction the lock ends with
-    database = connection.engine.url.database
-    if not database or database == ":memory:":
-        return  # a database only this process can open
-    descriptor = os.open(f"{database}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    path = sqlite_lock_file(connection.engine.url.database, name)
+    if path is None:
+        return
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         while True:
             try:

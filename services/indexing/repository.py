@@ -60,7 +60,7 @@ class OutboxRepository:
             # Processes sharing one SQLite file (`jiaoyun serve` with its worker, `jiaoyun reindex`, a
             # second `jiaoyun worker`) take turns: drains too hold the lock exclusively, standing in
             # for the per-parent locks, at no cost as SQLite writes one transaction at a time anyway.
-            await lock_for_transaction(self.session, "index-writes", shared=False)
+            await lock_for_transaction(self.session, "index-writes.lock", shared=False)
 
     def add(self, parent_type: str, parent_id: uuid.UUID) -> None:
         self.session.add(SearchOutbox(parent_type=parent_type, parent_id=parent_id))

@@ -8,14 +8,13 @@ import contextlib
 import fcntl
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
 import storage.models
-from storage.database import create_engine, is_sqlite
+from storage.database import create_engine, is_sqlite, sqlite_lock_file
 
 target_metadata = storage.models.Base.metadata
 
@@ -26,11 +25,11 @@ MIGRATION_LOCK_KEY = 0x6A69616F79756E  # "jiaoyun"
 @contextlib.contextmanager
 def _sqlite_file_lock(url: str) -> Iterator[None]:
     """Processes migrating one SQLite file (`serve` beside `worker`) take turns through a lock file."""
-    database = make_url(url).database
-    if not database or database == ":memory:":
+    path = sqlite_lock_file(make_url(url).database, "migrate-lock")
+    if path is None:
         yield
         return
-    with open(Path(database).with_name(Path(database).name + ".migrate-lock"), "a") as lock:
+    with open(path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
