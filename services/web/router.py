@@ -303,6 +303,8 @@ async def resource_page(
         can_comment=can_comment,
         can_score=can_score,
         can_update=principal is not None and authz.can(principal, Action.update, resource),
+        can_delete=principal is not None and authz.can(principal, Action.delete, resource),
+        **_curriculum_choices(),
         rubrics=rubrics,
         score_charts=views.score_charts(scores) if scores else [],
         is_recording=is_recording,
@@ -329,12 +331,19 @@ async def upload_page(
         user,
         "upload.html",
         existing=existing,
-        subjects=curriculum.SUBJECTS,
-        volumes=curriculum.VOLUMES,
-        editions=[group[0] for group in EDITION_GROUPS],
-        grades=views.GRADE_CHOICES,
+        **_curriculum_choices(),
         has_school=user.school_id is not None,
     )
+
+
+def _curriculum_choices() -> dict[str, Any]:
+    """What the metadata pickers offer, for uploading a resource and for editing one."""
+    return {
+        "subjects": curriculum.SUBJECTS,
+        "volumes": curriculum.VOLUMES,
+        "editions": [group[0] for group in EDITION_GROUPS],
+        "grades": views.GRADE_CHOICES,
+    }
 
 
 # -- topics ----------------------------------------------------------------------------------------

@@ -241,6 +241,32 @@ async def test_a_student_opens_a_lesson_recording_without_its_review(
         assert response.status_code == 200 and "导入环节可以更短一些" in response.text
 
 
+async def test_only_who_may_change_a_resource_gets_its_edit_and_delete_forms(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    base = (await _world(client, context)).base
+    created = await base.created(
+        "方程.pdf",
+        samples.pdf_bytes(["一元一次方程"]),
+        title="一元一次方程",
+        status="published",
+        grade=7,
+        subject="数学",
+        tags=["方程", "七年级"],
+    )
+    async with signed_in(context, base.teacher) as page:
+        own = (await page.get(f"/resources/{created['id']}")).text
+        assert "编辑资料" in own and 'data-method="DELETE"' in own
+        # The form starts from the resource's values.
+        assert 'value="一元一次方程"' in own
+        assert '<option value="7" selected>' in own and "<option selected>数学</option>" in own
+        assert 'value="方程, 七年级"' in own
+    async with signed_in(context, base.colleague) as page:
+        other = (await page.get(f"/resources/{created['id']}")).text
+        assert "一元一次方程" in other
+        assert "编辑资料" not in other and 'data-method="DELETE"' not in other
+
+
 async def test_user_text_is_escaped_in_titles_comments_and_topics(
     client: httpx.AsyncClient, context: AppContext
 ) -> None:

@@ -1,11 +1,15 @@
 // Forms marked data-api-form are sent to the JSON API with fetch(): their fields become a JSON
-// object (data-type says how: int, float, bool, list, int-list, csv, words), groups of fields inside
-// [data-list=NAME] [data-item] become a list of objects. Then the page reloads or moves on.
+// object (data-type says how: int, float, bool, list, int-list, csv, words, text), groups of fields
+// inside [data-list=NAME] [data-item] become a list of objects. Then the page reloads or moves on:
+// data-redirect to the created object, data-then to a fixed page, data-reload to the same one.
 
 import { api, showStatus } from "./api.js";
 
 function convert(element, raw) {
   const type = element.dataset.type || "";
+  // An edit form's emptied field clears the value; elsewhere an empty field is left out.
+  if (raw === "" && element.dataset.empty === "null") return null;
+  if (type === "text") return raw;
   if (type === "int") return raw === "" ? undefined : parseInt(raw, 10);
   if (type === "float") return raw === "" ? undefined : parseFloat(raw);
   if (type === "bool") return element.type === "checkbox" ? element.checked : raw === "true";
@@ -36,10 +40,24 @@ function collect(container, skip) {
   return data;
 }
 
+function unchanged(element) {
+  if (element instanceof HTMLSelectElement) {
+    const options = [...element.options];
+    // With no option marked selected, a single select starts on its first one.
+    if (!element.multiple && !options.some((option) => option.defaultSelected)) return element.selectedIndex === 0;
+    return options.every((option) => option.selected === option.defaultSelected);
+  }
+  if (element.type === "checkbox" || element.type === "radio") return element.checked === element.defaultChecked;
+  return element.value === element.defaultValue;
+}
+
 export function formData(form) {
   const lists = [...form.querySelectorAll("[data-list]")];
   const inList = (element) => lists.some((list) => list.contains(element));
-  const data = collect(form, inList);
+  // An edit form (data-changed-only) sends only what was changed, so a PATCH never rewrites a value
+  // the form could not show exactly (a stage without a grade, an edition under another alias).
+  const changedOnly = form.dataset.changedOnly !== undefined;
+  const data = collect(form, (element) => inList(element) || (changedOnly && unchanged(element)));
   for (const list of lists) {
     const required = list.dataset.skipEmpty;
     data[list.dataset.list] = [...list.querySelectorAll("[data-item]")]
@@ -59,9 +77,10 @@ async function submit(form, submitter) {
     const result = await api(method, form.dataset.action, body);
     if (form.dataset.redirect && result && result.id) {
       window.location.assign(form.dataset.redirect.replace("{id}", result.id));
-    } else if (form.dataset.reload !== undefined) {
+    } else if (form.dataset.then || form.dataset.reload !== undefined) {
       if (form.dataset.success) sessionStorage.setItem("jiaoyun.flash", form.dataset.success);
-      window.location.reload();
+      if (form.dataset.then) window.location.assign(form.dataset.then);
+      else window.location.reload();
     } else {
       showStatus(form, form.dataset.success || "已保存", true);
     }
