@@ -1,4 +1,4 @@
-"""A teacher edits a resource's details from its page and then deletes it, in a browser."""
+"""A teacher edits a resource's details from its page, attaches a file and then deletes it, in a browser."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from tests.web.browsing import screenshot, signed_in_page
 from tests.web.site import Site
 
 
-def test_a_teacher_edits_what_they_changed_and_deletes_the_resource(browser: Browser, site: Site) -> None:
+def test_a_teacher_edits_what_they_changed_attaches_a_file_and_deletes_the_resource(
+    browser: Browser, site: Site
+) -> None:
     metadata = {
         "title": "一元一次方程 课件",
         "resource_type": "courseware",
@@ -52,6 +54,14 @@ def test_a_teacher_edits_what_they_changed_and_deletes_the_resource(browser: Bro
     assert saved["unit"] is None
     assert saved["tags"] == ["方程", "七年级"]
     assert (saved["stage"], saved["grade"], saved["subject"]) == ("初中", None, "数学")
+
+    # A lesson plan attached to the round from the page.
+    teacher.locator("#attach-file").set_input_files(
+        files=[{"name": "教案.pdf", "mimeType": "application/pdf", "buffer": samples.pdf_bytes(["教学目标"])}]
+    )
+    teacher.get_by_role("button", name="添加").click()
+    expect(teacher.locator(".file-list")).to_contain_text("教案.pdf")
+    expect(teacher.locator(".file-list li").filter(has_text="教案.pdf")).to_contain_text("附件")
 
     teacher.once("dialog", lambda dialog: dialog.accept())
     teacher.get_by_role("button", name="删除").click()

@@ -241,7 +241,7 @@ async def test_a_student_opens_a_lesson_recording_without_its_review(
         assert response.status_code == 200 and "导入环节可以更短一些" in response.text
 
 
-async def test_only_who_may_change_a_resource_gets_its_edit_and_delete_forms(
+async def test_only_who_may_change_a_resource_gets_its_edit_delete_and_attach_forms(
     client: httpx.AsyncClient, context: AppContext
 ) -> None:
     base = (await _world(client, context)).base
@@ -256,7 +256,7 @@ async def test_only_who_may_change_a_resource_gets_its_edit_and_delete_forms(
     )
     async with signed_in(context, base.teacher) as page:
         own = (await page.get(f"/resources/{created['id']}")).text
-        assert "编辑资料" in own and 'data-method="DELETE"' in own
+        assert "编辑资料" in own and 'data-method="DELETE"' in own and "data-attach-form" in own
         # The form starts from the resource's values.
         assert 'value="一元一次方程"' in own
         assert '<option value="7" selected>' in own and "<option selected>数学</option>" in own
@@ -265,6 +265,7 @@ async def test_only_who_may_change_a_resource_gets_its_edit_and_delete_forms(
         other = (await page.get(f"/resources/{created['id']}")).text
         assert "一元一次方程" in other
         assert "编辑资料" not in other and 'data-method="DELETE"' not in other
+        assert "data-attach-form" not in other
 
 
 async def test_user_text_is_escaped_in_titles_comments_and_topics(

@@ -1,5 +1,5 @@
 // The resource page: seek the player from subtitles and comments, follow it in the transcript,
-// show subtitles on the video, and post timed (or ranged) comments at the current time.
+// show subtitles on the video, post timed (or ranged) comments at the current time, and add files.
 
 import { api, clock, showStatus, toast } from "./api.js";
 
@@ -154,6 +154,34 @@ if (form && video) {
     } catch (error) {
       showStatus(form, error.message);
     } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
+// A file added to the round shown: an attachment, or subtitles for its video. The worker then
+// extracts its text (or cues) for search; the page reloads to list it.
+const attachForm = document.querySelector("[data-attach-form]");
+if (attachForm) {
+  attachForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!attachForm.reportValidity()) return;
+    const metadata = {
+      purpose: attachForm.elements.purpose.value,
+      version: parseInt(attachForm.dataset.version, 10),
+    };
+    const body = new FormData();
+    body.append("metadata", JSON.stringify(metadata));
+    body.append("file", attachForm.elements.file.files[0]);
+    const submit = attachForm.querySelector("[type=submit]");
+    submit.disabled = true;
+    showStatus(attachForm, "");
+    try {
+      await api("POST", attachForm.dataset.action, body);
+      sessionStorage.setItem("jiaoyun.flash", "文件已添加，正在处理");
+      window.location.reload();
+    } catch (error) {
+      showStatus(attachForm, error.message);
       submit.disabled = false;
     }
   });
