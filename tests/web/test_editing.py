@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, FilePayload, expect
 
 from tests import samples
 from tests.web.browsing import screenshot, signed_in_page
@@ -56,9 +56,12 @@ def test_a_teacher_edits_what_they_changed_attaches_a_file_and_deletes_the_resou
     assert (saved["stage"], saved["grade"], saved["subject"]) == ("初中", None, "数学")
 
     # A lesson plan attached to the round from the page.
-    teacher.locator("#attach-file").set_input_files(
-        files=[{"name": "教案.pdf", "mimeType": "application/pdf", "buffer": samples.pdf_bytes(["教学目标"])}]
-    )
+    lesson_plan: FilePayload = {
+        "name": "教案.pdf",
+        "mimeType": "application/pdf",
+        "buffer": samples.pdf_bytes(["教学目标"]),
+    }
+    teacher.locator("#attach-file").set_input_files(files=lesson_plan)
     teacher.get_by_role("button", name="添加").click()
     expect(teacher.locator(".file-list")).to_contain_text("教案.pdf")
     expect(teacher.locator(".file-list li").filter(has_text="教案.pdf")).to_contain_text("附件")
