@@ -395,7 +395,27 @@ async def topic_page(request: Request, topic_id: uuid.UUID, user: PageUser, sess
     principal = principal_of(user)
     topic = await topics.readable_topic(session, principal, topic_id)
     thread = topic_read(await topics.thread(session, principal, topic), principal)
-    return await render_page(request, session, user, "topic.html", topic=thread)
+    posts = [post for top in thread.posts for post in (top, *top.replies) if not post.deleted]
+    return await render_page(
+        request,
+        session,
+        user,
+        "topic.html",
+        topic=thread,
+        editable_posts={
+            post.id for post in posts if post.author and authz.can_edit_post(principal, topic, post.author.id)
+        },
+        deletable_posts={
+            post.id
+            for post in posts
+            # A post whose author's account is gone is left to the moderators.
+            if (
+                authz.can_delete_post(principal, topic, post.author.id)
+                if post.author
+                else authz.can_moderate(principal, topic)
+            )
+        },
+    )
 
 
 # -- notifications ---------------------------------------------------------------------------------

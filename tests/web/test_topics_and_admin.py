@@ -1,4 +1,4 @@
-"""Topic threads and administration in a browser: @mention completion, replies, summary and closing;
+"""Topic threads and administration in a browser: @mention completion, replies, editing, summary and closing;
 schools, users, rubrics and synonyms pages."""
 
 from __future__ import annotations
@@ -47,6 +47,11 @@ def test_a_topic_is_opened_with_a_mention_discussed_summed_up_and_closed(
     colleague.get_by_role("button", name="发表", exact=True).click()
     expect(colleague.locator(".post").filter(has_text="字理")).to_be_visible()
     expect(colleague.locator(".post strong")).to_have_text("字理")
+    own_post = colleague.locator(".post").filter(has_text="字理")
+    own_post.locator("summary", has_text="编辑").click()
+    own_post.get_by_label("修改内容").fill("可以用**字理**识字，配合图片和动作。")
+    own_post.get_by_role("button", name="保存").click()
+    expect(colleague.locator(".post").filter(has_text="配合图片和动作")).to_contain_text("（已编辑）")
 
     # The teacher replies to that post, then sums the discussion up and closes it.
     teacher.reload()

@@ -268,6 +268,34 @@ async def test_only_who_may_change_a_resource_gets_its_edit_delete_and_attach_fo
         assert "data-attach-form" not in other
 
 
+async def test_a_post_is_edited_by_its_author_and_deleted_by_its_author_or_a_moderator(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    base = world.base
+    topic = await client.post(
+        "/api/v1/topics", json={"title": "识字教学研讨", "body": "大家说说"}, headers=base.teacher_auth
+    )
+    assert topic.status_code == 201, topic.text
+    topic_id = topic.json()["id"]
+    post = await client.post(
+        f"/api/v1/topics/{topic_id}/posts", json={"body": "字理识字"}, headers=base.colleague_auth
+    )
+    assert post.status_code == 201, post.text
+    post_id = post.json()["id"]
+    edit_form = f'data-method="PATCH" data-action="/api/v1/posts/{post_id}"'
+    delete_form = f'data-method="DELETE" data-action="/api/v1/posts/{post_id}"'
+    async with signed_in(context, base.colleague) as page:
+        own = (await page.get(f"/topics/{topic_id}")).text
+        assert edit_form in own and delete_form in own
+    async with signed_in(context, base.teacher) as page:
+        other = (await page.get(f"/topics/{topic_id}")).text
+        assert "字理识字" in other and edit_form not in other and delete_form not in other
+    async with signed_in(context, world.lead) as page:
+        moderated = (await page.get(f"/topics/{topic_id}")).text
+        assert edit_form not in moderated and delete_form in moderated
+
+
 async def test_user_text_is_escaped_in_titles_comments_and_topics(
     client: httpx.AsyncClient, context: AppContext
 ) -> None:
