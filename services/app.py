@@ -25,6 +25,7 @@ from services.resources.router import router as resources_router
 from services.search.router import router as search_router
 from services.settings import Settings
 from services.web.pages import error_page
+from services.web.query import DropBlankPageQueryValues
 from services.web.router import router as web_router
 from services.web.templating import STATIC_DIR, STATIC_PREFIX
 from services.wiring import REGISTERED_MODULES
@@ -76,6 +77,7 @@ def create_app(
     # Errors of the web pages are Chinese HTML pages; everything under /api/v1 keeps its JSON shape.
     install_error_handlers(app, error_page)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(DropBlankPageQueryValues)
     app.include_router(health_router)
     app.include_router(blob_links_router)
     app.include_router(identity_router)

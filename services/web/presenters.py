@@ -46,6 +46,18 @@ PROCESSING: dict[str, str] = {
     ProcessingStatus.failed: "处理失败",
     ProcessingStatus.skipped: "已存储",
 }
+# Research statistics (研修统计), column by column, in the order shown.
+ACTIVITY_LABELS: dict[str, str] = {
+    "topics_opened": "发起研讨",
+    "posts_written": "研讨发言",
+    "review_comments": "评课意见",
+    "rounds_scored": "量表评分",
+    "lessons": "课例",
+    "lessons_with_rounds": "多轮磨课",
+    "rounds": "轮次",
+    "rounds_per_lesson": "平均轮次",
+}
+
 TOPIC_STATES: dict[str, str] = {
     TopicState.open: "讨论中",
     TopicState.summarized: "已总结",

@@ -9,6 +9,7 @@ also accepts; nothing about a user is kept in this process.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -34,6 +35,7 @@ from services.identity.tokens import issue_access_token
 from services.notifications import service as notifications
 from services.research.review import service as review
 from services.research.review.router import comment_read, rubric_read
+from services.research.stats import service as research_stats
 from services.research.topics import service as topics
 from services.research.topics.repository import TopicFilters
 from services.research.topics.router import topic_read
@@ -43,7 +45,7 @@ from services.resources.repository import ResourceFilters
 from services.resources.router import resource_read
 from services.resources.schemas import FileRead, VersionRead
 from services.search import service as search
-from services.web import views
+from services.web import presenters, views
 from services.web.pages import PageUser, SignedInUser, principal_of, render_page
 from storage.models.identity import Role, User
 from storage.models.research import TopicState
@@ -527,6 +529,55 @@ async def admin_users(
             {"q": q, "role": role.value if role else "", "school_id": str(school_id) if school_id else ""},
         ),
     )
+
+
+# Days far from now would only overflow once turned into moments.
+StatsDay = Annotated[date, Query(ge=date(1900, 1, 1), le=date(9000, 12, 31))]
+
+
+@router.get("/admin/stats", response_class=HTMLResponse)
+async def admin_stats(
+    request: Request,
+    user: SignedInUser,
+    session: SessionDep,
+    school_id: uuid.UUID | None = None,
+    since: StatsDay | None = None,
+    until: StatsDay | None = None,
+    page: PageNumber = 1,
+) -> Response:
+    """研修统计: the period's research activity per school and per teacher, days in China time."""
+    principal = _require_staff(user)
+    stats = await research_stats.research_stats(
+        session,
+        principal,
+        school_id=school_id,
+        since=_start_of_day(since),
+        # The last day shown is included: the period ends when the next day begins.
+        until=_start_of_day(until + timedelta(days=1)) if until else None,
+        offset=(page - 1) * LIST_PAGE_SIZE,
+        limit=LIST_PAGE_SIZE,
+    )
+    district_wide = principal.role != Role.school_admin
+    schools = (await identity.list_schools(session, offset=0, limit=500))[0] if district_wide else []
+    filters = {
+        "school_id": str(school_id) if school_id else "",
+        "since": since.isoformat() if since else "",
+        "until": until.isoformat() if until else "",
+    }
+    return await render_page(
+        request,
+        session,
+        user,
+        "admin/stats.html",
+        stats=stats,
+        schools=schools,
+        filters=filters,
+        pages=views.simple_pages(stats.teacher_total, page, LIST_PAGE_SIZE, filters),
+    )
+
+
+def _start_of_day(day: date | None) -> datetime | None:
+    return datetime.combine(day, time.min, presenters.CHINA_TIME).astimezone(UTC) if day else None
 
 
 @router.get("/admin/rubrics", response_class=HTMLResponse)

@@ -66,6 +66,7 @@ def _environment() -> Environment:
         ROLES=presenters.ROLES,
         PROCESSING=presenters.PROCESSING,
         TOPIC_STATES=presenters.TOPIC_STATES,
+        ACTIVITY_LABELS=presenters.ACTIVITY_LABELS,
         NOTIFICATION_KINDS=presenters.NOTIFICATION_KINDS,
         MATCH_KINDS=presenters.MATCH_KINDS,
         FILE_CATEGORIES=presenters.FILE_CATEGORIES,

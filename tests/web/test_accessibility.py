@@ -96,6 +96,7 @@ def test_the_main_pages_have_no_serious_accessibility_violations(browser: Browse
         (admin, "/admin"),
         (admin, "/admin/schools"),
         (admin, "/admin/users"),
+        (admin, "/admin/stats"),
         (admin, "/admin/rubrics"),
         (admin, "/admin/synonyms"),
         (phone, f"/resources/{lesson_id}"),

@@ -1,5 +1,5 @@
 """Topic threads and administration in a browser: @mention completion, replies, editing, summary and closing;
-schools, users, rubrics and synonyms pages."""
+schools, users, research statistics, rubrics and synonyms pages."""
 
 from __future__ import annotations
 
@@ -68,7 +68,9 @@ def test_a_topic_is_opened_with_a_mention_discussed_summed_up_and_closed(
     screenshot(teacher, site, "topic-thread")
 
 
-def test_administrators_manage_schools_users_rubrics_and_synonyms(browser: Browser, site: Site) -> None:
+def test_administrators_manage_schools_users_rubrics_synonyms_and_read_statistics(
+    browser: Browser, site: Site
+) -> None:
     admin = signed_in_page(browser, site, "admin")
     admin.get_by_role("link", name="管理").click()
     screenshot(admin, site, "admin")
@@ -102,3 +104,10 @@ def test_administrators_manage_schools_users_rubrics_and_synonyms(browser: Brows
     admin.get_by_role("button", name="添加").click()
     expect(admin.locator(".synonym-list").first).to_contain_text("喜鹊课 = 鹊桥课")
     screenshot(admin, site, "admin-synonyms")
+
+    admin.get_by_role("link", name="研修统计").click()
+    expect(admin.get_by_role("heading", name="研修统计", exact=True)).to_be_visible()
+    admin.get_by_label("学校", exact=True).select_option(label="金水区实验小学")
+    admin.get_by_role("button", name="统计").click()
+    expect(admin.get_by_role("table", name="教师研修活动")).to_contain_text("王老师")
+    screenshot(admin, site, "admin-stats")

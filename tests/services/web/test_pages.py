@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from services.context import AppContext
 from services.identity.browser import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from services.web.presenters import CHINA_TIME
 from tests import samples
 from tests.factories import upload_form
 from tests.services.research.review_world import ReviewWorld, review_world
@@ -448,7 +451,14 @@ async def test_every_page_renders_for_the_people_it_is_for(
         assert f"/resources/{lesson['id']}?v=1#comment-" in inbox.text
         assert (await page.get("/upload", params={"resource": lesson["id"]})).status_code == 200
     async with signed_in(context, world.admin) as page:
-        for path in ("/admin", "/admin/schools", "/admin/users", "/admin/rubrics", "/admin/synonyms"):
+        for path in (
+            "/admin",
+            "/admin/schools",
+            "/admin/users",
+            "/admin/stats",
+            "/admin/rubrics",
+            "/admin/synonyms",
+        ):
             response = await page.get(path)
             assert response.status_code == 200, path
         assert "课堂观察量表" in (await page.get("/admin/rubrics")).text
@@ -457,6 +467,59 @@ async def test_every_page_renders_for_the_people_it_is_for(
         users = await page.get("/admin/users")
         assert users.status_code == 200 and base.teacher.username in users.text
         assert base.outsider.username not in users.text
+
+
+async def test_research_statistics_page_counts_reviews_per_teacher_within_its_scope(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await _world(client, context)
+    base = world.base
+    rubric = await world.rubric()
+    lesson = await world.lesson(title="树和喜鹊 第一课时", status="published")
+    await world.commented(lesson["id"], base.colleague_auth, start_s=2, body="提问覆盖面可以更广")
+    assert (await world.score(lesson["id"], 1, rubric, [8, 7, 4], base.colleague_auth)).status_code == 200
+    today = datetime.now(UTC).astimezone(CHINA_TIME).date()
+    async with signed_in(context, world.lead) as page:
+        district = await page.get("/admin/stats")
+        assert district.status_code == 200, district.text
+        assert base.school.name in district.text and base.colleague.display_name in district.text
+        assert '<option value="">全区</option>' in district.text
+        colleague_row = _row_of(district.text, base.colleague.display_name)
+        # 发起研讨, 研讨发言, 评课意见, 量表评分, 课例, …
+        assert colleague_row[:5] == ["0", "0", "1", "1", "0"]
+        # Days in China time, the last one included.
+        days = {"since": today.isoformat(), "until": today.isoformat()}
+        within = (await page.get("/admin/stats", params=days)).text
+        assert _row_of(within, base.colleague.display_name)[:5] == ["0", "0", "1", "1", "0"]
+        earlier = {"until": (today - timedelta(days=1)).isoformat()}
+        before = (await page.get("/admin/stats", params=earlier)).text
+        assert _row_of(before, base.colleague.display_name)[:5] == ["0", "0", "0", "0", "0"]
+        backwards = {"since": today.isoformat(), "until": (today - timedelta(days=2)).isoformat()}
+        assert (await page.get("/admin/stats", params=backwards)).status_code == 422
+        assert (await page.get("/admin/stats", params={"since": "0001-01-01"})).status_code == 422
+        assert (await page.get("/admin/stats", params={"since": "昨天"})).status_code == 422
+        # The filter form sends its blank fields too: for a page they are no filter.
+        blank = await page.get("/admin/stats?school_id=&since=&until=&page=")
+        assert blank.status_code == 200 and base.colleague.display_name in blank.text
+        assert (await page.get("/admin/users?q=&role=&school_id=")).status_code == 403  # not an admin
+        # The API keeps its strictness.
+        api = await page.get("/api/v1/research/stats?school_id=")
+        assert api.status_code == 422 and api.json()["error"]["code"] == "invalid_payload"
+    async with signed_in(context, world.school_admin) as page:
+        assert (await page.get("/admin/users?q=&role=&school_id=")).status_code == 200
+        own = await page.get("/admin/stats")
+        assert own.status_code == 200 and base.colleague.display_name in own.text
+        assert base.outsider.display_name not in own.text and "全区" not in own.text
+        other = await page.get("/admin/stats", params={"school_id": str(base.outsider.school_id)})
+        assert other.status_code == 403
+    async with signed_in(context, base.teacher) as page:
+        assert (await page.get("/admin/stats")).status_code == 403
+
+
+def _row_of(html: str, name: str) -> list[str]:
+    """The number cells of the table row whose heading starts with `name`."""
+    row = html.split(f'<th scope="row">{name} ', 1)[1].split("</tr>", 1)[0]
+    return re.findall(r'<td class="number">([^<]*)</td>', row)
 
 
 async def test_mention_completion_lists_colleagues_but_not_for_students(
