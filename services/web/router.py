@@ -582,9 +582,13 @@ def _start_of_day(day: date | None) -> datetime | None:
 
 @router.get("/admin/rubrics", response_class=HTMLResponse)
 async def admin_rubrics(request: Request, user: SignedInUser, session: SessionDep) -> Response:
+    """The observation framework: the categories review comments are filed under, and the rubrics."""
     _require_staff(user)
     rubrics = [rubric_read(item) for item in await review.list_rubrics(session, include_inactive=True)]
-    return await render_page(request, session, user, "admin/rubrics.html", rubrics=rubrics)
+    categories = await review.list_categories(session, include_inactive=True)
+    return await render_page(
+        request, session, user, "admin/rubrics.html", rubrics=rubrics, categories=categories
+    )
 
 
 @router.get("/admin/synonyms", response_class=HTMLResponse)

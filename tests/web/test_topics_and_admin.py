@@ -97,6 +97,12 @@ def test_administrators_manage_schools_users_rubrics_synonyms_and_read_statistic
 
     admin.goto("/admin/rubrics")
     expect(admin.get_by_role("heading", name="课堂观察量表")).to_be_visible()
+    admin.get_by_label("维度名称").fill("课堂评价")
+    admin.get_by_role("button", name="添加维度").click()
+    category = admin.get_by_role("row").filter(has_text="课堂评价")
+    expect(category).to_contain_text("使用中")
+    category.get_by_role("button", name="停用 课堂评价").click()
+    expect(admin.get_by_role("row").filter(has_text="课堂评价")).to_contain_text("已停用")
     screenshot(admin, site, "admin-rubrics")
 
     admin.goto("/admin/synonyms")

@@ -461,7 +461,8 @@ async def test_every_page_renders_for_the_people_it_is_for(
         ):
             response = await page.get(path)
             assert response.status_code == 200, path
-        assert "课堂观察量表" in (await page.get("/admin/rubrics")).text
+        framework = (await page.get("/admin/rubrics")).text
+        assert "课堂观察量表" in framework and "师生互动" in framework  # a rubric and a default category
         assert base.school.name in (await page.get("/admin/schools")).text
     async with signed_in(context, world.school_admin) as page:
         users = await page.get("/admin/users")
