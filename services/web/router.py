@@ -47,7 +47,7 @@ from services.resources.schemas import FileRead, VersionRead
 from services.search import service as search
 from services.web import presenters, views
 from services.web.pages import PageUser, SignedInUser, principal_of, render_page
-from storage.models.identity import Role, User
+from storage.models.identity import PublicationStatus, Role, User
 from storage.models.research import TopicState
 
 router = APIRouter(include_in_schema=False)
@@ -214,6 +214,39 @@ async def search_page(
         chosen=views.chosen_labels(result.facets, q, sort_order, chosen),
         pages=views.pagination(result.total, page, SEARCH_PAGE_SIZE, q, sort_order, chosen),
         page=page,
+    )
+
+
+@router.get("/mine", response_class=HTMLResponse)
+async def my_resources(
+    request: Request,
+    user: SignedInUser,
+    session: SessionDep,
+    status: PublicationStatus | None = None,
+    page: PageNumber = 1,
+) -> Response:
+    """What the signed-in teacher uploaded, drafts too, newest first."""
+    principal = _principal(user)
+    resources.check_can_upload(principal)
+    mine, total = await resources.list_resources(
+        session,
+        principal,
+        ResourceFilters(owner_id=user.id, status=status),
+        sort="newest",
+        offset=(page - 1) * LIST_PAGE_SIZE,
+        limit=LIST_PAGE_SIZE,
+    )
+    posters = await resources.poster_files(session, [resource.id for resource in mine])
+    chosen_status = status.value if status else ""
+    return await render_page(
+        request,
+        session,
+        user,
+        "mine.html",
+        cards=[views.card(resource, posters) for resource in mine],
+        total=total,
+        status=chosen_status,
+        pages=views.simple_pages(total, page, LIST_PAGE_SIZE, {"status": chosen_status}),
     )
 
 

@@ -89,6 +89,7 @@ def test_the_main_pages_have_no_serious_accessibility_violations(browser: Browse
     for page, path in (
         (teacher, "/upload"),
         (teacher, "/notifications"),
+        (teacher, "/mine"),
         (colleague, f"/resources/{lesson_id}"),
         (colleague, "/search?q=无障碍检查"),
         (colleague, "/topics"),

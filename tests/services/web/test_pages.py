@@ -38,7 +38,7 @@ async def _world(client: httpx.AsyncClient, context: AppContext) -> ReviewWorld:
 # -- signing in ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/upload", "/notifications", "/admin", "/admin/users"])
+@pytest.mark.parametrize("path", ["/upload", "/mine", "/notifications", "/admin", "/admin/users"])
 async def test_pages_that_need_an_account_send_guests_to_sign_in(
     client: httpx.AsyncClient, path: str
 ) -> None:
@@ -225,6 +225,30 @@ async def test_a_student_sees_no_draft_anywhere_in_the_pages(
     async with signed_in(context, base.teacher) as page:
         own = await page.get(f"/resources/{draft['id']}")
         assert own.status_code == 200 and "树和喜鹊 草稿稿" in own.text and "草稿" in own.text
+
+
+async def test_my_resources_lists_what_i_uploaded_drafts_too_and_nothing_else(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    base = (await _world(client, context)).base
+    await base.created("草稿.pdf", samples.pdf_bytes(["草稿"]), title="我的草稿课件", status="draft")
+    await base.created("发布.pdf", samples.pdf_bytes(["发布"]), title="我的已发布课件", status="published")
+    await base.created(
+        "同事.pdf",
+        samples.pdf_bytes(["同事"]),
+        title="同事的课件",
+        status="published",
+        auth=base.colleague_auth,
+    )
+    async with signed_in(context, base.teacher) as page:
+        mine = (await page.get("/mine")).text
+        assert "我的资源（2）" in mine and "我的草稿课件" in mine and "我的已发布课件" in mine
+        assert "同事的课件" not in mine
+        drafts = (await page.get("/mine", params={"status": "draft"})).text
+        assert "我的草稿课件" in drafts and "我的已发布课件" not in drafts
+        assert (await page.get("/mine", params={"status": "草稿"})).status_code == 422
+    async with signed_in(context, base.student) as page:
+        assert (await page.get("/mine")).status_code == 403
 
 
 async def test_a_student_opens_a_lesson_recording_without_its_review(
