@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -54,10 +55,27 @@ class SignInRequired(AppError):
     code = "unauthorized"
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Who a page is for, as the page frame shows them, copied off the user row: an error page still
+    shows who is signed in after the request's session has rolled back and expired that row."""
+
+    display_name: str
+    role: Role
+    principal: Principal
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(display_name=user.display_name, role=user.role, principal=Principal.of(user))
+
+
 async def get_page_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
     """The signed-in user of a page; an expired cookie simply means a guest (pages then offer sign-in)."""
     token = request.cookies.get(SESSION_COOKIE)
-    return await user_for_token(session, settings, token) if token else None
+    user = await user_for_token(session, settings, token) if token else None
+    if user is not None:
+        request.state.viewer = Viewer.of(user)
+    return user
 
 
 PageUser = Annotated[User | None, Depends(get_page_user)]
@@ -92,8 +110,9 @@ def sign_in_url(request: Request) -> str:
     return f"/login?next={quote(target, safe='')}"
 
 
-def _frame(request: Request, user: User | None, unread: int) -> dict[str, Any]:
-    principal = principal_of(user)
+def _frame(
+    request: Request, user: User | Viewer | None, principal: Principal | None, unread: int
+) -> dict[str, Any]:
     return {
         "request": request,
         "user": user,
@@ -118,7 +137,7 @@ async def render_page(
     **context: Any,
 ) -> HTMLResponse:
     unread = await notifications.unread_count(session, user.id) if user is not None else 0
-    body = render(template, {**_frame(request, user, unread), **context})
+    body = render(template, {**_frame(request, user, principal_of(user), unread), **context})
     # Pages show what one user may see: never kept by shared caches, nor reused after signing out.
     return HTMLResponse(
         body, status_code=status_code, headers={"Cache-Control": "private, no-store", **PAGE_HEADERS}
@@ -133,8 +152,12 @@ def error_page(request: Request, status_code: int, code: str, message: str) -> R
     if status_code == 401:
         return RedirectResponse(sign_in_url(request), status_code=303)
     title, explanation = _ERROR_MESSAGES.get(status_code, ("出错了", "请返回上一页重试。"))
+    # Whoever the page dependency found signed in, if it ran (the unread count is left out: the
+    # database may be what failed).
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    frame = _frame(request, viewer, viewer.principal if viewer else None, 0)
     body = render(
         "error.html",
-        {**_frame(request, None, 0), "status_code": status_code, "title": title, "explanation": explanation},
+        {**frame, "status_code": status_code, "title": title, "explanation": explanation},
     )
     return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store", **PAGE_HEADERS})

@@ -222,6 +222,8 @@ async def test_a_student_sees_no_draft_anywhere_in_the_pages(
         assert hidden.status_code == 404
         assert "页面不存在" in hidden.text and 'lang="zh-CN"' in hidden.text
         assert "树和喜鹊 草稿稿" not in hidden.text
+        # The error page still shows who is signed in, not a sign-in button.
+        assert base.student.display_name in hidden.text and 'href="/login' not in hidden.text
     async with signed_in(context, base.teacher) as page:
         own = await page.get(f"/resources/{draft['id']}")
         assert own.status_code == 200 and "树和喜鹊 草稿稿" in own.text and "草稿" in own.text
