@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -25,8 +27,9 @@ from tests.services.resources.scenario import district
 pytestmark = pytest.mark.anyio
 
 
-async def test_the_index_catches_up_after_an_outage(client: httpx.AsyncClient, context: AppContext) -> None:
-    world = await district(client, context)
+@contextlib.asynccontextmanager
+async def search_down(context: AppContext) -> AsyncIterator[None]:
+    """The app's search index unreachable inside the block, the working one back after it."""
     working_index = context.search_index
     # A real client against a port nothing listens on: every call fails the way an outage does.
     unreachable = ElasticsearchSearchIndex(
@@ -34,6 +37,15 @@ async def test_the_index_catches_up_after_an_outage(client: httpx.AsyncClient, c
     )
     context.search_index = unreachable
     try:
+        yield
+    finally:
+        context.search_index = working_index
+        await unreachable.close()
+
+
+async def test_the_index_catches_up_after_an_outage(client: httpx.AsyncClient, context: AppContext) -> None:
+    world = await district(client, context)
+    async with search_down(context):
         created = [
             await world.created(
                 f"{number}.pdf", samples.pdf_bytes([f"停电期间第{number}份"]), title=f"停电 {number}"
@@ -48,9 +60,6 @@ async def test_the_index_catches_up_after_an_outage(client: httpx.AsyncClient, c
         assert await pending_index_changes(context) > 0
         down = await client.get("/api/v1/search", params={"q": "停电"}, headers=world.teacher_auth)
         assert down.status_code == 503 and down.json()["error"]["code"] == "service_unavailable"
-    finally:
-        context.search_index = working_index
-        await unreachable.close()
 
     async with context.sessionmaker() as session, session.begin():
         await OutboxRepository(session).retry_now()  # skip the backoff the failures earned
@@ -110,20 +119,12 @@ async def test_once_a_failed_entry_goes_through_the_others_skip_their_backoff(
     client: httpx.AsyncClient, context: AppContext
 ) -> None:
     world = await district(client, context)
-    working_index = context.search_index
-    unreachable = ElasticsearchSearchIndex(
-        AsyncElasticsearch("http://127.0.0.1:9", request_timeout=1, max_retries=0), "outage"
-    )
-    context.search_index = unreachable
-    try:
+    async with search_down(context):
         for number in range(3):
             await world.created(
                 f"{number}.pdf", samples.pdf_bytes([f"恢复 {number}"]), title=f"恢复 {number}"
             )
         await world.process()
-    finally:
-        context.search_index = working_index
-        await unreachable.close()
     async with context.sessionmaker() as session, session.begin():
         waiting = await OutboxRepository(session).all_entries()
         assert waiting and all(entry.attempts >= 1 for entry in waiting)
