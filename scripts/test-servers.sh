@@ -583,7 +583,11 @@ cmd_start() {
 
     install_packages
     ensure_svc_user
-    ((WANT_MINIO)) && ensure_minio
+    if ((WANT_MINIO)); then
+        ensure_minio
+        # Which link of the fallback chain this cache holds: every run says it (README, "MinIO").
+        log "MinIO build in use: $(cat "$MINIO_BIN.version" 2>/dev/null || echo 'unknown (built before versions were recorded)')"
+    fi
     ((WANT_ES)) && ensure_elasticsearch
 
     # ES boots slowest (~15-25 s), so launch it first and let the others start meanwhile.
