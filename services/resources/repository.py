@@ -169,6 +169,20 @@ class ResourceRepository:
 
     # -- rounds and files -------------------------------------------------------------------------
 
+    async def lock_rounds(self, resource: Resource) -> None:
+        """Hold, until this transaction ends, the lock that numbers the resource's rounds one at a time.
+
+        A write to its row does it on both databases: PostgreSQL locks the row, and SQLite (which
+        ignores FOR UPDATE and starts a transaction at its first write) takes its one write lock, so
+        the rounds read after it include every round committed before.
+        """
+        await self.session.execute(
+            update(Resource)
+            .where(Resource.id == resource.id)
+            .values(updated_at=resource.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+
     async def next_version_number(self, resource_id: uuid.UUID) -> int:
         current = await self.session.scalar(
             select(func.max(ResourceVersion.number)).where(ResourceVersion.resource_id == resource_id)
@@ -303,6 +317,20 @@ class UploadRepository:
         if for_update:
             query = query.with_for_update()
         return await self.session.scalar(query)
+
+    async def change_status(self, upload: UploadSession, expected: UploadStatus, new: UploadStatus) -> bool:
+        """Move the upload from `expected` to `new` if nobody moved it meanwhile: the check and the
+        change are one statement, which holds on SQLite too (where FOR UPDATE does nothing)."""
+        result = await self.session.execute(
+            update(UploadSession)
+            .where(UploadSession.id == upload.id, UploadSession.status == expected)
+            .values(status=new)
+            .execution_options(synchronize_session=False)
+        )
+        changed = bool(getattr(result, "rowcount", 0) == 1)
+        if changed:
+            set_committed_value(upload, "status", new)
+        return changed
 
     async def active_store_upload_ids(self, store_upload_ids: Sequence[str]) -> set[str]:
         """Which of these store multipart uploads an active upload session still owns."""

@@ -282,9 +282,12 @@ async def add_version(
     data: VersionCreate,
     staged: StagedBlob,
 ) -> ResourceVersion:
-    resource = await load_resource(session, resource_id, for_update=True)
+    resource = await load_resource(session, resource_id)
     authz.authorize(principal, Action.update, resource)
     repository = ResourceRepository(session)
+    # Without it, rounds sent at the same moment on SQLite took the same number and all but one
+    # failed at commit, their fully received files thrown away.
+    await repository.lock_rounds(resource)
     number = await repository.next_version_number(resource.id)
     version = ResourceVersion(
         id=uuid.uuid4(),

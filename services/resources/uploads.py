@@ -382,7 +382,11 @@ async def take_completed(
             415,
             code="unsupported_media_type",
         )
-    upload.status = UploadStatus.attached
+    if not await UploadRepository(session).change_status(
+        upload, UploadStatus.completed, UploadStatus.attached
+    ):
+        # Another request attached it a moment ago: one upload is one file.
+        raise UploadNotActive("This upload was attached meanwhile; only a completed upload can be attached")
     # Computed (and checked against the declared one) at completion, when the store could.
     sha256 = (upload.detected or {}).get("sha256")
     return StagedBlob(
