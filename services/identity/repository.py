@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, exists, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,21 @@ from storage.models.resources import Resource
 
 # Everything that belongs to a school (a RESTRICT foreign key) and so keeps it from being deleted.
 _SCHOOL_MEMBERS = {"users": User.school_id, "resources": Resource.school_id, "topics": Topic.school_id}
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern for "contains `text`" (used with escape="\\"): % and _ typed by someone are
+    the characters themselves, not wildcards (q=_ would list everyone)."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _name_contains(text: str) -> ColumnElement[bool]:
+    pattern = like_pattern(text)
+    return or_(
+        func.lower(User.username).like(pattern, escape="\\"),
+        func.lower(User.display_name).like(pattern, escape="\\"),
+    )
 
 
 class UserRepository:
@@ -55,6 +70,13 @@ class UserRepository:
     def add_all(self, users: Sequence[User]) -> None:
         self.session.add_all(users)
 
+    async def active_named_like(self, text: str, *, after: str | None, limit: int) -> list[User]:
+        """Active users whose username or name contains `text`, by username, from after `after`."""
+        query = select(User).where(User.is_active.is_(True), _name_contains(text))
+        if after is not None:
+            query = query.where(User.username > after)
+        return list((await self.session.scalars(query.order_by(User.username).limit(limit))).all())
+
     async def list(
         self,
         *,
@@ -73,10 +95,7 @@ class UserRepository:
         if role is not None:
             query = query.where(User.role == role)
         if text:
-            pattern = f"%{text.lower()}%"
-            query = query.where(
-                or_(func.lower(User.username).like(pattern), func.lower(User.display_name).like(pattern))
-            )
+            query = query.where(_name_contains(text))
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await self.session.scalars(query.order_by(User.username).offset(offset).limit(limit))
         return list(rows.all()), int(total or 0)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from services.deps import ContextDep, SessionDep, SettingsDep
+from services.errors import AppError
 from services.identity import service
 from services.identity.deps import CurrentPrincipal, CurrentUser
 from services.identity.schemas import (
@@ -27,7 +28,7 @@ from services.identity.schemas import (
 )
 from services.identity.tokens import issue_access_token
 from services.schemas import Page
-from storage.models.identity import Role, ShareLink
+from storage.models.identity import Role, ShareLink, Visibility
 
 router = APIRouter(prefix="/api/v1")
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
@@ -151,15 +152,37 @@ async def create_user(data: UserCreate, principal: CurrentPrincipal, session: Se
     return UserRead.model_validate(await service.create_user(session, principal, data))
 
 
-@router.get("/users/mentionable", response_model=list[PersonRead], tags=["users"])
+@router.get(
+    "/users/mentionable",
+    response_model=list[PersonRead],
+    tags=["users"],
+    responses={
+        403: {"description": "Students look nobody up"},
+        404: {"description": "No such topic or lesson"},
+    },
+)
 async def mentionable_people(
     principal: CurrentPrincipal,
     session: SessionDep,
-    q: Annotated[str, Query(min_length=1, max_length=64)],
+    q: Annotated[str, Query(min_length=service.MIN_MENTION_QUERY, max_length=64)],
+    topic_id: uuid.UUID | None = None,
+    resource_id: uuid.UUID | None = None,
+    visibility: Annotated[Visibility | None, Query(description="For a topic not created yet")] = None,
     limit: Annotated[int, Query(ge=1, le=20)] = 8,
 ) -> list[PersonRead]:
-    """Colleagues whose username or name contains q, to complete an @mention (teachers and staff)."""
-    people = await service.mentionable_people(session, principal, q.strip(), limit)
+    """People whose username or name contains q and who could read the topic or lesson being written
+    in (or a new topic of `visibility`), to complete an @mention (teachers and staff)."""
+    if topic_id is not None and resource_id is not None:
+        raise AppError("Name one topic or lesson", 422, code="invalid_payload")
+    people = await service.mentionable_people(
+        session,
+        principal,
+        q.strip(),
+        limit,
+        place_type="topic" if topic_id is not None else "resource",
+        place_id=topic_id or resource_id,
+        new_topic_visibility=visibility,
+    )
     return [PersonRead.model_validate(person) for person in people]
 
 

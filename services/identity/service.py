@@ -8,6 +8,7 @@ import hmac
 import math
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,7 +30,7 @@ from services.identity.repository import (
 from services.identity.schemas import SchoolCreate, SchoolUpdate, UserCreate, UserUpdate
 from services.settings import Settings
 from storage.database import utcnow
-from storage.models.identity import Role, School, ShareLink, User
+from storage.models.identity import PublicationStatus, Role, School, ShareLink, User, Visibility
 
 # Roles that belong to a school; district admins and research leads work across schools.
 SCHOOL_ROLES = frozenset({Role.student, Role.teacher, Role.school_admin})
@@ -252,17 +253,79 @@ async def list_users(
     )
 
 
+# Each kind of object people are @mentioned in (a topic, a lesson) registers how to load it.
+MentionPlaceLoader = Callable[[AsyncSession, uuid.UUID], Awaitable[Governed | None]]
+MENTION_PLACES: dict[str, MentionPlaceLoader] = {}
+# Shorter queries would page through the whole district a letter at a time.
+MIN_MENTION_QUERY = 2
+_MENTION_CANDIDATE_BATCH = 100
+_MENTION_CANDIDATE_BATCHES = 5
+
+
+@dataclass(frozen=True)
+class _TopicBeingWritten:
+    """A topic not created yet, as its author will publish it: who could read it decides who is worth
+    mentioning in it."""
+
+    owner_id: uuid.UUID
+    school_id: uuid.UUID | None
+    visibility: Visibility
+    status: PublicationStatus = PublicationStatus.published
+
+
+async def _mention_place(
+    session: AsyncSession,
+    principal: Principal,
+    place_type: str | None,
+    place_id: uuid.UUID | None,
+    new_topic_visibility: Visibility | None,
+) -> Governed:
+    """What the text being written belongs to: an existing object this user may read (404 otherwise),
+    or a new topic of the given visibility."""
+    if (place_id is None) == (new_topic_visibility is None):
+        raise AppError(
+            "Name the topic or lesson written in (topic_id or resource_id), or a new topic's visibility",
+            422,
+            code="invalid_payload",
+        )
+    if new_topic_visibility is not None:
+        return _TopicBeingWritten(principal.user_id, principal.school_id, new_topic_visibility)
+    assert place_type is not None and place_id is not None
+    place = await MENTION_PLACES[place_type](session, place_id)
+    if place is None:
+        raise NotFound("Not found")
+    authz.authorize(principal, Action.read, place)
+    return place
+
+
 async def mentionable_people(
-    session: AsyncSession, principal: Principal, text: str, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    text: str,
+    limit: int,
+    *,
+    place_type: str | None = None,
+    place_id: uuid.UUID | None = None,
+    new_topic_visibility: Visibility | None = None,
 ) -> list[User]:
-    """Active colleagues whose username or name contains the text, for @mention completion. Only the
-    roles that post in discussions may look people up; students see nobody."""
+    """Active people whose username or name contains the text and who could read `place`, for
+    @mention completion: nobody is offered who would not be told (mentions notify readers only), and
+    nobody learns of people beyond those. Only the roles that post in discussions look people up."""
     if not authz.can_open_topic(principal):
         raise Forbidden("Only teachers and staff can look colleagues up")
-    users, _ = await UserRepository(session).list(
-        school_id=None, role=None, text=text, active_only=True, offset=0, limit=limit
-    )
-    return users
+    if len(text) < MIN_MENTION_QUERY:
+        raise AppError(f"Type at least {MIN_MENTION_QUERY} characters", 422, code="invalid_payload")
+    place = await _mention_place(session, principal, place_type, place_id, new_topic_visibility)
+    repository = UserRepository(session)
+    found: list[User] = []
+    after: str | None = None
+    for _ in range(_MENTION_CANDIDATE_BATCHES):
+        batch = await repository.active_named_like(text, after=after, limit=_MENTION_CANDIDATE_BATCH)
+        found.extend(user for user in batch if authz.can_read(Principal.of(user), place))
+        if len(found) >= limit or len(batch) < _MENTION_CANDIDATE_BATCH:
+            break
+        after = batch[-1].username
+    return found[:limit]
 
 
 async def update_user(

@@ -17,7 +17,7 @@ from services.errors import AppError, error_body
 from services.identity.deps import CurrentPrincipal, OptionalPrincipal
 from services.request_limits import allow_streamed_body
 from services.resources import service, uploads
-from services.resources.filetypes import FileCategory
+from services.resources.filetypes import FileCategory, served_filename
 from services.resources.intake import (
     ATTACHMENT_CATEGORIES,
     PRIMARY_CATEGORIES,
@@ -478,11 +478,12 @@ async def read_content(
 ) -> Response:
     """The file's bytes: Range requests for video seeking, ETag, UTF-8 download names."""
     file = await service.readable_file(session, settings, principal, resource_id, file_id, share)
+    filename = served_filename(file.filename, file.format)
     if redirect and settings.content_redirects and store.name == "s3":
         url = await store.presigned_get_url(
             file.blob_key,
             expires=PRESIGNED_LINK_TTL,
-            download_name=file.filename if download else None,
+            download_name=filename if download else None,
             content_type=file.media_type,
         )
         return RedirectResponse(url, status_code=307)
@@ -492,7 +493,7 @@ async def read_content(
         range_header=range_header,
         if_none_match=if_none_match,
         content_type=file.media_type,
-        filename=file.filename,
+        filename=filename,
         inline=not download,
     )
 

@@ -430,3 +430,5 @@ async def _load_shareable(session: AsyncSession, object_id: uuid.UUID) -> Govern
 
 
 identity.SHAREABLE[SHARE_TYPE] = _load_shareable
+# People are @mentioned about a lesson in its review.
+identity.MENTION_PLACES["resource"] = _load_shareable
