@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import UTCDateTime
-from storage.models.identity import LoginThrottle, Role, School, ShareLink, User
+from storage.models.identity import LoginThrottle, RevokedToken, Role, School, ShareLink, User
 from storage.models.research import Topic
 from storage.models.resources import Resource
 
@@ -206,3 +206,23 @@ class ShareLinkRepository:
     def add(self, link: ShareLink) -> ShareLink:
         self.session.add(link)
         return link
+
+
+class RevokedTokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def is_revoked(self, token_id: str) -> bool:
+        return await self.session.get(RevokedToken, token_id) is not None
+
+    async def revoke(self, token_id: str, expires_at: datetime) -> None:
+        if await self.session.get(RevokedToken, token_id) is None:
+            self.session.add(RevokedToken(jti=token_id, expires_at=expires_at))
+
+    async def forget_expired(self, now: datetime) -> int:
+        result = await self.session.execute(
+            delete(RevokedToken)
+            .where(RevokedToken.expires_at < now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -12,7 +12,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from services.deps import ContextDep, SessionDep, SettingsDep
 from services.errors import AppError
 from services.identity import service
-from services.identity.deps import CurrentPrincipal, CurrentUser
+from services.identity.deps import CurrentPrincipal, CurrentUser, PresentedToken
 from services.identity.schemas import (
     PasswordChange,
     PersonRead,
@@ -89,6 +89,30 @@ async def change_password(data: PasswordChange, user: CurrentUser, context: Cont
     await service.change_own_password(
         context.sessionmaker, context.settings, user, data.current_password, data.new_password
     )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/auth/logout", status_code=204, tags=["auth"], responses={401: {"description": "Not signed in"}}
+)
+async def sign_out(
+    user: CurrentUser, token: PresentedToken, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Sign out: this token (bearer or session cookie) is refused from now on, on every replica."""
+    assert token is not None  # CurrentUser was found from it
+    await service.sign_out(session, settings, user, token)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/auth/logout-everywhere",
+    status_code=204,
+    tags=["auth"],
+    responses={401: {"description": "Not signed in"}},
+)
+async def sign_out_everywhere(user: CurrentUser) -> Response:
+    """Sign out on every device: every token of this user issued so far ends, this one included."""
+    service.sign_out_everywhere(user)
     return Response(status_code=204)
 
 

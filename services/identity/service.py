@@ -23,11 +23,13 @@ from services.identity.passwords import (
 )
 from services.identity.repository import (
     LoginThrottleRepository,
+    RevokedTokenRepository,
     SchoolRepository,
     ShareLinkRepository,
     UserRepository,
 )
 from services.identity.schemas import SchoolCreate, SchoolUpdate, UserCreate, UserUpdate
+from services.identity.tokens import read_access_token
 from services.settings import Settings
 from storage.database import utcnow
 from storage.models.identity import PublicationStatus, Role, School, ShareLink, User, Visibility
@@ -361,6 +363,31 @@ async def change_own_password(
     await _settle_attempt(sessions, forget=key)
     user.password_hash = await hash_password_in_thread(new)
     user.token_version += 1
+
+
+# -- signing out -------------------------------------------------------------------------------
+
+
+async def sign_out(session: AsyncSession, settings: Settings, user: User, token: str) -> None:
+    """End this token on the server: it is refused from now on, wherever it was copied to. A token
+    from before tokens had ids cannot be told apart from the user's others: those all end."""
+    claims = read_access_token(token, settings)
+    if claims is None or claims.user_id != user.id:
+        return
+    if claims.token_id is None or claims.expires_at is None:
+        user.token_version += 1
+        return
+    await RevokedTokenRepository(session).revoke(claims.token_id, claims.expires_at)
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every token the user holds, on every device (the same as a password change does)."""
+    user.token_version += 1
+
+
+async def forget_expired_revocations(session: AsyncSession) -> int:
+    """Revoked tokens past their expiry are refused by their signature already."""
+    return await RevokedTokenRepository(session).forget_expired(utcnow())
 
 
 async def create_district_admin(

@@ -302,14 +302,17 @@ async def list_resources(
 @router.get("/resources/{resource_id}", response_model=ResourceRead, tags=["resources"])
 async def read_resource(
     resource_id: uuid.UUID,
+    request: Request,
     principal: OptionalPrincipal,
     session: SessionDep,
     settings: SettingsDep,
     share: ShareToken = None,
 ) -> ResourceRead:
-    """A resource with all its rounds (newest first) and files; counts as a view."""
+    """A resource with all its rounds (newest first) and files; counts as a view (once per viewer per
+    JIAOYUN_VIEW_WINDOW_MINUTES)."""
     resource = await service.readable_resource(session, settings, principal, resource_id, share)
-    await service.count_view(session, resource)
+    viewer = service.viewer_key(principal, share, request.client.host if request.client else "unknown")
+    await service.count_view(session, settings, resource, viewer)
     return await _detail(session, resource.id)
 
 

@@ -8,8 +8,10 @@ row references any more.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -182,8 +184,30 @@ async def resource_with_files(session: AsyncSession, resource_id: uuid.UUID) -> 
     return resource
 
 
-async def count_view(session: AsyncSession, resource: Resource) -> None:
-    await ResourceRepository(session).count_view(resource)
+def viewer_key(principal: Principal | None, share_token: str | None, client_address: str) -> str:
+    """Who views, for counting views: a signed-in user wherever they are; a share link's guest or an
+    anonymous visitor by address (and link). A digest, so no address is kept."""
+    if principal is not None:
+        who = f"user\x1f{principal.user_id}"
+    elif share_token:
+        who = f"share\x1f{share_token}\x1f{client_address}"
+    else:
+        who = f"address\x1f{client_address}"
+    return hashlib.sha256(who.encode()).hexdigest()
+
+
+async def count_view(session: AsyncSession, settings: Settings, resource: Resource, viewer: str) -> None:
+    """Count a view of the resource, at most once per viewer per window (it drives sort=popular)."""
+    repository = ResourceRepository(session)
+    window = timedelta(minutes=settings.view_window_minutes)
+    if await repository.take_view(resource.id, viewer, utcnow(), window):
+        await repository.count_view(resource)
+
+
+async def forget_old_views(session: AsyncSession, settings: Settings) -> int:
+    return await ResourceRepository(session).forget_views_before(
+        utcnow() - timedelta(minutes=settings.view_window_minutes)
+    )
 
 
 async def list_resources(
