@@ -207,6 +207,39 @@ class ShareLinkRepository:
         self.session.add(link)
         return link
 
+    async def live(
+        self,
+        now: datetime,
+        *,
+        object_type: str | None = None,
+        object_id: uuid.UUID | None = None,
+        created_by_id: uuid.UUID | None = None,
+        limit: int = 200,
+    ) -> list[ShareLink]:
+        """Links neither revoked nor expired, newest first, to one object and/or made by one user."""
+        query = select(ShareLink).where(ShareLink.revoked_at.is_(None), ShareLink.expires_at > now)
+        if object_type is not None and object_id is not None:
+            query = query.where(ShareLink.object_type == object_type, ShareLink.object_id == object_id)
+        if created_by_id is not None:
+            query = query.where(ShareLink.created_by_id == created_by_id)
+        rows = await self.session.scalars(query.order_by(ShareLink.created_at.desc()).limit(limit))
+        return list(rows.all())
+
+    async def revoke_made_by_others(
+        self, object_type: str, object_id: uuid.UUID, owner_id: uuid.UUID, now: datetime
+    ) -> None:
+        await self.session.execute(
+            update(ShareLink)
+            .where(
+                ShareLink.object_type == object_type,
+                ShareLink.object_id == object_id,
+                ShareLink.created_by_id != owner_id,
+                ShareLink.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
 
 class RevokedTokenRepository:
     def __init__(self, session: AsyncSession) -> None:

@@ -225,15 +225,42 @@ async def update_user(
 # -- share links -------------------------------------------------------------------------------
 
 
-def _share_link_read(link: ShareLink, token: str | None = None) -> ShareLinkRead:
+def _share_link_read(
+    link: ShareLink, token: str | None = None, creator: PersonRead | None = None
+) -> ShareLinkRead:
     return ShareLinkRead(
         id=link.id,
         object_type=link.object_type,
         object_id=link.object_id,
+        created_at=link.created_at,
         expires_at=link.expires_at,
         revoked=link.revoked_at is not None,
+        created_by=creator,
         token=token,
     )
+
+
+@router.get("/share-links", response_model=list[ShareLinkRead], tags=["share links"])
+async def list_share_links(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    object_type: Annotated[str | None, Query(max_length=32)] = None,
+    object_id: uuid.UUID | None = None,
+) -> list[ShareLinkRead]:
+    """The links that work now, newest first: to one object (its owner sees every one, with who made
+    it; anyone else the ones they made), or without an object, the ones the caller made."""
+    if (object_type is None) != (object_id is None):
+        raise AppError("Give both object_type and object_id, or neither", 422, code="invalid_payload")
+    live = await service.live_share_links(session, principal, object_type, object_id)
+    return [
+        _share_link_read(
+            item.link,
+            service.share_token(item.link.id, settings) if item.creator.id == principal.user_id else None,
+            PersonRead.model_validate(item.creator),
+        )
+        for item in live
+    ]
 
 
 @router.post("/share-links", response_model=ShareLinkRead, status_code=201, tags=["share links"])

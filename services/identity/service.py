@@ -437,8 +437,7 @@ async def create_share_link(
     obj = await _load_shareable(session, object_type, object_id)
     if obj is None:
         raise NotFound("Not found")
-    # Sharing widens who can see something, so it takes the right to change it.
-    authz.authorize(principal, Action.update, obj)
+    authz.require(principal, obj, authz.can_share(principal, obj), "You may not share this")
     link = ShareLinkRepository(session).add(
         ShareLink(
             object_type=object_type,
@@ -463,9 +462,62 @@ async def resolve_share_token(session: AsyncSession, settings: Settings, token: 
     link = await ShareLinkRepository(session).get(link_id)
     if link is None or link.revoked_at is not None or link.expires_at <= utcnow():
         raise NotFound("Share link not found or expired")
-    if await _load_shareable(session, link.object_type, link.object_id) is None:
+    shared = await _load_shareable(session, link.object_type, link.object_id)
+    if shared is None:
         raise NotFound("Share link not found")
+    # Checked at every use, not only when it was made: what its creator may grant now.
+    creator = await UserRepository(session).get(link.created_by_id)
+    if not authz.share_link_honoured(creator, shared):
+        raise NotFound("Share link not found or expired")
     return link
+
+
+@dataclass(frozen=True)
+class LiveShareLink:
+    link: ShareLink
+    creator: User
+
+
+async def live_share_links(
+    session: AsyncSession,
+    principal: Principal,
+    object_type: str | None = None,
+    object_id: uuid.UUID | None = None,
+) -> list[LiveShareLink]:
+    """The links that work now: to one object (every one for its owner, one's own for anyone else
+    who may read it; 404 for an object one may not read), or without an object, those one made."""
+    repository = ShareLinkRepository(session)
+    now = utcnow()
+    shared: dict[tuple[str, uuid.UUID], Governed | None] = {}
+    if object_type is not None and object_id is not None:
+        obj = await _load_shareable(session, object_type, object_id)
+        if obj is None or not authz.can_read(principal, obj):
+            raise NotFound("Not found")
+        shared[(object_type, object_id)] = obj
+        made_by = None if authz.sees_every_share_link(principal, obj) else principal.user_id
+        links = await repository.live(
+            now, object_type=object_type, object_id=object_id, created_by_id=made_by
+        )
+    else:
+        links = await repository.live(now, created_by_id=principal.user_id)
+    creators = await UserRepository(session).by_ids([link.created_by_id for link in links])
+    live: list[LiveShareLink] = []
+    for link in links:
+        key = (link.object_type, link.object_id)
+        if key not in shared:
+            shared[key] = await _load_shareable(session, *key)
+        obj, creator = shared[key], creators.get(link.created_by_id)
+        if obj is not None and creator is not None and authz.share_link_honoured(creator, obj):
+            live.append(LiveShareLink(link, creator))
+    return live
+
+
+async def end_links_of_others(
+    session: AsyncSession, object_type: str, object_id: uuid.UUID, owner_id: uuid.UUID
+) -> None:
+    """The owner showed the object to fewer people: links others made while it was wider end for good
+    (they do not come back should it be widened again). The owner's own links stay theirs to revoke."""
+    await ShareLinkRepository(session).revoke_made_by_others(object_type, object_id, owner_id, utcnow())
 
 
 async def revoke_share_link(session: AsyncSession, principal: Principal, link_id: uuid.UUID) -> ShareLink:

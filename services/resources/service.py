@@ -247,6 +247,7 @@ async def update_resource(
     resource = await load_resource(session, resource_id)
     authz.authorize(principal, Action.update, resource)
     changes = data.model_dump(exclude_unset=True)
+    visible_before = resource.visibility
     for required in ("title", "resource_type", "visibility", "status", "tags", "description"):
         if required in changes and changes[required] is None:
             raise InvalidResource(f"{required} cannot be empty")
@@ -265,6 +266,8 @@ async def update_resource(
         # under a stage nobody chose.
         resource.stage = None
     _check_visibility(resource.school_id, resource.visibility)
+    if authz.audience_narrowed(visible_before, resource.visibility):
+        await identity.end_links_of_others(session, SHARE_TYPE, resource.id, resource.owner_id)
     if resource.status == PublicationStatus.published and resource.published_at is None:
         resource.published_at = utcnow()
     _touch(session, resource)
