@@ -23,6 +23,7 @@ from services.research.stats.router import router as research_stats_router
 from services.research.topics.router import router as topics_router
 from services.resources.router import router as resources_router
 from services.search.router import router as search_router
+from services.security_headers import SecurityHeadersMiddleware
 from services.settings import Settings
 from services.web.pages import error_page
 from services.web.query import DropBlankPageQueryValues
@@ -78,6 +79,8 @@ def create_app(
     install_error_handlers(app, error_page)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(DropBlankPageQueryValues)
+    # Outermost, so error responses and static files carry the headers too.
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health_router)
     app.include_router(blob_links_router)
     app.include_router(identity_router)

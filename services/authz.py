@@ -161,11 +161,42 @@ def share_grants(link: ShareLink, object_type: str, object_id: uuid.UUID) -> boo
     return link.object_type == object_type and link.object_id == object_id
 
 
+def can_share(principal: Principal | None, obj: Governed) -> bool:
+    """Sharing widens who sees something, so it takes the right to change it: its owner, and while it
+    is not private the administrators of its scope. A private object is its owner's alone to show."""
+    if obj.visibility == Visibility.private:
+        return _is_owner(principal, obj)
+    return can(principal, Action.update, obj)
+
+
+def share_link_honoured(creator: User | None, shared: Governed) -> bool:
+    """A link grants no more than its creator could grant at the moment it is used: it dies with its
+    creator's account (deactivated, deleted) or their right to share the object (moved to another
+    school, demoted, or the owner made it private)."""
+    return creator is not None and creator.is_active and can_share(Principal.of(creator), shared)
+
+
+def sees_every_share_link(principal: Principal, shared: Governed) -> bool:
+    """The owner sees (and may revoke) every link to their object, whoever made it; anyone else only
+    the links they made themselves."""
+    return _is_owner(principal, shared)
+
+
 def can_revoke_share_link(principal: Principal, link: ShareLink, shared: Governed | None) -> bool:
     """Its creator, or whoever may change what it shares (and so could have made it themselves)."""
     return link.created_by_id == principal.user_id or (
         shared is not None and can(principal, Action.update, shared)
     )
+
+
+# From the fewest readers to the most.
+_AUDIENCE = (Visibility.private, Visibility.school, Visibility.district, Visibility.public)
+
+
+def audience_narrowed(before: Visibility, after: Visibility) -> bool:
+    """Whether a change of visibility shows the object to fewer people: the owner's decision then
+    outranks the links anyone else made while it was wider."""
+    return _AUDIENCE.index(after) < _AUDIENCE.index(before)
 
 
 # -- teaching research: topic threads ----------------------------------------------------------

@@ -48,6 +48,21 @@ def content_disposition(filename: str, *, inline: bool) -> str:
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
+# Stored files are never pages of ours: nothing in them loads anything, and a file opened in the
+# browser gets an opaque origin of its own (sandbox), so even markup that slipped through runs no script
+# with our cookies.
+SANDBOXED_CONTENT_POLICY = "default-src 'none'; sandbox"
+# Chrome's PDF viewer does not start in a sandboxed document, so a PDF shown inline only gets the
+# loading restrictions; its own scripts run inside the viewer, never in our origin.
+INLINE_PDF_POLICY = "default-src 'none'; object-src 'self'; style-src 'unsafe-inline'"
+
+
+def content_security_policy(media_type: str, *, inline: bool) -> str:
+    if inline and media_type.split(";", 1)[0].strip().lower() == "application/pdf":
+        return INLINE_PDF_POLICY
+    return SANDBOXED_CONTENT_POLICY
+
+
 async def stat_or_error(store: BlobStore, key: str) -> BlobStat:
     try:
         return await store.stat(key)
@@ -74,6 +89,7 @@ async def blob_response(
     if filename:
         headers["Content-Disposition"] = content_disposition(filename, inline=inline)
     media_type = content_type or blob.content_type or "application/octet-stream"
+    headers["Content-Security-Policy"] = content_security_policy(media_type, inline=inline)
     if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
         return Response(status_code=304, headers=headers)
     byte_range = parse_range(range_header, blob.size)

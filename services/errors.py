@@ -163,4 +163,7 @@ def install_error_handlers(app: FastAPI, error_page: ErrorPageRenderer | None = 
     @app.exception_handler(Exception)
     async def handle_unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unhandled error", exc_info=exc)
-        return respond(request, 500, "internal_error", "Internal server error")
+        # Answered outside every middleware (Starlette's server-error layer), so the header the
+        # security-headers middleware adds everywhere else is set here.
+        nosniff = {"X-Content-Type-Options": "nosniff"}
+        return respond(request, 500, "internal_error", "Internal server error", headers=nosniff)

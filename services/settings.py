@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     # How often the worker runs gc and upload expiry by itself (0 turns that off).
     maintenance_interval_minutes: int = 60
 
+    # -- views (issue 13) --
+    # One viewer (a user, a share link's guest, an anonymous address) counts as one view of a
+    # resource per this many minutes, however often they open it.
+    view_window_minutes: int = 30
+
     @model_validator(mode="after")
     def _secret_key_from_data_dir_or_required(self) -> Settings:
         if self.secret_key.get_secret_value():

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from services.indexing.service import drain_search_outbox
 from services.jobs.worker import PERIODIC_TASKS
-from services.maintenance.service import drain_blob_deletions, run_maintenance_if_due
+from services.maintenance.service import (
+    drain_blob_deletions,
+    forget_expired_records_if_due,
+    run_maintenance_if_due,
+)
 from services.research.topics import indexing as topic_indexing
 from services.resources import indexing as resource_indexing
 from services.resources import processing as resource_processing
@@ -20,6 +24,7 @@ for _task in (
     drain_search_outbox,
     drain_blob_deletions,
     run_maintenance_if_due,
+    forget_expired_records_if_due,
 ):
     if _task not in PERIODIC_TASKS:
         PERIODIC_TASKS.append(_task)

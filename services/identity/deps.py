@@ -12,7 +12,7 @@ from services.authz import Principal
 from services.deps import SessionDep, SettingsDep
 from services.errors import Unauthorized
 from services.identity.browser import SAFE_METHODS, SESSION_COOKIE, check_csrf_header
-from services.identity.repository import UserRepository
+from services.identity.repository import RevokedTokenRepository, UserRepository
 from services.identity.tokens import read_access_token
 from services.settings import Settings
 from storage.models.identity import User
@@ -22,12 +22,16 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 
 async def user_for_token(session: AsyncSession, settings: Settings, token: str) -> User | None:
     """The active user a valid token names; None for an expired, forged, deactivated or revoked one
-    (issued before the user's last password change or deactivation)."""
+    (issued before the user's last password change, deactivation or "sign out everywhere") or signed
+    out one."""
     claims = read_access_token(token, settings)
     if claims is None:
         return None
     user = await UserRepository(session).get(claims.user_id)
     if user is None or not user.is_active or user.token_version != claims.version:
+        return None
+    # Signed out: the token still verifies, but the server has ended it.
+    if claims.token_id is not None and await RevokedTokenRepository(session).is_revoked(claims.token_id):
         return None
     return user
 
@@ -54,6 +58,20 @@ async def get_optional_user(
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+def presented_token(request: Request, bearer: str | None) -> str | None:
+    """The token this request is signed in with: the bearer token, else the session cookie."""
+    return bearer if bearer is not None else request.cookies.get(SESSION_COOKIE)
+
+
+def get_presented_token(
+    request: Request, bearer: Annotated[str | None, Depends(oauth2_scheme)]
+) -> str | None:
+    return presented_token(request, bearer)
+
+
+PresentedToken = Annotated[str | None, Depends(get_presented_token)]
 
 
 async def get_current_user(user: OptionalUser) -> User:

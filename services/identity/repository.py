@@ -7,18 +7,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, exists, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import UTCDateTime
-from storage.models.identity import LoginThrottle, Role, School, ShareLink, User
+from storage.models.identity import LoginThrottle, RevokedToken, Role, School, ShareLink, User
 from storage.models.research import Topic
 from storage.models.resources import Resource
 
 # Everything that belongs to a school (a RESTRICT foreign key) and so keeps it from being deleted.
 _SCHOOL_MEMBERS = {"users": User.school_id, "resources": Resource.school_id, "topics": Topic.school_id}
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern for "contains `text`" (used with escape="\\"): % and _ typed by someone are
+    the characters themselves, not wildcards (q=_ would list everyone)."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _name_contains(text: str) -> ColumnElement[bool]:
+    pattern = like_pattern(text)
+    return or_(
+        func.lower(User.username).like(pattern, escape="\\"),
+        func.lower(User.display_name).like(pattern, escape="\\"),
+    )
 
 
 class UserRepository:
@@ -55,6 +70,13 @@ class UserRepository:
     def add_all(self, users: Sequence[User]) -> None:
         self.session.add_all(users)
 
+    async def active_named_like(self, text: str, *, after: str | None, limit: int) -> list[User]:
+        """Active users whose username or name contains `text`, by username, from after `after`."""
+        query = select(User).where(User.is_active.is_(True), _name_contains(text))
+        if after is not None:
+            query = query.where(User.username > after)
+        return list((await self.session.scalars(query.order_by(User.username).limit(limit))).all())
+
     async def list(
         self,
         *,
@@ -73,10 +95,7 @@ class UserRepository:
         if role is not None:
             query = query.where(User.role == role)
         if text:
-            pattern = f"%{text.lower()}%"
-            query = query.where(
-                or_(func.lower(User.username).like(pattern), func.lower(User.display_name).like(pattern))
-            )
+            query = query.where(_name_contains(text))
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await self.session.scalars(query.order_by(User.username).offset(offset).limit(limit))
         return list(rows.all()), int(total or 0)
@@ -187,3 +206,56 @@ class ShareLinkRepository:
     def add(self, link: ShareLink) -> ShareLink:
         self.session.add(link)
         return link
+
+    async def live(
+        self,
+        now: datetime,
+        *,
+        object_type: str | None = None,
+        object_id: uuid.UUID | None = None,
+        created_by_id: uuid.UUID | None = None,
+        limit: int = 200,
+    ) -> list[ShareLink]:
+        """Links neither revoked nor expired, newest first, to one object and/or made by one user."""
+        query = select(ShareLink).where(ShareLink.revoked_at.is_(None), ShareLink.expires_at > now)
+        if object_type is not None and object_id is not None:
+            query = query.where(ShareLink.object_type == object_type, ShareLink.object_id == object_id)
+        if created_by_id is not None:
+            query = query.where(ShareLink.created_by_id == created_by_id)
+        rows = await self.session.scalars(query.order_by(ShareLink.created_at.desc()).limit(limit))
+        return list(rows.all())
+
+    async def revoke_made_by_others(
+        self, object_type: str, object_id: uuid.UUID, owner_id: uuid.UUID, now: datetime
+    ) -> None:
+        await self.session.execute(
+            update(ShareLink)
+            .where(
+                ShareLink.object_type == object_type,
+                ShareLink.object_id == object_id,
+                ShareLink.created_by_id != owner_id,
+                ShareLink.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+class RevokedTokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def is_revoked(self, token_id: str) -> bool:
+        return await self.session.get(RevokedToken, token_id) is not None
+
+    async def revoke(self, token_id: str, expires_at: datetime) -> None:
+        if await self.session.get(RevokedToken, token_id) is None:
+            self.session.add(RevokedToken(jti=token_id, expires_at=expires_at))
+
+    async def forget_expired(self, now: datetime) -> int:
+        result = await self.session.execute(
+            delete(RevokedToken)
+            .where(RevokedToken.expires_at < now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from services.deps import ContextDep, SessionDep, SettingsDep
+from services.errors import AppError
 from services.identity import service
-from services.identity.deps import CurrentPrincipal, CurrentUser
+from services.identity.deps import CurrentPrincipal, CurrentUser, PresentedToken
 from services.identity.schemas import (
     PasswordChange,
     PersonRead,
@@ -27,7 +28,7 @@ from services.identity.schemas import (
 )
 from services.identity.tokens import issue_access_token
 from services.schemas import Page
-from storage.models.identity import Role, ShareLink
+from storage.models.identity import Role, ShareLink, Visibility
 
 router = APIRouter(prefix="/api/v1")
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
@@ -91,6 +92,30 @@ async def change_password(data: PasswordChange, user: CurrentUser, context: Cont
     return Response(status_code=204)
 
 
+@router.post(
+    "/auth/logout", status_code=204, tags=["auth"], responses={401: {"description": "Not signed in"}}
+)
+async def sign_out(
+    user: CurrentUser, token: PresentedToken, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Sign out: this token (bearer or session cookie) is refused from now on, on every replica."""
+    assert token is not None  # CurrentUser was found from it
+    await service.sign_out(session, settings, user, token)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/auth/logout-everywhere",
+    status_code=204,
+    tags=["auth"],
+    responses={401: {"description": "Not signed in"}},
+)
+async def sign_out_everywhere(user: CurrentUser) -> Response:
+    """Sign out on every device: every token of this user issued so far ends, this one included."""
+    service.sign_out_everywhere(user)
+    return Response(status_code=204)
+
+
 # -- schools -----------------------------------------------------------------------------------
 
 
@@ -151,15 +176,37 @@ async def create_user(data: UserCreate, principal: CurrentPrincipal, session: Se
     return UserRead.model_validate(await service.create_user(session, principal, data))
 
 
-@router.get("/users/mentionable", response_model=list[PersonRead], tags=["users"])
+@router.get(
+    "/users/mentionable",
+    response_model=list[PersonRead],
+    tags=["users"],
+    responses={
+        403: {"description": "Students look nobody up"},
+        404: {"description": "No such topic or lesson"},
+    },
+)
 async def mentionable_people(
     principal: CurrentPrincipal,
     session: SessionDep,
-    q: Annotated[str, Query(min_length=1, max_length=64)],
+    q: Annotated[str, Query(min_length=service.MIN_MENTION_QUERY, max_length=64)],
+    topic_id: uuid.UUID | None = None,
+    resource_id: uuid.UUID | None = None,
+    visibility: Annotated[Visibility | None, Query(description="For a topic not created yet")] = None,
     limit: Annotated[int, Query(ge=1, le=20)] = 8,
 ) -> list[PersonRead]:
-    """Colleagues whose username or name contains q, to complete an @mention (teachers and staff)."""
-    people = await service.mentionable_people(session, principal, q.strip(), limit)
+    """People whose username or name contains q and who could read the topic or lesson being written
+    in (or a new topic of `visibility`), to complete an @mention (teachers and staff)."""
+    if topic_id is not None and resource_id is not None:
+        raise AppError("Name one topic or lesson", 422, code="invalid_payload")
+    people = await service.mentionable_people(
+        session,
+        principal,
+        q.strip(),
+        limit,
+        place_type="topic" if topic_id is not None else "resource",
+        place_id=topic_id or resource_id,
+        new_topic_visibility=visibility,
+    )
     return [PersonRead.model_validate(person) for person in people]
 
 
@@ -178,15 +225,42 @@ async def update_user(
 # -- share links -------------------------------------------------------------------------------
 
 
-def _share_link_read(link: ShareLink, token: str | None = None) -> ShareLinkRead:
+def _share_link_read(
+    link: ShareLink, token: str | None = None, creator: PersonRead | None = None
+) -> ShareLinkRead:
     return ShareLinkRead(
         id=link.id,
         object_type=link.object_type,
         object_id=link.object_id,
+        created_at=link.created_at,
         expires_at=link.expires_at,
         revoked=link.revoked_at is not None,
+        created_by=creator,
         token=token,
     )
+
+
+@router.get("/share-links", response_model=list[ShareLinkRead], tags=["share links"])
+async def list_share_links(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    object_type: Annotated[str | None, Query(max_length=32)] = None,
+    object_id: uuid.UUID | None = None,
+) -> list[ShareLinkRead]:
+    """The links that work now, newest first: to one object (its owner sees every one, with who made
+    it; anyone else the ones they made), or without an object, the ones the caller made."""
+    if (object_type is None) != (object_id is None):
+        raise AppError("Give both object_type and object_id, or neither", 422, code="invalid_payload")
+    live = await service.live_share_links(session, principal, object_type, object_id)
+    return [
+        _share_link_read(
+            item.link,
+            service.share_token(item.link.id, settings) if item.creator.id == principal.user_id else None,
+            PersonRead.model_validate(item.creator),
+        )
+        for item in live
+    ]
 
 
 @router.post("/share-links", response_model=ShareLinkRead, status_code=201, tags=["share links"])

@@ -102,6 +102,10 @@ class ShareLinkRead(BaseModel):
     id: uuid.UUID
     object_type: str
     object_id: uuid.UUID
+    created_at: datetime
     expires_at: datetime
     revoked: bool
+    # Who made it; in lists only.
+    created_by: PersonRead | None = None
+    # Only for the link's creator: anyone else sees that a link exists, not the link itself.
     token: str | None = None

@@ -8,6 +8,7 @@ import hmac
 import math
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,14 +23,16 @@ from services.identity.passwords import (
 )
 from services.identity.repository import (
     LoginThrottleRepository,
+    RevokedTokenRepository,
     SchoolRepository,
     ShareLinkRepository,
     UserRepository,
 )
 from services.identity.schemas import SchoolCreate, SchoolUpdate, UserCreate, UserUpdate
+from services.identity.tokens import read_access_token
 from services.settings import Settings
 from storage.database import utcnow
-from storage.models.identity import Role, School, ShareLink, User
+from storage.models.identity import PublicationStatus, Role, School, ShareLink, User, Visibility
 
 # Roles that belong to a school; district admins and research leads work across schools.
 SCHOOL_ROLES = frozenset({Role.student, Role.teacher, Role.school_admin})
@@ -252,17 +255,79 @@ async def list_users(
     )
 
 
+# Each kind of object people are @mentioned in (a topic, a lesson) registers how to load it.
+MentionPlaceLoader = Callable[[AsyncSession, uuid.UUID], Awaitable[Governed | None]]
+MENTION_PLACES: dict[str, MentionPlaceLoader] = {}
+# Shorter queries would page through the whole district a letter at a time.
+MIN_MENTION_QUERY = 2
+_MENTION_CANDIDATE_BATCH = 100
+_MENTION_CANDIDATE_BATCHES = 5
+
+
+@dataclass(frozen=True)
+class _TopicBeingWritten:
+    """A topic not created yet, as its author will publish it: who could read it decides who is worth
+    mentioning in it."""
+
+    owner_id: uuid.UUID
+    school_id: uuid.UUID | None
+    visibility: Visibility
+    status: PublicationStatus = PublicationStatus.published
+
+
+async def _mention_place(
+    session: AsyncSession,
+    principal: Principal,
+    place_type: str | None,
+    place_id: uuid.UUID | None,
+    new_topic_visibility: Visibility | None,
+) -> Governed:
+    """What the text being written belongs to: an existing object this user may read (404 otherwise),
+    or a new topic of the given visibility."""
+    if (place_id is None) == (new_topic_visibility is None):
+        raise AppError(
+            "Name the topic or lesson written in (topic_id or resource_id), or a new topic's visibility",
+            422,
+            code="invalid_payload",
+        )
+    if new_topic_visibility is not None:
+        return _TopicBeingWritten(principal.user_id, principal.school_id, new_topic_visibility)
+    assert place_type is not None and place_id is not None
+    place = await MENTION_PLACES[place_type](session, place_id)
+    if place is None:
+        raise NotFound("Not found")
+    authz.authorize(principal, Action.read, place)
+    return place
+
+
 async def mentionable_people(
-    session: AsyncSession, principal: Principal, text: str, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    text: str,
+    limit: int,
+    *,
+    place_type: str | None = None,
+    place_id: uuid.UUID | None = None,
+    new_topic_visibility: Visibility | None = None,
 ) -> list[User]:
-    """Active colleagues whose username or name contains the text, for @mention completion. Only the
-    roles that post in discussions may look people up; students see nobody."""
+    """Active people whose username or name contains the text and who could read `place`, for
+    @mention completion: nobody is offered who would not be told (mentions notify readers only), and
+    nobody learns of people beyond those. Only the roles that post in discussions look people up."""
     if not authz.can_open_topic(principal):
         raise Forbidden("Only teachers and staff can look colleagues up")
-    users, _ = await UserRepository(session).list(
-        school_id=None, role=None, text=text, active_only=True, offset=0, limit=limit
-    )
-    return users
+    if len(text) < MIN_MENTION_QUERY:
+        raise AppError(f"Type at least {MIN_MENTION_QUERY} characters", 422, code="invalid_payload")
+    place = await _mention_place(session, principal, place_type, place_id, new_topic_visibility)
+    repository = UserRepository(session)
+    found: list[User] = []
+    after: str | None = None
+    for _ in range(_MENTION_CANDIDATE_BATCHES):
+        batch = await repository.active_named_like(text, after=after, limit=_MENTION_CANDIDATE_BATCH)
+        found.extend(user for user in batch if authz.can_read(Principal.of(user), place))
+        if len(found) >= limit or len(batch) < _MENTION_CANDIDATE_BATCH:
+            break
+        after = batch[-1].username
+    return found[:limit]
 
 
 async def update_user(
@@ -298,6 +363,31 @@ async def change_own_password(
     await _settle_attempt(sessions, forget=key)
     user.password_hash = await hash_password_in_thread(new)
     user.token_version += 1
+
+
+# -- signing out -------------------------------------------------------------------------------
+
+
+async def sign_out(session: AsyncSession, settings: Settings, user: User, token: str) -> None:
+    """End this token on the server: it is refused from now on, wherever it was copied to. A token
+    from before tokens had ids cannot be told apart from the user's others: those all end."""
+    claims = read_access_token(token, settings)
+    if claims is None or claims.user_id != user.id:
+        return
+    if claims.token_id is None or claims.expires_at is None:
+        user.token_version += 1
+        return
+    await RevokedTokenRepository(session).revoke(claims.token_id, claims.expires_at)
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every token the user holds, on every device (the same as a password change does)."""
+    user.token_version += 1
+
+
+async def forget_expired_revocations(session: AsyncSession) -> int:
+    """Revoked tokens past their expiry are refused by their signature already."""
+    return await RevokedTokenRepository(session).forget_expired(utcnow())
 
 
 async def create_district_admin(
@@ -347,8 +437,7 @@ async def create_share_link(
     obj = await _load_shareable(session, object_type, object_id)
     if obj is None:
         raise NotFound("Not found")
-    # Sharing widens who can see something, so it takes the right to change it.
-    authz.authorize(principal, Action.update, obj)
+    authz.require(principal, obj, authz.can_share(principal, obj), "You may not share this")
     link = ShareLinkRepository(session).add(
         ShareLink(
             object_type=object_type,
@@ -373,9 +462,62 @@ async def resolve_share_token(session: AsyncSession, settings: Settings, token: 
     link = await ShareLinkRepository(session).get(link_id)
     if link is None or link.revoked_at is not None or link.expires_at <= utcnow():
         raise NotFound("Share link not found or expired")
-    if await _load_shareable(session, link.object_type, link.object_id) is None:
+    shared = await _load_shareable(session, link.object_type, link.object_id)
+    if shared is None:
         raise NotFound("Share link not found")
+    # Checked at every use, not only when it was made: what its creator may grant now.
+    creator = await UserRepository(session).get(link.created_by_id)
+    if not authz.share_link_honoured(creator, shared):
+        raise NotFound("Share link not found or expired")
     return link
+
+
+@dataclass(frozen=True)
+class LiveShareLink:
+    link: ShareLink
+    creator: User
+
+
+async def live_share_links(
+    session: AsyncSession,
+    principal: Principal,
+    object_type: str | None = None,
+    object_id: uuid.UUID | None = None,
+) -> list[LiveShareLink]:
+    """The links that work now: to one object (every one for its owner, one's own for anyone else
+    who may read it; 404 for an object one may not read), or without an object, those one made."""
+    repository = ShareLinkRepository(session)
+    now = utcnow()
+    shared: dict[tuple[str, uuid.UUID], Governed | None] = {}
+    if object_type is not None and object_id is not None:
+        obj = await _load_shareable(session, object_type, object_id)
+        if obj is None or not authz.can_read(principal, obj):
+            raise NotFound("Not found")
+        shared[(object_type, object_id)] = obj
+        made_by = None if authz.sees_every_share_link(principal, obj) else principal.user_id
+        links = await repository.live(
+            now, object_type=object_type, object_id=object_id, created_by_id=made_by
+        )
+    else:
+        links = await repository.live(now, created_by_id=principal.user_id)
+    creators = await UserRepository(session).by_ids([link.created_by_id for link in links])
+    live: list[LiveShareLink] = []
+    for link in links:
+        key = (link.object_type, link.object_id)
+        if key not in shared:
+            shared[key] = await _load_shareable(session, *key)
+        obj, creator = shared[key], creators.get(link.created_by_id)
+        if obj is not None and creator is not None and authz.share_link_honoured(creator, obj):
+            live.append(LiveShareLink(link, creator))
+    return live
+
+
+async def end_links_of_others(
+    session: AsyncSession, object_type: str, object_id: uuid.UUID, owner_id: uuid.UUID
+) -> None:
+    """The owner showed the object to fewer people: links others made while it was wider end for good
+    (they do not come back should it be widened again). The owner's own links stay theirs to revoke."""
+    await ShareLinkRepository(session).revoke_made_by_others(object_type, object_id, owner_id, utcnow())
 
 
 async def revoke_share_link(session: AsyncSession, principal: Principal, link_id: uuid.UUID) -> ShareLink:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -20,13 +20,23 @@ class AccessClaims:
     user_id: uuid.UUID
     # The user's token_version when the token was issued; it is current only while they still match.
     version: int
+    # Names this token alone, so signing out can end it; None in tokens issued before ids existed.
+    token_id: str | None = None
+    expires_at: datetime | None = None
 
 
 def issue_access_token(user: User, settings: Settings) -> tuple[str, int]:
     lifetime = timedelta(minutes=settings.access_token_ttl_minutes)
     now = utcnow()
     token = jwt.encode(
-        {"sub": str(user.id), "ver": user.token_version, "iat": now, "exp": now + lifetime, "typ": "access"},
+        {
+            "sub": str(user.id),
+            "ver": user.token_version,
+            "jti": uuid.uuid4().hex,
+            "iat": now,
+            "exp": now + lifetime,
+            "typ": "access",
+        },
         settings.secret_key.get_secret_value(),
         algorithm=ALGORITHM,
     )
@@ -46,8 +56,10 @@ def read_access_token(token: str, settings: Settings) -> AccessClaims | None:
             return None
         # Tokens from before versions existed carry none: version 0, every user's first.
         version = claims.get("ver", 0)
-        if not isinstance(version, int):
+        token_id = claims.get("jti")
+        if not isinstance(version, int) or not isinstance(token_id, str | None):
             return None
-        return AccessClaims(uuid.UUID(str(claims["sub"])), version)
+        expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        return AccessClaims(uuid.UUID(str(claims["sub"])), version, token_id, expires_at)
     except (jwt.PyJWTError, ValueError):
         return None

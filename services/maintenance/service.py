@@ -12,7 +12,9 @@ from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from services.context import AppContext
+from services.identity import service as identity
 from services.maintenance.repository import BlobDeletionRepository, MaintenanceRunRepository
+from services.resources import service as resources
 from services.resources.repository import ResourceRepository, UploadRepository
 from storage.blobs.base import BlobError, BlobNotFound, PendingMultipartUpload
 from storage.database import utcnow
@@ -183,4 +185,22 @@ async def run_maintenance_if_due(context: AppContext) -> int:
     if report.fixed_anything:
         logger.info("maintenance: %s", "; ".join(report.lines()))
     # Not counted as work done: the worker must not spin because maintenance ran.
+    return 0
+
+
+# Records that only matter for a while: signed-out tokens until they expire, views within their window.
+EXPIRED_RECORDS_INTERVAL = timedelta(minutes=10)
+
+
+async def forget_expired_records_if_due(context: AppContext) -> int:
+    """One worker per interval drops revoked tokens past their expiry and view records past their
+    window; neither changes anything any more."""
+    async with context.sessionmaker() as session, session.begin():
+        due = await MaintenanceRunRepository(session).take_turn(
+            "expired records", utcnow(), EXPIRED_RECORDS_INTERVAL
+        )
+        if due:
+            await identity.forget_expired_revocations(session)
+            await resources.forget_old_views(session, context.settings)
+    # Not counted as work done, like gc.
     return 0

@@ -102,10 +102,25 @@ def _detect_format(head: bytes, extension: str) -> str | None:
         return "mov"
     if head.startswith(_EBML_MAGIC):
         return "webm" if _ebml_doctype(head) == "webm" else None
-    # Acrobat, and pypdf, accept a header anywhere in the first KiB (mail and HTTP tools prepend junk).
-    if b"%PDF-" in head[:1024]:
+    # Acrobat, pdf.js and pypdf accept a header anywhere in the first KiB (mail and HTTP tools prepend
+    # junk), and so do we, unless what comes before it is markup: a page with "%PDF-" in a comment is
+    # an HTML/PDF polyglot, meant to be rendered as a page by whatever sniffs it.
+    header_at = head.find(b"%PDF-", 0, 1024)
+    if header_at >= 0 and b"<" not in head[:header_at]:
         return "pdf"
     return _text_format(head)
+
+
+def served_filename(filename: str, format: str) -> str:
+    """The name a file is served under: its own, with an extension that says what its bytes are, so a
+    PDF uploaded as ``x.html`` is saved (and opened) as ``x.pdf``, never as a page."""
+    detected = TYPES.get(format)
+    if detected is None:
+        return filename
+    stem, dot, extension = filename.rpartition(".")
+    if dot and f".{extension.lower()}" in {detected.extension, f".{detected.format}"}:
+        return filename
+    return (stem if dot and stem else filename) + detected.extension
 
 
 def _extension(filename: str) -> str:

@@ -6,9 +6,11 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -22,6 +24,7 @@ from storage.models.resources import (
     ResourceFile,
     ResourceType,
     ResourceVersion,
+    ResourceView,
     SubtitleCue,
     UploadSession,
     UploadStatus,
@@ -129,6 +132,34 @@ class ResourceRepository:
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await self.session.scalars(query.order_by(*SORTS[sort]).offset(offset).limit(limit))
         return list(rows.all()), int(total or 0)
+
+    async def take_view(
+        self, resource_id: uuid.UUID, viewer_key: str, now: datetime, window: timedelta
+    ) -> bool:
+        """Record that this viewer viewed the resource now, unless they already did within the window;
+        True when it counts. One atomic upsert: parallel requests of one viewer, on any replica, count
+        once (the second waits for the first's row and then finds it recent)."""
+        insert = postgresql_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            insert(ResourceView)
+            .values(resource_id=resource_id, viewer_key=viewer_key, viewed_at=now)
+            .on_conflict_do_update(
+                index_elements=[ResourceView.resource_id, ResourceView.viewer_key],
+                set_={"viewed_at": now},
+                where=ResourceView.viewed_at <= now - window,
+            )
+            .returning(ResourceView.viewer_key)
+        )
+        return (await self.session.execute(statement)).first() is not None
+
+    async def forget_views_before(self, cutoff: datetime) -> int:
+        """Drop view records past their window: they no longer hold anyone back."""
+        result = await self.session.execute(
+            delete(ResourceView)
+            .where(ResourceView.viewed_at < cutoff)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def count_view(self, resource: Resource) -> None:
         # One atomic UPDATE: concurrent viewers on several replicas never lose a count. A view is no

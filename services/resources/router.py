@@ -17,7 +17,7 @@ from services.errors import AppError, error_body
 from services.identity.deps import CurrentPrincipal, OptionalPrincipal
 from services.request_limits import allow_streamed_body
 from services.resources import service, uploads
-from services.resources.filetypes import FileCategory
+from services.resources.filetypes import FileCategory, served_filename
 from services.resources.intake import (
     ATTACHMENT_CATEGORIES,
     PRIMARY_CATEGORIES,
@@ -302,14 +302,17 @@ async def list_resources(
 @router.get("/resources/{resource_id}", response_model=ResourceRead, tags=["resources"])
 async def read_resource(
     resource_id: uuid.UUID,
+    request: Request,
     principal: OptionalPrincipal,
     session: SessionDep,
     settings: SettingsDep,
     share: ShareToken = None,
 ) -> ResourceRead:
-    """A resource with all its rounds (newest first) and files; counts as a view."""
+    """A resource with all its rounds (newest first) and files; counts as a view (once per viewer per
+    JIAOYUN_VIEW_WINDOW_MINUTES)."""
     resource = await service.readable_resource(session, settings, principal, resource_id, share)
-    await service.count_view(session, resource)
+    viewer = service.viewer_key(principal, share, request.client.host if request.client else "unknown")
+    await service.count_view(session, settings, resource, viewer)
     return await _detail(session, resource.id)
 
 
@@ -478,11 +481,12 @@ async def read_content(
 ) -> Response:
     """The file's bytes: Range requests for video seeking, ETag, UTF-8 download names."""
     file = await service.readable_file(session, settings, principal, resource_id, file_id, share)
+    filename = served_filename(file.filename, file.format)
     if redirect and settings.content_redirects and store.name == "s3":
         url = await store.presigned_get_url(
             file.blob_key,
             expires=PRESIGNED_LINK_TTL,
-            download_name=file.filename if download else None,
+            download_name=filename if download else None,
             content_type=file.media_type,
         )
         return RedirectResponse(url, status_code=307)
@@ -492,7 +496,7 @@ async def read_content(
         range_header=range_header,
         if_none_match=if_none_match,
         content_type=file.media_type,
-        filename=file.filename,
+        filename=filename,
         inline=not download,
     )
 

@@ -8,8 +8,10 @@ row references any more.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -182,8 +184,30 @@ async def resource_with_files(session: AsyncSession, resource_id: uuid.UUID) -> 
     return resource
 
 
-async def count_view(session: AsyncSession, resource: Resource) -> None:
-    await ResourceRepository(session).count_view(resource)
+def viewer_key(principal: Principal | None, share_token: str | None, client_address: str) -> str:
+    """Who views, for counting views: a signed-in user wherever they are; a share link's guest or an
+    anonymous visitor by address (and link). A digest, so no address is kept."""
+    if principal is not None:
+        who = f"user\x1f{principal.user_id}"
+    elif share_token:
+        who = f"share\x1f{share_token}\x1f{client_address}"
+    else:
+        who = f"address\x1f{client_address}"
+    return hashlib.sha256(who.encode()).hexdigest()
+
+
+async def count_view(session: AsyncSession, settings: Settings, resource: Resource, viewer: str) -> None:
+    """Count a view of the resource, at most once per viewer per window (it drives sort=popular)."""
+    repository = ResourceRepository(session)
+    window = timedelta(minutes=settings.view_window_minutes)
+    if await repository.take_view(resource.id, viewer, utcnow(), window):
+        await repository.count_view(resource)
+
+
+async def forget_old_views(session: AsyncSession, settings: Settings) -> int:
+    return await ResourceRepository(session).forget_views_before(
+        utcnow() - timedelta(minutes=settings.view_window_minutes)
+    )
 
 
 async def list_resources(
@@ -223,6 +247,7 @@ async def update_resource(
     resource = await load_resource(session, resource_id)
     authz.authorize(principal, Action.update, resource)
     changes = data.model_dump(exclude_unset=True)
+    visible_before = resource.visibility
     for required in ("title", "resource_type", "visibility", "status", "tags", "description"):
         if required in changes and changes[required] is None:
             raise InvalidResource(f"{required} cannot be empty")
@@ -241,6 +266,8 @@ async def update_resource(
         # under a stage nobody chose.
         resource.stage = None
     _check_visibility(resource.school_id, resource.visibility)
+    if authz.audience_narrowed(visible_before, resource.visibility):
+        await identity.end_links_of_others(session, SHARE_TYPE, resource.id, resource.owner_id)
     if resource.status == PublicationStatus.published and resource.published_at is None:
         resource.published_at = utcnow()
     _touch(session, resource)
@@ -433,3 +460,5 @@ async def _load_shareable(session: AsyncSession, object_id: uuid.UUID) -> Govern
 
 
 identity.SHAREABLE[SHARE_TYPE] = _load_shareable
+# People are @mentioned about a lesson in its review.
+identity.MENTION_PLACES["resource"] = _load_shareable

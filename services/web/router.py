@@ -25,6 +25,7 @@ from services.errors import Forbidden
 from services.identity import service as identity
 from services.identity.browser import (
     CSRF_COOKIE,
+    SESSION_COOKIE,
     anonymous_csrf_token,
     clear_session_cookies,
     form_csrf_matches,
@@ -134,10 +135,23 @@ async def logout_form(request: Request, user: PageUser, session: SessionDep) -> 
 
 @router.post("/logout")
 async def logout(
-    request: Request, settings: SettingsDep, csrf_token: Annotated[str, Form(max_length=200)] = ""
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    everywhere: Annotated[bool, Form()] = False,
 ) -> Response:
+    """Sign out: the session token ends on the server too (a copy of the cookie is useless), or with
+    `everywhere` every token of the user, on every device."""
     if not form_csrf_matches(request, csrf_token):
         raise Forbidden("The sign-out form is out of date")
+    token = request.cookies.get(SESSION_COOKIE)
+    if user is not None and token is not None:
+        if everywhere:
+            identity.sign_out_everywhere(user)
+        else:
+            await identity.sign_out(session, settings, user, token)
     response = RedirectResponse("/", status_code=303)
     clear_session_cookies(response, settings)
     return response
@@ -281,7 +295,8 @@ async def resource_page(
     """The player (or document pages), its rounds, the comment timeline, scoring and the score chart."""
     principal = principal_of(user)
     resource = await resources.readable_resource(session, settings, principal, resource_id, share)
-    await resources.count_view(session, resource)
+    viewer = resources.viewer_key(principal, share, request.client.host if request.client else "unknown")
+    await resources.count_view(session, settings, resource, viewer)
     loaded = await resources.resource_with_files(session, resource.id)
     detail = resource_read(loaded)
     version = _round_of(detail.versions, v, file)

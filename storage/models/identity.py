@@ -86,3 +86,13 @@ class ShareLink(UUIDPrimaryKey, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class RevokedToken(Base):
+    """A signed-out token, refused until it would have expired anyway (then the row goes too)."""
+
+    __tablename__ = "revoked_tokens"
+
+    # The token's jti claim.
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

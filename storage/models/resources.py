@@ -183,3 +183,17 @@ class UploadSession(UUIDPrimaryKey, Timestamps, Base):
     expires_at: Mapped[datetime]
     # Set on completion: what the bytes turned out to be.
     detected: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ResourceView(Base):
+    """When a viewer (a user, a share link's guest, an address) last counted as a view of a resource,
+    so one viewer counts at most once per window, on every API replica alike."""
+
+    __tablename__ = "resource_views"
+
+    resource_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True
+    )
+    # A sha256 hex digest of who viewed: no addresses or link ids at rest.
+    viewer_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    viewed_at: Mapped[datetime] = mapped_column(index=True)

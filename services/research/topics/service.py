@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services import authz
 from services.authz import Action, Principal
 from services.errors import AppError, Conflict, Forbidden, NotFound
+from services.identity import service as identity
 from services.identity.repository import UserRepository
 from services.indexing.service import enqueue_reindex
 from services.markdown import mentioned_usernames
@@ -417,3 +418,11 @@ def permissions(principal: Principal | None, topic: Topic) -> dict[str, bool]:
         "moderate": authz.can_moderate(principal, topic),
         "summarize": authz.can_summarize(principal, topic),
     }
+
+
+async def _load_topic(session: AsyncSession, topic_id: uuid.UUID) -> Topic | None:
+    return await TopicRepository(session).get(topic_id)
+
+
+# People are @mentioned in a topic's body and posts.
+identity.MENTION_PLACES["topic"] = _load_topic

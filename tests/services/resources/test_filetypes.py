@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from PIL import Image
 
-from services.resources.filetypes import SNIFF_BYTES, FileCategory, detect_file_type
+from services.resources.filetypes import SNIFF_BYTES, FileCategory, detect_file_type, served_filename
 from tests import samples
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -334,3 +334,30 @@ def test_subtitle_text_with_a_nul_byte_is_binary() -> None:
 def test_only_the_sniffed_prefix_is_considered() -> None:
     # Bytes past SNIFF_BYTES are never looked at, so callers that pass more get the same answer.
     assert detect_file_type(b"\x00" * SNIFF_BYTES + samples.png_bytes(), "x.png") is None
+
+
+def test_a_pdf_header_after_markup_is_an_html_polyglot_not_a_pdf() -> None:
+    polyglot = b"<html><script>alert(document.cookie)</script>%PDF-1.4\n" + samples.pdf_bytes(["x"])[9:]
+    assert detect_file_type(polyglot, "x.html") is None
+    assert detect_file_type(polyglot, "x.pdf") is None
+    # Junk without markup before the header (mail and HTTP tools prepend it) is still a PDF, as for readers.
+    prefixed = b"Content-Type: application/pdf\r\n\r\n" + samples.pdf_bytes(["x"])
+    detected = detect_file_type(prefixed, "x.pdf")
+    assert detected is not None and detected.format == "pdf"
+
+
+@pytest.mark.parametrize(
+    ("filename", "format", "served"),
+    [
+        ("x.html", "pdf", "x.pdf"),
+        ("教案.PDF", "pdf", "教案.PDF"),
+        ("notes", "pdf", "notes.pdf"),
+        ("photo.jpeg", "jpeg", "photo.jpeg"),
+        ("photo.JPG", "jpeg", "photo.JPG"),
+        ("photo.png", "jpeg", "photo.jpg"),
+        ("lesson.mp4.html", "mp4", "lesson.mp4.mp4"),
+        (".htaccess", "srt", ".htaccess.srt"),
+    ],
+)
+def test_the_served_name_ends_with_the_detected_format(filename: str, format: str, served: str) -> None:
+    assert served_filename(filename, format) == served

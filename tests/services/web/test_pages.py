@@ -555,7 +555,9 @@ async def test_mention_completion_lists_colleagues_but_not_for_students(
     world = await _world(client, context)
     base = world.base
     found = await client.get(
-        "/api/v1/users/mentionable", params={"q": base.colleague.username}, headers=base.teacher_auth
+        "/api/v1/users/mentionable",
+        params={"q": base.colleague.username, "visibility": "school"},
+        headers=base.teacher_auth,
     )
     assert found.status_code == 200
     assert found.json() == [
@@ -565,7 +567,9 @@ async def test_mention_completion_lists_colleagues_but_not_for_students(
             "display_name": base.colleague.display_name,
         }
     ]
-    refused = await client.get("/api/v1/users/mentionable", params={"q": "user"}, headers=base.student_auth)
+    refused = await client.get(
+        "/api/v1/users/mentionable", params={"q": "user", "visibility": "school"}, headers=base.student_auth
+    )
     assert refused.status_code == 403
 
 

@@ -27,6 +27,14 @@ function attachSearchSuggestions() {
 const MENTION_BEFORE_CARET = /(?:^|[^\w@])@([A-Za-z0-9_.-]{1,64})$/;
 let mentionLists = 0;
 
+// The topic (or lesson) a field writes in, or for a new topic the visibility chosen in its form.
+function mentionScope(field) {
+  if (field.dataset.mentionsTopic) return { topic_id: field.dataset.mentionsTopic };
+  if (field.dataset.mentionsResource) return { resource_id: field.dataset.mentionsResource };
+  const visibility = field.form?.elements.namedItem("visibility");
+  return { visibility: visibility?.value || "school" };
+}
+
 function attachMentions() {
   for (const field of document.querySelectorAll("textarea[data-mentions]")) {
     const list = document.createElement("ul");
@@ -47,8 +55,11 @@ function attachMentions() {
     });
     attachAutocomplete(field, list, {
       expandable: false,
+      minLength: 2,
       source: async (text) => {
-        const people = await api("GET", `/api/v1/users/mentionable?${new URLSearchParams({ q: text, limit: "8" })}`);
+        // Only people who could read what is being written are offered (they alone would be told).
+        const params = new URLSearchParams({ q: text, limit: "8", ...mentionScope(field) });
+        const people = await api("GET", `/api/v1/users/mentionable?${params}`);
         return people.map((person) => ({ label: person.display_name, hint: `@${person.username}`, value: person }));
       },
       onPick: (item) => {
