@@ -103,6 +103,18 @@ class Settings(BaseSettings):
     # resource per this many minutes, however often they open it.
     view_window_minutes: int = 30
 
+    # -- Processing limits and the index's own schedule (hardening, issue 13) --
+    # Every extraction (documents, subtitles, images) runs in a child process killed after this many
+    # seconds, with at most this much address space (RLIMIT_AS, MiB); the file then fails alone.
+    processing_timeout_s: float = 300.0
+    processing_memory_mb: int = 1536
+    # The same for probing a video and cutting its poster (FFmpeg decodes with several threads).
+    video_probe_timeout_s: float = 300.0
+    video_probe_memory_mb: int = 2048
+    # The search outbox is drained on a schedule of its own, never behind a slow job: this often
+    # when it is empty, at once again while it has entries.
+    search_outbox_interval_s: float = 0.5
+
     @model_validator(mode="after")
     def _secret_key_from_data_dir_or_required(self) -> Settings:
         if self.secret_key.get_secret_value():

@@ -7,7 +7,7 @@ is all the wiring there is.
 from __future__ import annotations
 
 from services.indexing.service import drain_search_outbox
-from services.jobs.worker import PERIODIC_TASKS
+from services.jobs.worker import OWN_SCHEDULE_TASKS, PERIODIC_TASKS
 from services.maintenance.service import (
     drain_blob_deletions,
     forget_expired_records_if_due,
@@ -19,9 +19,11 @@ from services.resources import processing as resource_processing
 
 REGISTERED_MODULES = (resource_indexing, resource_processing, topic_indexing)
 
+# Index changes never wait behind a slow job: the outbox drain runs on a schedule of its own.
+if drain_search_outbox not in OWN_SCHEDULE_TASKS:
+    OWN_SCHEDULE_TASKS.append(drain_search_outbox)
 for _task in (
     resource_indexing.reindex_popularity_if_due,
-    drain_search_outbox,
     drain_blob_deletions,
     run_maintenance_if_due,
     forget_expired_records_if_due,

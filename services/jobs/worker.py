@@ -5,6 +5,12 @@ holds a lease, renewed while it works through its batch, so a long job is never 
 its worker lives, and a killed worker's jobs are picked up again once the lease runs out. A job
 whose attempts are used up (by errors, or by workers dying under it) fails for good, and its kind's
 failure hook records that on what the job was about, in the same transaction.
+
+Duties that must never wait behind a job (draining the search outbox: a resource made private must
+leave search at once, not after the file ahead of it in the queue) run on a schedule of their own:
+`run_forever` gives each an asyncio task that repeats it at once while it finds work, and every
+`search_outbox_interval_s` otherwise. Jobs run their slow parts in child processes or threads, so
+the event loop, and with it that task, stays free while they work.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ RENEWALS_PER_LEASE = 3
 JOB_HANDLERS: dict[str, JobHandler] = {}
 FAILURE_HOOKS: dict[str, FailureHook] = {}
 PERIODIC_TASKS: list[PeriodicTask] = []
+# Duties on a schedule of their own, never behind a job (see the module's docstring).
+OWN_SCHEDULE_TASKS: list[PeriodicTask] = []
 
 
 def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
@@ -73,6 +81,7 @@ class Worker:
         handlers: dict[str, JobHandler] | None = None,
         failure_hooks: dict[str, FailureHook] | None = None,
         periodic_tasks: list[PeriodicTask] | None = None,
+        own_schedule_tasks: list[PeriodicTask] | None = None,
     ) -> None:
         self.context = context
         self.worker_id = worker_id or new_worker_id()
@@ -81,6 +90,9 @@ class Worker:
         self.handlers = handlers if handlers is not None else JOB_HANDLERS
         self.failure_hooks = failure_hooks if failure_hooks is not None else FAILURE_HOOKS
         self.periodic_tasks = periodic_tasks if periodic_tasks is not None else PERIODIC_TASKS
+        self.own_schedule_tasks = own_schedule_tasks if own_schedule_tasks is not None else OWN_SCHEDULE_TASKS
+        # Set while run_forever runs them in tasks of their own; run_once then leaves them alone.
+        self._own_schedules_running = False
 
     async def _claim(self) -> list[Job]:
         async with self.context.sessionmaker() as session, session.begin():
@@ -148,7 +160,10 @@ class Worker:
     async def run_once(self) -> int:
         """Run periodic duties and one batch of jobs; returns how much work was done."""
         done = 0
-        for task in self.periodic_tasks:
+        duties = self.periodic_tasks
+        if not self._own_schedules_running:
+            duties = [*duties, *self.own_schedule_tasks]
+        for task in duties:
             try:
                 done += await task(self.context)
             except Exception:
@@ -170,17 +185,43 @@ class Worker:
     async def run_forever(self, stop: asyncio.Event) -> None:
         logger.info("worker %s started", self.worker_id)
         interval = self.context.settings.worker_poll_interval_s
+        own_schedules = [
+            asyncio.create_task(self._repeat(task, stop), name=f"duty:{getattr(task, '__name__', task)}")
+            for task in self.own_schedule_tasks
+        ]
+        self._own_schedules_running = True
+        try:
+            while not stop.is_set():
+                try:
+                    done = await self.run_once()
+                except Exception:
+                    # The database may be restarting; keep polling rather than dying.
+                    logger.exception("worker round failed")
+                    done = 0
+                if done == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), interval)
+        finally:
+            self._own_schedules_running = False
+            if not stop.is_set():  # cancelled: the duties go too
+                for duty in own_schedules:
+                    duty.cancel()
+            # Asked to stop, a duty finishes the round it is in (a drain commits or rolls back whole).
+            await asyncio.gather(*own_schedules, return_exceptions=True)
+        logger.info("worker %s stopped", self.worker_id)
+
+    async def _repeat(self, task: PeriodicTask, stop: asyncio.Event) -> None:
+        interval = self.context.settings.search_outbox_interval_s
         while not stop.is_set():
             try:
-                done = await self.run_once()
+                done = await task(self.context)
             except Exception:
-                # The database may be restarting; keep polling rather than dying.
-                logger.exception("worker round failed")
+                # The database or the search backend may be away; the next round tries again.
+                logger.exception("duty %s failed", getattr(task, "__name__", task))
                 done = 0
             if done == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), interval)
-        logger.info("worker %s stopped", self.worker_id)
 
 
 class _Leases:

@@ -43,6 +43,10 @@ MAX_ZIP_UNCOMPRESSED_BYTES = 300 * 1024 * 1024
 MAX_ZIP_COMPRESSION_RATIO = 100
 # Small entries may compress far better than the ratio (XML full of repeated markup) and are harmless.
 ZIP_RATIO_CHECK_MIN_BYTES = 1024 * 1024
+# python-docx/pptx parse every XML part into a tree, which takes several times the part's size in
+# memory: these bound what one document's markup can cost (a 1,000-page report is ~20 MB).
+MAX_XML_PART_BYTES = 32 * 1024 * 1024
+MAX_XML_TOTAL_BYTES = 64 * 1024 * 1024
 
 POSTER_POSITION = 0.1
 POSTER_JPEG_QUALITY = 85
@@ -336,6 +340,14 @@ def _check_zip(path: Path) -> None:
         raise ExtractionError("The file is damaged or not an Office document") from exc
     if len(entries) > MAX_ZIP_ENTRIES:
         raise ExtractionError("The document has too many parts to be read")
+    markup = [entry for entry in entries if entry.filename.lower().endswith((".xml", ".rels"))]
+    if any(entry.file_size > MAX_XML_PART_BYTES for entry in markup) or (
+        sum(entry.file_size for entry in markup) > MAX_XML_TOTAL_BYTES
+    ):
+        raise ExtractionError(
+            f"The document's text is too large to be read (over {MAX_XML_PART_BYTES // 2**20} MB of "
+            f"markup in one part, or {MAX_XML_TOTAL_BYTES // 2**20} MB in all)"
+        )
     if sum(entry.file_size for entry in entries) > MAX_ZIP_UNCOMPRESSED_BYTES:
         raise ExtractionError("The document is too large once uncompressed")
     for entry in entries:

@@ -1,12 +1,15 @@
 """The worker's part: probe videos and cut posters, extract document text, parse subtitles.
 
 Runs outside any request. The blob is copied to a private temporary file (FFmpeg and the Office
-readers want to seek), the slow work runs in a thread, and the results are written in one short
-transaction, unless the file was replaced or deleted meanwhile.
+readers want to seek), the slow work runs in a child process under the time and memory limits of
+the settings (services.jobs.isolation: a file that exceeds them fails alone, the worker goes on),
+and the results are written in one short transaction, unless the file was replaced or deleted
+meanwhile.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import tempfile
 import uuid
@@ -20,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.context import AppContext
 from services.indexing.service import enqueue_reindex
+from services.jobs import isolation
+from services.jobs.isolation import ChildLimits
 from services.jobs.worker import job_failure_hook, job_handler
 from services.maintenance.repository import BlobDeletionRepository
 from services.resources import extraction
@@ -27,6 +32,7 @@ from services.resources.filetypes import FileCategory
 from services.resources.isolated_video import analyse_video
 from services.resources.repository import ResourceRepository
 from services.resources.service import PROCESS_FILE_JOB, SEARCH_PARENT
+from services.settings import Settings
 from storage.blobs.base import BlobNotFound, new_blob_key
 from storage.database import utcnow
 from storage.models.jobs import Job
@@ -35,6 +41,9 @@ from storage.models.resources import ProcessingStatus, ResourceFile
 POSTER_PREFIX = "poster"
 EXTRACTABLE_DOCUMENTS = frozenset({"pdf", "docx", "pptx"})
 MAX_SUBTITLE_BYTES = 20 * 1024 * 1024
+
+# Children fork from a server that has this module (and the readers it imports) loaded already.
+isolation.preload(__name__)
 
 
 @dataclass
@@ -49,17 +58,42 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-async def _analyse_video(path: Path) -> Outcome:
+async def _analyse_video(settings: Settings, path: Path) -> Outcome:
     """In a child process: a decoder crashing or hanging on the file must not take the worker along."""
     try:
-        info, poster = await analyse_video(path)
+        info, poster = await analyse_video(
+            path, timeout_s=settings.video_probe_timeout_s, memory_mb=settings.video_probe_memory_mb
+        )
     except extraction.ExtractionError as exc:
         return Outcome(status=ProcessingStatus.failed, error=str(exc))
     return Outcome(video=info, poster=poster)
 
 
+async def _analyse_isolated(settings: Settings, path: Path, format: str, category: str) -> Outcome:
+    """`_analyse` in a child process under the processing limits; running out of them fails the file."""
+    limits = ChildLimits(settings.processing_timeout_s, settings.processing_memory_mb)
+    try:
+        answer = await isolation.run_in_child(
+            analyse_in_child, str(path), format, category, limits=limits, task=f"Reading the {category}"
+        )
+    except isolation.ChildFailed as exc:
+        return Outcome(status=ProcessingStatus.failed, error=str(exc))
+    return Outcome(
+        status=ProcessingStatus(answer["status"]),
+        error=answer["error"],
+        pages=None if answer["pages"] is None else [extraction.PageText(**page) for page in answer["pages"]],
+        cues=None if answer["cues"] is None else [extraction.Cue(**cue) for cue in answer["cues"]],
+        extra=answer["extra"],
+    )
+
+
+def analyse_in_child(path: str, format: str, category: str) -> dict[str, Any]:
+    """In the child: `_analyse`, as JSON."""
+    return dataclasses.asdict(_analyse(Path(path), format, category))
+
+
 def _analyse(path: Path, format: str, category: str) -> Outcome:
-    """The slow part of documents and subtitles, in a worker thread. Only ExtractionError is expected
+    """The slow part of documents and subtitles, in a child process. Only ExtractionError is expected
     from the libraries."""
     try:
         if category == FileCategory.document:
@@ -113,9 +147,9 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
             outcome = Outcome(status=ProcessingStatus.failed, error="The file's content is missing")
         else:
             if category == FileCategory.video:
-                outcome = await _analyse_video(path)
+                outcome = await _analyse_video(context.settings, path)
             else:
-                outcome = await to_thread.run_sync(_analyse, path, format, category)
+                outcome = await _analyse_isolated(context.settings, path, format, category)
             outcome.sha256 = sha256
     expected = payload.get("expected_sha256")
     if outcome.sha256 and expected and outcome.sha256 != expected:

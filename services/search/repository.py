@@ -1,14 +1,18 @@
-"""All SQL for search's own data: the district's synonym groups, and names for facet values."""
+"""All SQL for search's own data: the district's synonym groups, names for facet values, and the
+current state of the resources and topics a page of hits belongs to."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.identity import School
+from storage.models.identity import PublicationStatus, School, Visibility
+from storage.models.research import Topic
+from storage.models.resources import Resource
 from storage.models.search import SynonymGroup
 
 
@@ -39,3 +43,63 @@ class FacetLabelRepository:
             return {}
         rows = await self.session.execute(select(School.id, School.name).where(School.id.in_(ids)))
         return {row.id: row.name for row in rows}
+
+
+@dataclass(frozen=True)
+class ParentState:
+    """What authz needs of a resource or topic, as the database has it now."""
+
+    kind: str  # "resource" or "topic"
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    school_id: uuid.UUID | None
+    visibility: Visibility
+    status: PublicationStatus
+
+
+class ParentStateRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def states(
+        self, resource_ids: Sequence[uuid.UUID], topic_ids: Sequence[uuid.UUID]
+    ) -> list[ParentState]:
+        """One query for a whole page of hits; ids that no longer exist are simply absent."""
+        selects = []
+        if resource_ids:
+            selects.append(
+                select(
+                    literal("resource").label("kind"),
+                    Resource.id,
+                    Resource.owner_id,
+                    Resource.school_id,
+                    Resource.visibility,
+                    Resource.status,
+                ).where(Resource.id.in_(resource_ids))
+            )
+        if topic_ids:
+            selects.append(
+                select(
+                    literal("topic").label("kind"),
+                    Topic.id,
+                    Topic.owner_id,
+                    Topic.school_id,
+                    Topic.visibility,
+                    Topic.status,
+                ).where(Topic.id.in_(topic_ids))
+            )
+        if not selects:
+            return []
+        query = selects[0] if len(selects) == 1 else union_all(*selects)
+        rows = await self.session.execute(query)
+        return [
+            ParentState(
+                kind=row.kind,
+                id=row.id,
+                owner_id=row.owner_id,
+                school_id=row.school_id,
+                visibility=Visibility(row.visibility),
+                status=PublicationStatus(row.status),
+            )
+            for row in rows
+        ]

@@ -91,12 +91,13 @@ async def search(
 @router.get("/suggest", response_model=list[SuggestionRead])
 async def suggest(
     principal: OptionalPrincipal,
+    session: SessionDep,
     index: SearchIndexDep,
     q: Annotated[str, Query(min_length=1, max_length=50)],
     limit: Annotated[int, Query(ge=1, le=20)] = 8,
 ) -> list[SuggestionRead]:
     """Titles completing what was typed, in Chinese, pinyin or initials."""
-    suggestions = await service.suggest(index, principal, q, limit)
+    suggestions = await service.suggest(session, index, principal, q, limit)
     return [
         SuggestionRead(
             text=item.text,

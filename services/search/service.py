@@ -1,9 +1,19 @@
-"""Search use cases: permission-aware search with facets, autocomplete, and the district's synonyms."""
+"""Search use cases: permission-aware search with facets, autocomplete, and the district's synonyms.
+
+The index applies the read rule inside the query, but the index may lag the database (the outbox is
+drained a moment after each change, longer while the backend is away). So before a page of hits or
+suggestions goes out, the resources and topics it names are read back from the database in one
+query and checked again (exists, readable by this caller now, status): whatever fails is dropped and
+logged. A stale index then costs recall for a moment, never a leak.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +24,7 @@ from services import authz
 from services.authz import Principal
 from services.errors import NotFound, ServiceUnavailable
 from services.resources import curriculum
-from services.search.repository import FacetLabelRepository, SynonymRepository
+from services.search.repository import FacetLabelRepository, ParentStateRepository, SynonymRepository
 from services.search.schemas import (
     FacetCount,
     MatchLocation,
@@ -24,6 +34,21 @@ from services.search.schemas import (
     SynonymGroupRead,
 )
 from storage.models.search import SynonymGroup
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass
+class StaleHitCounter:
+    """Pages re-checked and hits dropped by the re-check since this process started."""
+
+    pages: int = 0
+    dropped: int = 0
+
+
+STALE_HITS = StaleHitCounter()
 
 # Facets a search response counts; "kind" tells how many hits are resources, pages or subtitle cues
 # (grouped by resource: how many resources match in their metadata, in a page, in a subtitle cue).
@@ -147,6 +172,45 @@ def _hit(hit: SearchHit) -> SearchHitRead:
     return SearchHitRead(**dict(_match(hit)), more=[_match(other) for other in hit.more])
 
 
+def _parent(kind: DocKind, parent_id: str) -> tuple[str, uuid.UUID] | None:
+    try:
+        return ("topic" if kind == DocKind.post else "resource", uuid.UUID(parent_id))
+    except ValueError:
+        return None
+
+
+async def still_readable(
+    session: AsyncSession,
+    principal: Principal | None,
+    items: Sequence[T],
+    parent_of: Callable[[T], tuple[DocKind, str]],
+    what: str,
+) -> list[T]:
+    """The items whose resource or topic the database says this caller may read now (one query)."""
+    if not items:
+        return []
+    parents = [_parent(*parent_of(item)) for item in items]
+    resource_ids = sorted({parent[1] for parent in parents if parent and parent[0] == "resource"})
+    topic_ids = sorted({parent[1] for parent in parents if parent and parent[0] == "topic"})
+    states = await ParentStateRepository(session).states(resource_ids, topic_ids)
+    readable = {(state.kind, state.id) for state in states if authz.can_read(principal, state)}
+    kept = [item for item, parent in zip(items, parents, strict=True) if parent in readable]
+    STALE_HITS.pages += 1
+    dropped = len(items) - len(kept)
+    if dropped:
+        STALE_HITS.dropped += dropped
+        stale = sorted(
+            {f"{parent[0]} {parent[1]}" for parent in parents if parent and parent not in readable}
+        )
+        logger.warning(
+            "stale search index: %d %s dropped, their parents no longer readable here: %s",
+            dropped,
+            what,
+            ", ".join(stale),
+        )
+    return kept
+
+
 async def search(
     session: AsyncSession, index: SearchIndex, principal: Principal | None, request: SearchRequest
 ) -> SearchResponse:
@@ -166,6 +230,9 @@ async def search(
         result = await index.search(query)
     except SearchUnavailable as exc:
         raise _unavailable(exc) from exc
+    hits = await still_readable(
+        session, principal, result.hits, lambda hit: (hit.kind, hit.document.parent_id), "hits"
+    )
     school_ids = [uuid.UUID(value.value) for value in result.facets.get("school_id", [])]
     names = await FacetLabelRepository(session).school_names(school_ids)
     facets = {
@@ -180,21 +247,26 @@ async def search(
         for name, values in result.facets.items()
     }
     return SearchResponse(
-        total=result.total,
+        # Facets keep the index's counts until the drain catches up (a moment); the total drops what
+        # this page dropped, so a page is never announced longer than it is.
+        total=max(0, result.total - (len(result.hits) - len(hits))),
         offset=request.offset,
         limit=request.limit,
-        hits=[_hit(hit) for hit in result.hits],
+        hits=[_hit(hit) for hit in hits],
         facets=facets,
     )
 
 
 async def suggest(
-    index: SearchIndex, principal: Principal | None, prefix: str, limit: int
+    session: AsyncSession, index: SearchIndex, principal: Principal | None, prefix: str, limit: int
 ) -> list[Suggestion]:
     try:
-        return await index.suggest(prefix, authz.search_access(principal), limit=limit)
+        suggestions = await index.suggest(prefix, authz.search_access(principal), limit=limit)
     except SearchUnavailable as exc:
         raise _unavailable(exc) from exc
+    return await still_readable(
+        session, principal, suggestions, lambda item: (item.kind, item.parent_id), "suggestions"
+    )
 
 
 async def list_synonyms(session: AsyncSession) -> list[SynonymGroupRead]:

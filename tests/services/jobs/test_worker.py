@@ -175,7 +175,13 @@ async def test_a_job_longer_than_its_lease_keeps_it_and_runs_once(
     async with sessions() as session, session.begin():
         job = JobRepository(session).add("long", {})
     lease = timedelta(seconds=1)
-    worker = Worker(_context_on(sessions, tmp_path), lease=lease, handlers={"long": long}, periodic_tasks=[])
+    worker = Worker(
+        _context_on(sessions, tmp_path),
+        lease=lease,
+        handlers={"long": long},
+        periodic_tasks=[],
+        own_schedule_tasks=[],
+    )
     running = asyncio.create_task(worker.run_once())
     # Another worker keeps asking while the first works on, for more than two lease periods.
     while not running.done():
@@ -210,6 +216,7 @@ async def test_a_worker_that_lost_its_lease_stops_the_job(
         lease=timedelta(seconds=0.6),
         handlers={"taken": slow},
         periodic_tasks=[],
+        own_schedule_tasks=[],
     )
     running = asyncio.create_task(worker.run_once())
     await asyncio.sleep(0.1)
@@ -280,3 +287,38 @@ async def test_concurrent_workers_share_jobs_without_overlap(postgres_url: str) 
         async with sessions() as session, session.begin():
             await session.execute(delete(Job).where(Job.kind == "parallel"))
         await engine.dispose()
+
+
+async def test_duties_on_their_own_schedule_keep_running_while_a_job_is_slow(
+    database: Database, tmp_path: Path
+) -> None:
+    """The search outbox must not wait behind a file that takes minutes: its drain runs beside jobs."""
+    rounds_during_job: list[int] = []
+    rounds = 0
+
+    async def duty(_: AppContext) -> int:
+        nonlocal rounds
+        rounds += 1
+        return 0
+
+    async def slow(_: AppContext, __: dict[str, Any]) -> None:
+        before = rounds
+        await asyncio.sleep(2)  # a child process reading a hostile file, say
+        rounds_during_job.append(rounds - before)
+
+    job = await enqueue(database, "slow")
+    context = _context(database, tmp_path)
+    context.settings.search_outbox_interval_s = 0.1
+    worker = Worker(context, handlers={"slow": slow}, periodic_tasks=[], own_schedule_tasks=[duty])
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run_forever(stop))
+    try:
+        for _ in range(100):
+            if rounds_during_job:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+    assert rounds_during_job and rounds_during_job[0] >= 5, rounds_during_job
+    assert (await reload(database, job)).status == JobStatus.succeeded

@@ -28,7 +28,7 @@ from services.resources.extraction import (
     probe_video,
     video_poster_jpeg,
 )
-from tests import samples
+from tests import samples, stalling
 
 
 @pytest.fixture
@@ -332,6 +332,24 @@ def test_docx_too_large_once_uncompressed(write: _Writer, monkeypatch: pytest.Mo
 
     with pytest.raises(ExtractionError, match="too large"):
         extract_pages(write(samples.docx_bytes(["内容" * 10_000])), "docx")
+
+
+def test_office_markup_is_bounded_before_it_is_parsed(
+    write: _Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """python-docx/pptx parse each XML part into a tree several times its size: parts and their sum
+    are bounded (here scaled down: the real bounds are 32 and 64 MB)."""
+    monkeypatch.setattr(extraction, "MAX_XML_PART_BYTES", 1024 * 1024)
+    monkeypatch.setattr(extraction, "MAX_XML_TOTAL_BYTES", 3 * 1024 * 1024)
+    big_body = stalling.stalling_docx(runs=20_000)
+    with pytest.raises(ExtractionError, match="text is too large to be read"):
+        extract_pages(write(big_body), "docx")
+    monkeypatch.setattr(extraction, "MAX_XML_PART_BYTES", 2 * 1024 * 1024)
+    assert extract_pages(write(big_body), "docx") == [PageText(1, "空")]
+
+    monkeypatch.setattr(extraction, "MAX_XML_TOTAL_BYTES", 650_000)  # its largest part has 620 kB
+    with pytest.raises(ExtractionError, match="text is too large to be read"):
+        extract_pages(write(stalling.stalling_pptx(slides=2, runs=10_000)), "pptx")
 
 
 def test_docx_with_too_many_parts(write: _Writer) -> None:

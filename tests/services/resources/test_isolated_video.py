@@ -1,4 +1,5 @@
-"""Videos are probed in a child process: a decoder that crashes or hangs costs the child, not the worker."""
+"""Videos are probed in a child process: a decoder that crashes, hangs or hoards memory costs the
+child, not the worker."""
 
 from __future__ import annotations
 
@@ -50,3 +51,16 @@ async def test_a_hanging_child_is_killed_at_its_time_limit(tmp_path: Path) -> No
     assert time.monotonic() - started < 10
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)
+
+
+async def test_the_video_child_has_a_memory_limit(tmp_path: Path) -> None:
+    video = tmp_path / "content"
+    video.write_bytes(samples.mp4_bytes(duration_s=1.0, width=1280, height=720))
+    # Less than the decoder needs (the child starts from a fork server holding the readers already).
+    with pytest.raises(ExtractionError):
+        await analyse_video(video, memory_mb=300)
+    info, _ = await analyse_video(video, memory_mb=2048)
+    assert info.width == 1280
+    hoarding = "x = [bytearray(1024 * 1024) for _ in range(800)]"
+    with pytest.raises(ExtractionError, match="needed more than 600 MB of memory"):
+        await run_isolated([sys.executable, "-c", hoarding], timeout_s=30, memory_mb=600)
