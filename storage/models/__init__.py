@@ -35,6 +35,7 @@ from storage.models.resources import (
     ResourceType,
     ResourceVersion,
     SubtitleCue,
+    UploadPart,
     UploadSession,
     UploadStatus,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "Topic",
     "TopicResource",
     "TopicState",
+    "UploadPart",
     "UploadSession",
     "UploadStatus",
     "User",
