@@ -3,18 +3,24 @@ first part, and cap what one user may have open at once."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
+from services.app import create_app
 from services.context import AppContext
+from storage.blobs.s3 import S3BlobStore
 from storage.models.resources import UploadSession
 from tests import samples
 from tests.services.resources.scenario import district
 from tests.services.resources.test_uploads_api import (
     PART,
     padded_video,
+    part,
     put_part,
     put_through_presigned_url,
     start,
@@ -149,3 +155,44 @@ async def test_open_uploads_and_their_bytes_are_capped_per_user(
             headers=world.teacher_auth,
         )
     ).status_code == 429
+
+
+async def test_parts_beyond_what_a_process_relays_at_once_get_503_with_retry_after(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    if not isinstance(context.blob_store, S3BlobStore):
+        pytest.skip("the local store writes parts to disk; only S3 mode relays them")
+    world = await district(client, context)
+    content = padded_video(2 * PART + 10)
+    upload = await start(world, content)
+    store = S3BlobStore(context.blob_store.client, context.blob_store.bucket, max_concurrent_parts=1)
+    narrow = create_app(context=dataclasses.replace(context, blob_store=store))
+    release = asyncio.Event()
+
+    async def slow_part() -> AsyncIterator[bytes]:
+        yield content[: PART // 2]
+        await release.wait()
+        yield content[PART // 2 : PART]
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=narrow), base_url="http://testserver"
+    ) as http:
+        url = f"/api/v1/uploads/{upload['id']}/parts"
+        first = asyncio.create_task(
+            http.put(
+                f"{url}/1", content=slow_part(), headers={**world.teacher_auth, "Content-Length": str(PART)}
+            )
+        )
+        for _ in range(200):
+            if store.relaying_parts:
+                break
+            await asyncio.sleep(0.01)
+        second = await http.put(f"{url}/2", content=part(content, 2), headers=world.teacher_auth)
+        release.set()
+        assert (await first).status_code == 200
+        assert second.status_code == 503, second.text
+        assert second.headers["retry-after"] == "5"
+        assert (
+            await http.put(f"{url}/2", content=part(content, 2), headers=world.teacher_auth)
+        ).status_code == 200
+    await store.close()

@@ -265,9 +265,8 @@ async def test_a_part_streams_to_the_store_and_a_short_retry_keeps_the_stored_co
             url, content=body(big_part), headers={**world.teacher_auth, "Content-Length": str(big_part)}
         )
     assert sent.status_code == 200, sent.text
-    if context.blob_store.name == "local":
-        # Written to disk as it arrives. (The minio SDK sends an S3 part from memory: one part, at most.)
-        assert growth[0] < big_part // 2, f"RSS grew by {growth[0] / 2**20:.1f} MiB"
+    # Written to disk, or sent on to S3, as it arrives: never gathered in memory (it was, in S3 mode).
+    assert growth[0] < big_part // 4, f"RSS grew by {growth[0] / 2**20:.1f} MiB"
 
     # A retry that breaks off (no Content-Length to refuse it early): refused, the stored copy stays.
     short = await client.put(url, content=body(big_part - 1), headers=world.teacher_auth)
