@@ -37,6 +37,8 @@ class AppContext:
     async def close(self) -> None:
         await self.search_index.close()
         await self.engine.dispose()
+        if isinstance(self.blob_store, S3BlobStore):
+            await self.blob_store.close()
 
 
 def build_blob_store(settings: Settings, signer: LinkSigner) -> BlobStore:
@@ -49,7 +51,12 @@ def build_blob_store(settings: Settings, signer: LinkSigner) -> BlobStore:
         presign_client = make_minio_client(
             settings.s3_public_endpoint, settings.s3_access_key, secret, settings.s3_region
         )
-    return S3BlobStore(client, settings.s3_bucket, presign_client=presign_client)
+    return S3BlobStore(
+        client,
+        settings.s3_bucket,
+        presign_client=presign_client,
+        max_concurrent_parts=settings.upload_max_concurrent_parts,
+    )
 
 
 def build_search_index(settings: Settings) -> SearchIndex:

@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     max_subtitle_mb: int = 5
     # Resumable uploads not completed within this many hours are aborted and their parts removed.
     upload_ttl_hours: int = 24
+    # -- resumable upload quotas and part memory (issue 13) --
+    # Per user: uploads started and not yet attached (active or completed, not expired), and the bytes
+    # they declared; a new upload beyond either is 429.
+    upload_max_open_per_user: int = 20
+    upload_max_open_mb_per_user: int = 16384
+    # In S3 mode a part sent through the API streams to the store; this caps the parts a process
+    # relays at once (each holds a connection to the store and a small buffer); beyond it, 503.
+    upload_max_concurrent_parts: int = 32
     # In S3 mode, answer content requests with a redirect to a short-lived presigned URL when asked.
     content_redirects: bool = True
     # `jiaoyun gc` leaves unreferenced blobs younger than this alone: an upload may be mid-commit.

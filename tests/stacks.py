@@ -97,6 +97,7 @@ async def s3_blob_store() -> AsyncIterator[S3BlobStore]:
         async for key in store.list_keys():
             await store.delete(key)
         await to_thread.run_sync(_remove_bucket, client, store.bucket)
+        await store.close()
 
 
 def _remove_bucket(client: Minio, bucket: str) -> None:

@@ -80,6 +80,7 @@ async def expire_uploads(context: AppContext) -> int:
             else:
                 BlobDeletionRepository(session).add([upload.blob_key])
             upload.status = UploadStatus.expired
+            await UploadRepository(session).forget_parts(upload.id)
             expired += 1
     return expired
 

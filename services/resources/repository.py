@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from search.documents import AccessFilter
+from storage.database import utcnow
 from storage.models.identity import PublicationStatus, Visibility
 from storage.models.resources import (
     FilePage,
@@ -26,6 +27,7 @@ from storage.models.resources import (
     ResourceVersion,
     ResourceView,
     SubtitleCue,
+    UploadPart,
     UploadSession,
     UploadStatus,
 )
@@ -348,6 +350,49 @@ class UploadRepository:
         if for_update:
             query = query.with_for_update()
         return await self.session.scalar(query)
+
+    async def record_part(self, upload_id: uuid.UUID, part_number: int, size: int, etag: str) -> None:
+        """Remember a part as stored; a part sent again replaces its record (one statement, so two
+        copies of a part arriving together cannot both insert)."""
+        values = {
+            "upload_id": upload_id,
+            "part_number": part_number,
+            "size": size,
+            "etag": etag,
+            "stored_at": utcnow(),
+        }
+        insert = postgresql_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = insert(UploadPart).values(**values)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[UploadPart.upload_id, UploadPart.part_number],
+                set_={"size": size, "etag": etag, "stored_at": values["stored_at"]},
+            )
+        )
+
+    async def recorded_parts(self, upload_id: uuid.UUID) -> list[UploadPart]:
+        rows = await self.session.scalars(
+            select(UploadPart).where(UploadPart.upload_id == upload_id).order_by(UploadPart.part_number)
+        )
+        return list(rows.all())
+
+    async def forget_parts(self, upload_id: uuid.UUID) -> None:
+        """An upload that is no longer active has no parts to resume: their records go."""
+        await self.session.execute(delete(UploadPart).where(UploadPart.upload_id == upload_id))
+
+    async def open_uploads(self, owner_id: uuid.UUID, now: datetime) -> tuple[int, int]:
+        """How many uploads the user has started and not attached (active or completed, not yet
+        expired), and the bytes they declared."""
+        row = (
+            await self.session.execute(
+                select(func.count(), func.coalesce(func.sum(UploadSession.size), 0)).where(
+                    UploadSession.owner_id == owner_id,
+                    UploadSession.status.in_([UploadStatus.active, UploadStatus.completed]),
+                    UploadSession.expires_at > now,
+                )
+            )
+        ).one()
+        return int(row[0]), int(row[1])
 
     async def change_status(self, upload: UploadSession, expected: UploadStatus, new: UploadStatus) -> bool:
         """Move the upload from `expected` to `new` if nobody moved it meanwhile: the check and the

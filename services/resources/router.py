@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.blob_http import blob_response
 from services.context import PRESIGNED_LINK_TTL
@@ -558,8 +559,8 @@ async def read_pages(
 # -- resumable uploads -------------------------------------------------------------------------------
 
 
-async def _upload_read(store: BlobStore, upload: UploadSession) -> UploadRead:
-    parts = await uploads.stored_parts(store, upload)
+async def _upload_read(session: AsyncSession, store: BlobStore, upload: UploadSession) -> UploadRead:
+    parts = await uploads.stored_parts(session, store, upload)
     detected = uploads.detected_of(upload)
     return UploadRead(
         id=upload.id,
@@ -574,7 +575,16 @@ async def _upload_read(store: BlobStore, upload: UploadSession) -> UploadRead:
     )
 
 
-@router.post("/uploads", response_model=UploadRead, status_code=201, tags=["uploads"])
+@router.post(
+    "/uploads",
+    response_model=UploadRead,
+    status_code=201,
+    tags=["uploads"],
+    responses={
+        413: {"description": "Larger than any file type's limit"},
+        429: {"description": "Too many unfinished uploads, or too many bytes in them"},
+    },
+)
 async def start_upload(
     data: UploadCreate,
     principal: CurrentPrincipal,
@@ -584,7 +594,7 @@ async def start_upload(
 ) -> UploadRead:
     """Start a resumable upload; then send parts, complete it, and name it when creating a resource."""
     upload = await uploads.start_upload(session, store, settings, principal, data)
-    return await _upload_read(store, upload)
+    return await _upload_read(session, store, upload)
 
 
 @router.get("/uploads/{upload_id}", response_model=UploadRead, tags=["uploads"])
@@ -592,13 +602,19 @@ async def read_upload(
     upload_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, store: BlobStoreDep
 ) -> UploadRead:
     """The upload's state and the parts already stored: resume by sending only the others."""
-    return await _upload_read(store, await uploads.own_upload(session, principal, upload_id))
+    return await _upload_read(session, store, await uploads.own_upload(session, principal, upload_id))
 
 
 @router.put(
     "/uploads/{upload_id}/parts/{part_number}",
     response_model=UploadedPartRead,
     tags=["uploads"],
+    responses={
+        409: {"description": "The upload is no longer active"},
+        413: {"description": "The first part shows a type whose limit the declared size exceeds"},
+        415: {"description": "The first part shows a type Jiaoyun does not accept"},
+        503: {"description": "Object storage unavailable, or this process relays all the parts it may"},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -613,13 +629,22 @@ async def put_part(
     principal: CurrentPrincipal,
     session: SessionDep,
     store: BlobStoreDep,
-) -> UploadedPartRead:
-    """Send one part through the API (sending the same part again replaces it)."""
+    settings: SettingsDep,
+) -> UploadedPartRead | JSONResponse:
+    """Send one part through the API (sending the same part again replaces it). The first part
+    decides the file's type: one refused then (415, or 413 over the type's limit) ends the upload."""
     upload = await uploads.own_upload(session, principal, upload_id)
     uploads.check_part_size_header(upload, part_number, request.headers.get("content-length"))
     # Streamed to the store and capped at the part's size by put_part, not by the ceiling on JSON bodies.
     allow_streamed_body(request)
-    part = await uploads.put_part(session, store, principal, upload_id, part_number, request.stream())
+    part, refusal = await uploads.put_part(
+        session, store, settings, principal, upload_id, part_number, request.stream()
+    )
+    if refusal is not None:
+        # Returned, not raised, so the ended session is committed with the error.
+        return JSONResponse(
+            error_body(refusal.code, refusal.message, refusal.details), status_code=refusal.status_code
+        )
     return UploadedPartRead(part_number=part.part_number, size=part.size, etag=part.etag)
 
 
@@ -651,7 +676,7 @@ async def complete_upload(
         return JSONResponse(
             error_body(refusal.code, refusal.message, refusal.details), status_code=refusal.status_code
         )
-    return await _upload_read(store, upload)
+    return await _upload_read(session, store, upload)
 
 
 @router.delete("/uploads/{upload_id}", status_code=204, tags=["uploads"])

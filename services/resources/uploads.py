@@ -36,6 +36,7 @@ from storage.blobs.base import (
     DEFAULT_PART_SIZE,
     MAX_PART_SIZE,
     MAX_PARTS,
+    BlobBusy,
     BlobError,
     BlobNotFound,
     BlobStat,
@@ -60,6 +61,11 @@ class UploadNotActive(AppError):
 class ChecksumMismatch(AppError):
     status_code = 422
     code = "checksum_mismatch"
+
+
+class TooManyUploads(AppError):
+    status_code = 429
+    code = "too_many_uploads"
 
 
 def _unavailable(exc: Exception) -> ServiceUnavailable:
@@ -112,6 +118,7 @@ async def start_upload(
     if data.size > largest:
         raise PayloadTooLarge(f"Files are limited to {largest // MEBIBYTE} MB")
     part_size = choose_part_size(data.size, data.part_size)
+    await _check_quota(session, settings, principal, data.size)
     key = new_blob_key(BLOB_PREFIX)
     try:
         store_upload_id = await store.create_multipart_upload(key, content_type="application/octet-stream")
@@ -134,6 +141,26 @@ async def start_upload(
     return upload
 
 
+async def _check_quota(session: AsyncSession, settings: Settings, principal: Principal, size: int) -> None:
+    """Refuse a new upload beyond the user's open uploads or the bytes they may have open at once:
+    an upload reserves storage (and a multipart upload in the store) from its start."""
+    count, declared = await UploadRepository(session).open_uploads(principal.user_id, utcnow())
+    if count >= settings.upload_max_open_per_user:
+        raise TooManyUploads(
+            f"You have {count} unfinished uploads (at most {settings.upload_max_open_per_user}); "
+            "finish, attach or cancel some first",
+            details=[{"open_uploads": count, "limit": settings.upload_max_open_per_user}],
+        )
+    limit = settings.upload_max_open_mb_per_user * MEBIBYTE
+    if declared + size > limit:
+        raise TooManyUploads(
+            f"Your unfinished uploads would hold {(declared + size) // MEBIBYTE} MB "
+            f"(at most {settings.upload_max_open_mb_per_user} MB at once); "
+            "finish, attach or cancel some first",
+            details=[{"open_bytes": declared, "requested_bytes": size, "limit_bytes": limit}],
+        )
+
+
 async def own_upload(
     session: AsyncSession, principal: Principal, upload_id: uuid.UUID, *, for_update: bool = False
 ) -> UploadSession:
@@ -150,9 +177,16 @@ def _require_active(upload: UploadSession, now: datetime) -> None:
         raise UploadNotActive(f"This upload is {state}; start a new one")
 
 
-async def stored_parts(store: BlobStore, upload: UploadSession) -> list[UploadedPart]:
+async def stored_parts(session: AsyncSession, store: BlobStore, upload: UploadSession) -> list[UploadedPart]:
+    """The parts stored so far: from their records, made as each was stored, without reading the parts
+    again. Only an upload that handed out presigned part URLs asks the store, which alone saw those."""
     if upload.status != UploadStatus.active:
         return []
+    if not upload.direct_parts:
+        return [
+            UploadedPart(part_number=part.part_number, etag=part.etag, size=part.size)
+            for part in await UploadRepository(session).recorded_parts(upload.id)
+        ]
     try:
         return await store.list_parts(upload.blob_key, upload.store_upload_id)
     except InvalidBlobRequest:
@@ -176,11 +210,16 @@ def check_part_size_header(upload: UploadSession, part_number: int, content_leng
         )
 
 
-async def _exactly(chunks: AsyncIterable[bytes], expected: int, part_number: int) -> AsyncIterator[bytes]:
+async def _exactly(
+    chunks: AsyncIterable[bytes], expected: int, part_number: int, head: bytearray
+) -> AsyncIterator[bytes]:
     """The part's bytes as they arrive, refused (422) as soon as they are more, or at their end fewer,
-    than the part holds. Raised inside the store's upload_part, which then stores nothing."""
+    than the part holds. Raised inside the store's upload_part, which then stores nothing. The first
+    SNIFF_BYTES are kept in `head`."""
     received = 0
     async for chunk in chunks:
+        if len(head) < SNIFF_BYTES:
+            head.extend(chunk[: SNIFF_BYTES - len(head)])
         received += len(chunk)
         if received > expected:
             raise AppError(f"part {part_number} must be {expected} bytes", 422, code="invalid_part")
@@ -194,30 +233,59 @@ async def _exactly(chunks: AsyncIterable[bytes], expected: int, part_number: int
 async def put_part(
     session: AsyncSession,
     store: BlobStore,
+    settings: Settings,
     principal: Principal,
     upload_id: uuid.UUID,
     part_number: int,
     chunks: AsyncIterable[bytes],
-) -> UploadedPart:
-    """Stream one part to the store: memory stays bounded whatever the part size (on S3, the SDK
-    holds one part)."""
+) -> tuple[UploadedPart, AppError | None]:
+    """Stream one part to the store (memory stays bounded whatever the part size) and record it.
+
+    The first part holds the file's first bytes, so its type and that type's size limit are checked
+    against the declared size as soon as it is stored, not after the whole file: content refused
+    then ends the upload, and the refusal is returned (as by complete_upload) to be committed.
+    """
     upload = await own_upload(session, principal, upload_id)
     _require_active(upload, utcnow())
     _check_part_number(upload, part_number)
     expected = expected_part_size(upload, part_number)
+    head = bytearray()
     try:
-        return await store.upload_part(
+        part = await store.upload_part(
             upload.blob_key,
             upload.store_upload_id,
             part_number,
-            _exactly(chunks, expected, part_number),
+            _exactly(chunks, expected, part_number, head),
             size=expected,
         )
     except InvalidBlobRequest as exc:
         # The store no longer knows the upload (aborted or expired behind our back).
         raise UploadNotActive("This upload can no longer take parts; start a new one") from exc
+    except BlobBusy as exc:
+        raise AppError(str(exc), 503, code="service_unavailable", headers={"Retry-After": "5"}) from exc
     except BlobStoreUnavailable as exc:
         raise _unavailable(exc) from exc
+    if part_number == 1:
+        try:
+            detected = check_type(bytes(head), upload.filename, set(FileCategory), "The file")
+            check_size(settings, detected, upload.size)
+        except AppError as refusal:
+            await _end(session, store, upload)
+            return part, refusal
+    await UploadRepository(session).record_part(upload.id, part.part_number, part.size, part.etag)
+    return part, None
+
+
+async def _end(session: AsyncSession, store: BlobStore, upload: UploadSession) -> None:
+    """Abort an active upload: its parts leave the store and its records go."""
+    try:
+        await store.abort_multipart_upload(upload.blob_key, upload.store_upload_id)
+    except InvalidBlobRequest:
+        pass
+    except BlobError as exc:
+        raise _unavailable(exc) from exc
+    upload.status = UploadStatus.aborted
+    await UploadRepository(session).forget_parts(upload.id)
 
 
 async def part_urls(
@@ -225,6 +293,8 @@ async def part_urls(
 ) -> tuple[datetime, list[tuple[int, str]]]:
     upload = await own_upload(session, principal, upload_id)
     _require_active(upload, utcnow())
+    # From now on parts may reach the store without passing here: only its listing knows them all.
+    upload.direct_parts = True
     urls = []
     for number in dict.fromkeys(numbers):
         _check_part_number(upload, number)
@@ -325,6 +395,7 @@ async def complete_upload(
         # The parts are one object by now and cannot be resumed: the upload ends, the bytes go.
         BlobDeletionRepository(session).add([upload.blob_key])
         upload.status = UploadStatus.aborted
+        await UploadRepository(session).forget_parts(upload.id)
         return upload, refusal
     upload.detected = {
         "format": detected.format,
@@ -336,6 +407,7 @@ async def complete_upload(
         "sha256": assembled.sha256,
     }
     upload.status = UploadStatus.completed
+    await UploadRepository(session).forget_parts(upload.id)
     # Leave time to attach it; after that the bytes are collected.
     upload.expires_at = utcnow() + timedelta(hours=settings.upload_ttl_hours)
     return upload, None
@@ -346,17 +418,12 @@ async def abort_upload(
 ) -> None:
     upload = await own_upload(session, principal, upload_id, for_update=True)
     if upload.status == UploadStatus.active:
-        try:
-            await store.abort_multipart_upload(upload.blob_key, upload.store_upload_id)
-        except InvalidBlobRequest:
-            pass
-        except BlobError as exc:
-            raise _unavailable(exc) from exc
+        await _end(session, store, upload)
     elif upload.status == UploadStatus.completed:
         BlobDeletionRepository(session).add([upload.blob_key])
+        upload.status = UploadStatus.aborted
     else:
         raise UploadNotActive(f"This upload is already {upload.status.value}")
-    upload.status = UploadStatus.aborted
 
 
 async def take_completed(

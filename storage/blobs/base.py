@@ -33,6 +33,10 @@ class BlobStoreUnavailable(BlobError):
     pass
 
 
+class BlobBusy(BlobError):
+    """The store is relaying as many transfers as this process allows: try again shortly."""
+
+
 class InvalidBlobRequest(BlobError):
     """A request the store refuses: bad key, bad range, unknown upload, parts that do not fit."""
 

@@ -1,7 +1,9 @@
 """Blobs in MinIO or any S3 service, through the official `minio` client.
 
-The minio SDK is synchronous, so every call runs in a worker thread. Its multipart calls are
-underscore-prefixed but are the SDK's own S3 operations; they are wrapped here and nowhere else.
+The minio SDK is synchronous, so every call runs in a worker thread. Parts are sent with the SDK's
+public presigned URLs and httpx, streamed (the SDK's own part upload takes the whole part in memory
+and is not public). Its other multipart calls are underscore-prefixed but are the SDK's own S3
+operations; they are wrapped here and nowhere else.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
+import httpx
 import urllib3
 from anyio import to_thread
 from minio import Minio
@@ -22,6 +25,7 @@ from minio.error import MinioException, S3Error
 
 from storage.blobs.base import (
     DEFAULT_PART_SIZE,
+    BlobBusy,
     BlobNotFound,
     BlobStat,
     BlobStoreUnavailable,
@@ -39,6 +43,9 @@ from storage.blobs.base import (
 
 READ_CHUNK = 256 * 1024
 LIST_BATCH = 1000
+# A part's presigned URL is used at once, by this process; it only has to outlive the transfer.
+PART_URL_TTL = timedelta(hours=1)
+DEFAULT_MAX_CONCURRENT_PARTS = 32
 T = TypeVar("T")
 
 _NOT_FOUND_CODES = {"NoSuchKey", "NoSuchObject", "NoSuchBucket"}
@@ -71,11 +78,32 @@ def content_disposition(download_name: str) -> str:
 class S3BlobStore:
     name = "s3"
 
-    def __init__(self, client: Minio, bucket: str, *, presign_client: Minio | None = None) -> None:
+    def __init__(
+        self,
+        client: Minio,
+        bucket: str,
+        *,
+        presign_client: Minio | None = None,
+        max_concurrent_parts: int = DEFAULT_MAX_CONCURRENT_PARTS,
+    ) -> None:
         self.client = client
         self.bucket = bucket
         # Presigned URLs must name the host browsers reach, which may differ from the internal one.
         self._presign_client = presign_client or client
+        # Parts stream through this process to the store; this bounds how many at once (each holds a
+        # connection and a chunk or two), so a crowd of uploaders gets 503s instead of the process
+        # running out of connections or memory.
+        self._part_slots = asyncio.Semaphore(max_concurrent_parts)
+        self._relaying = 0
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=3.0))
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def relaying_parts(self) -> bool:
+        """Whether any part is on its way through this process to the store."""
+        return self._relaying > 0
 
     async def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         def invoke() -> T:
@@ -264,28 +292,67 @@ class S3BlobStore:
     async def upload_part(
         self, key: str, upload_id: str, part_number: int, chunks: AsyncIterable[bytes], *, size: int
     ) -> UploadedPart:
+        """Stream the part to the store as it arrives: memory stays a chunk or two whatever its size.
+        Sent with its length declared, so a stream that turns out longer or shorter is cut off before
+        its end and the store keeps nothing of it."""
         validate_part_size(size)
-        # The minio SDK signs and sends a part from memory, so the part is gathered first; parts are
-        # at most MAX_PART_SIZE. (Clients of the S3 mode send big files with presigned part URLs,
-        # straight to the store, anyway.)
-        data = bytearray()
-        async for chunk in chunks:
-            data += chunk
-            if len(data) > size:
-                raise part_length_error(part_number, size)
-        if len(data) != size:
-            raise part_length_error(part_number, size)
-        return await self._upload_part_bytes(key, upload_id, part_number, bytes(data))
+        if self._part_slots.locked():
+            # A client sending a part can try again; holding its request open would hold its bytes.
+            raise BlobBusy("object storage is taking as many parts from this server as it may; retry shortly")
+        return await self._send_part(key, upload_id, part_number, _exactly(chunks, size, part_number), size)
 
     async def _upload_part_bytes(
         self, key: str, upload_id: str, part_number: int, data: bytes
     ) -> UploadedPart:
+        # put's parts wait for a slot: its request body simply pauses meanwhile. Sent in slices of
+        # the one buffer (views, no copies): handed over whole, the transport copied it.
+        return await self._send_part(key, upload_id, part_number, _slices(data), len(data))
+
+    async def _send_part(
+        self,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        content: bytes | AsyncIterator[bytes],
+        size: int,
+    ) -> UploadedPart:
         validate_key(key)
         validate_part_number(part_number)
-        etag = await self._call(
-            self.client._upload_part, self.bucket, key, data, None, upload_id, part_number
+        async with self._part_slots:
+            self._relaying += 1
+            try:
+                return await self._relay_part(key, upload_id, part_number, content, size)
+            finally:
+                self._relaying -= 1
+
+    async def _relay_part(
+        self,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        content: bytes | AsyncIterator[bytes],
+        size: int,
+    ) -> UploadedPart:
+        # Signed by the SDK's public presigner for the internal endpoint; UNSIGNED-PAYLOAD, so the
+        # body need not be hashed (or held) before it is sent.
+        url = await self._call(
+            self.client.get_presigned_url,
+            "PUT",
+            self.bucket,
+            key,
+            PART_URL_TTL,
+            extra_query_params={"partNumber": str(part_number), "uploadId": upload_id},
         )
-        return UploadedPart(part_number=part_number, etag=str(etag).strip('"'), size=len(data))
+        try:
+            response = await self._http.put(url, content=content, headers={"Content-Length": str(size)})
+        except httpx.TransportError as exc:
+            raise BlobStoreUnavailable(f"object storage unreachable: {exc}") from exc
+        if response.status_code != 200:
+            raise _part_refusal(response)
+        etag = response.headers.get("etag", "").strip('"')
+        if not etag:
+            raise BlobStoreUnavailable("object storage answered a part without its ETag")
+        return UploadedPart(part_number=part_number, etag=etag, size=size)
 
     async def presigned_upload_part_url(
         self, key: str, upload_id: str, part_number: int, *, expires: timedelta
@@ -379,3 +446,39 @@ class S3BlobStore:
 
     async def remove_temporary_files(self, older_than: datetime) -> int:
         return 0
+
+
+async def _exactly(chunks: AsyncIterable[bytes], size: int, part_number: int) -> AsyncIterator[bytes]:
+    """The stream, refused (InvalidBlobRequest) once longer than `size`, or shorter at its end: raised
+    while the request body is being sent, so the store never receives a whole part."""
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        if received > size:
+            raise part_length_error(part_number, size)
+        yield chunk
+    if received != size:
+        raise part_length_error(part_number, size)
+
+
+async def _slices(data: bytes) -> AsyncIterator[bytes]:
+    view = memoryview(data)
+    for offset in range(0, len(data), READ_CHUNK):
+        yield view[offset : offset + READ_CHUNK]  # type: ignore[misc]
+
+
+def _part_refusal(response: httpx.Response) -> Exception:
+    """The store's error answer to a part, as the SDK's calls would map it."""
+    code = _error_code(response.text)
+    if code in _INVALID_CODES or code in _NOT_FOUND_CODES:
+        return InvalidBlobRequest(code)
+    if response.status_code >= 500:
+        return BlobStoreUnavailable(f"object storage failed: {response.status_code} {code}")
+    return BlobStoreUnavailable(f"object storage refused the request: {code or response.status_code}")
+
+
+def _error_code(body: str) -> str:
+    # <Error><Code>NoSuchUpload</Code>…: the code is all that is needed, no XML parser for it.
+    start = body.find("<Code>")
+    end = body.find("</Code>", start)
+    return body[start + len("<Code>") : end] if start != -1 and end != -1 else ""

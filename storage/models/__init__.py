@@ -37,6 +37,7 @@ from storage.models.resources import (
     ResourceVersion,
     ResourceView,
     SubtitleCue,
+    UploadPart,
     UploadSession,
     UploadStatus,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "Topic",
     "TopicResource",
     "TopicState",
+    "UploadPart",
     "UploadSession",
     "UploadStatus",
     "User",

@@ -7,7 +7,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.database import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -183,6 +194,25 @@ class UploadSession(UUIDPrimaryKey, Timestamps, Base):
     expires_at: Mapped[datetime]
     # Set on completion: what the bytes turned out to be.
     detected: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Presigned part URLs were handed out: parts may reach the store without passing the API, so
+    # only the store can say which are there (otherwise upload_parts records every part).
+    direct_parts: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class UploadPart(Base):
+    """A part of a resumable upload as it was stored through the API: the upload's status is answered
+    from these rows instead of reading (and hashing) the parts in the store again."""
+
+    __tablename__ = "upload_parts"
+
+    upload_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("upload_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    part_number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    size: Mapped[int]
+    # The store's checksum of the part's bytes (its MD5, as S3 computes ETags), what completing needs.
+    etag: Mapped[str] = mapped_column(String(128))
+    stored_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ResourceView(Base):

@@ -74,3 +74,28 @@ def test_an_interrupted_upload_resumes_after_a_reload_without_sending_stored_par
     page.locator("[data-upload-status]").get_by_role("link", name="查看资源").click()
     expect(page.get_by_role("heading", name="长课例 断点续传")).to_be_visible()
     expect(page.locator(".file-list")).to_contain_text("11.0 MB")
+
+
+def test_a_file_refused_by_its_first_part_stops_there(browser: Browser, site: Site, tmp_path: Path) -> None:
+    # A Windows program named like a video: the first part shows what it is.
+    impostor = tmp_path / "第三次试课.mp4"
+    impostor.write_bytes(b"MZ\x90\x00" + bytes(SIZE - 4))
+    page = signed_in_page(browser, site, "teacher")
+    page.goto("/upload")
+    page.get_by_label("标题").fill("不是视频")
+    page.get_by_label("资源类型").select_option(label="课例")
+    sent: list[int] = []
+
+    def record(request: Request) -> None:
+        match = PART_URL.search(request.url)
+        if match and request.method == "PUT":
+            sent.append(int(match.group(1)))
+
+    page.on("request", record)
+    page.get_by_label("主文件").set_input_files(impostor)
+    page.get_by_role("button", name="开始上传").click()
+
+    status = page.locator("[data-form-status]")
+    expect(status).to_contain_text("文件类型不符合要求", timeout=20_000)
+    expect(status).not_to_contain_text("undefined")
+    assert sent == [1], f"parts sent: {sent}"

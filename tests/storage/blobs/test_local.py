@@ -82,3 +82,26 @@ async def test_a_put_of_big_chunks_leaves_the_event_loop_free(tmp_path: Path) ->
         stalls = [gap for gap in gaps if gap > 0.75 * hash_s]
         # Hashed on the loop, every chunk would stall it; a busy machine may account for one.
         assert len(stalls) <= 1, f"{len(stalls)} stalls of {hash_s * 1000:.0f} ms or so: {stalls}"
+
+
+async def test_listing_parts_reads_their_recorded_checksums_not_the_parts(tmp_path: Path) -> None:
+    async with stacks.local_blob_store(tmp_path / "blobs") as store:
+        key = new_blob_key("test")
+        upload_id = await store.create_multipart_upload(key, content_type="video/mp4")
+
+        async def chunks(data: bytes) -> AsyncIterator[bytes]:
+            yield data
+
+        stored = await store.upload_part(key, upload_id, 1, chunks(b"a" * 1000), size=1000)
+        part_file = tmp_path / "blobs" / "multipart" / upload_id / "00001.part"
+        # Changed in place (same file, same size): a listing that read the part would see it.
+        with part_file.open("r+b") as handle:
+            handle.write(b"b" * 1000)
+        assert await store.list_parts(key, upload_id) == [stored]
+
+        # A file the record does not name (replaced behind the store's back) is hashed instead.
+        replacement = part_file.with_name("replacement")
+        replacement.write_bytes(b"c" * 1000)
+        os.replace(replacement, part_file)
+        (listed,) = await store.list_parts(key, upload_id)
+        assert listed.etag == hashlib.md5(b"c" * 1000, usedforsecurity=False).hexdigest()

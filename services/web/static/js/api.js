@@ -33,11 +33,18 @@ const STATUS_TEXT = {
   503: "服务暂不可用，请稍后再试",
 };
 
+// Codes whose status alone would mislead (a 429 that is no rate limit).
+const CODE_TEXT = {
+  too_many_uploads: "未完成的上传太多或总量太大，请先完成、使用或取消一些上传",
+};
+
 function describeError(status, body) {
   const error = body && body.error;
-  const base = STATUS_TEXT[status] || `出错了（${status}）`;
+  const base = (error && CODE_TEXT[error.code]) || STATUS_TEXT[status] || `出错了（${status}）`;
   if (!error) return base;
+  // Validation details name a field and say what is wrong with it; others (limits) are figures.
   const details = (error.details || [])
+    .filter((item) => item.msg)
     .map((item) => `${(item.loc || []).filter((part) => part !== "body").join(".")}: ${item.msg}`)
     .join("；");
   return `${base}：${details || error.message}`;
