@@ -5,7 +5,8 @@ query clause from `search_access`. Nothing else decides permissions.
 
 The read rule for governed content (resources, topics):
 - private: its owner only. Nobody else, district admins included, opens it; a share link its owner
-  makes is the one way to show it to someone.
+  makes is the one way to show it to someone (links others made end when it becomes private, and a
+  link only ever grants what its creator may still share: see `share_link_honoured`).
 - drafts (not private): their owner and the administrators of their scope, school admins inside
   their school, district admins everywhere.
 - published: public for everyone, guests too; district for everyone signed in; school for that

@@ -46,7 +46,7 @@ from services.resources.repository import ResourceFilters
 from services.resources.router import resource_read
 from services.resources.schemas import FileRead, VersionRead
 from services.search import service as search
-from services.web import presenters, views
+from services.web import presenters, sharing, views
 from services.web.pages import PageUser, SignedInUser, principal_of, render_page
 from storage.models.identity import PublicationStatus, Role, User
 from storage.models.research import TopicState
@@ -358,6 +358,7 @@ async def resource_page(
         rubrics=rubrics,
         score_charts=views.score_charts(scores) if scores else [],
         is_recording=is_recording,
+        **await sharing.share_panel(session, settings, principal, resource),
     )
 
 

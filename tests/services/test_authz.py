@@ -337,3 +337,31 @@ def test_who_revokes_a_share_link() -> None:
     assert authz.can_revoke_share_link(admin, link, lesson)  # may change the lesson, so could have shared it
     assert not authz.can_revoke_share_link(admin, link, None)
     assert not authz.can_revoke_share_link(student, link, lesson)
+
+
+def test_who_shares_and_whose_links_are_honoured() -> None:
+    teacher, admin, district = ASKERS["teacher"], ASKERS["school_admin"], ASKERS["district_admin"]
+    assert teacher is not None and admin is not None and district is not None
+    for visibility in Visibility:
+        lesson = Thing(teacher.user_id, SCHOOL_A, visibility, PUB)
+        assert authz.can_share(teacher, lesson)
+        # Administrators share what they may change, and never a private resource.
+        assert authz.can_share(admin, lesson) == (visibility != PRIVATE)
+        assert authz.can_share(district, lesson) == (visibility != PRIVATE)
+        assert not authz.can_share(None, lesson)
+        assert not authz.can_share(ASKERS["student"], lesson)
+    assert not authz.can_share(admin, Thing(teacher.user_id, SCHOOL_B, SCHOOL, PUB))
+
+    school_admin = User(id=admin.user_id, role=Role.school_admin, school_id=SCHOOL_A, is_active=True)
+    lesson = Thing(teacher.user_id, SCHOOL_A, SCHOOL, PUB)
+    assert authz.share_link_honoured(school_admin, lesson)
+    assert not authz.share_link_honoured(school_admin, Thing(teacher.user_id, SCHOOL_A, PRIVATE, PUB))
+    assert not authz.share_link_honoured(None, lesson)  # its creator is gone
+    school_admin.is_active = False
+    assert not authz.share_link_honoured(school_admin, lesson)
+
+
+def test_which_visibility_changes_narrow_the_audience() -> None:
+    order = [PRIVATE, SCHOOL, DISTRICT, PUBLIC]
+    for before, after in itertools.product(order, order):
+        assert authz.audience_narrowed(before, after) == (order.index(after) < order.index(before))
