@@ -7,7 +7,10 @@ of real lesson names (树和喜鹊, 望庐山瀑布, 分数的初步认识 …),
 document pages and ~1 in 10 with five subtitle cues. Loads them with `rebuild()` into Elasticsearch
 and into the embedded SQLite FTS5 index, then times the same queries three ways: through the real
 API (`jiaoyun serve` as a subprocess, signed in as a student), the identical request body sent
-straight to Elasticsearch with the official client, and the embedded index in-process. Figures only.
+straight to Elasticsearch with the official client, and the embedded index in-process. The resources
+are also written to the database (as rows: owner, school, visibility, status), so the API's re-check
+of each page of hits against the database finds them; its cost is timed alone too, on each query's
+first page of hits (one batched query per page). Figures only.
 
 es mode needs the servers of scripts/test-servers.sh (JIAOYUN_TEST_* variables, exported or read from
 /tmp/jiaoyun-testinfra/env.sh) and works in a database, bucket and index prefix of its own, removed at
@@ -51,7 +54,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # `search` package: the checkout goes in front of it.
 sys.path.insert(0, str(ROOT))
 
-from search.documents import DocKind, SearchDocument, SearchQuery, SearchResult  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
+
+from search.documents import DocKind, SearchDocument, SearchHit, SearchQuery, SearchResult  # noqa: E402
 from search.elastic import ElasticsearchSearchIndex  # noqa: E402
 from search.embedded import EmbeddedSearchIndex  # noqa: E402
 from search.index import SearchIndex  # noqa: E402
@@ -63,7 +68,8 @@ from services.resources.curriculum import SUBJECTS, stage_for_grade  # noqa: E40
 from services.search import service as search_service  # noqa: E402
 from storage.database import create_engine, create_sessionmaker  # noqa: E402
 from storage.migrate import upgrade_to_head_async  # noqa: E402
-from storage.models.identity import Role  # noqa: E402
+from storage.models.identity import PublicationStatus, Role, School, User, Visibility  # noqa: E402
+from storage.models.resources import Resource, ResourceType  # noqa: E402
 from tests.live import Tenant  # noqa: E402
 
 SCHOOLS = 50
@@ -627,6 +633,67 @@ async def search_queries(
     return capture.queries
 
 
+async def store_parents(
+    database_url: str, documents: Sequence[SearchDocument], school_ids: Sequence[str]
+) -> int:
+    """The generated resources as database rows (with their owners, and their schools where the API
+    did not make them), so the API's re-check of each page of hits finds what the index holds."""
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            existing = set((await session.scalars(select(School.id))).all())
+            missing = [uuid.UUID(school) for school in school_ids if uuid.UUID(school) not in existing]
+            if missing:
+                await session.execute(
+                    insert(School),
+                    [{"id": school, "name": f"基准学校 {school.hex[:8]}"} for school in missing],
+                )
+            resources = [document for document in documents if document.kind == DocKind.resource]
+            owners = {(document.owner_id, document.school_id) for document in resources}
+            await session.execute(
+                insert(User),
+                [
+                    {
+                        "id": uuid.UUID(owner),
+                        "username": f"bench-owner-{owner[:12]}",
+                        "display_name": "基准教师",
+                        "password_hash": "!",
+                        "role": Role.teacher,
+                        "school_id": uuid.UUID(school) if school else None,
+                    }
+                    for owner, school in dict(owners).items()
+                ],
+            )
+            for start in range(0, len(resources), BATCH):
+                await session.execute(
+                    insert(Resource),
+                    [
+                        {
+                            "id": uuid.UUID(document.parent_id),
+                            "title": document.title,
+                            "resource_type": ResourceType(document.resource_type),
+                            "stage": document.stage,
+                            "grade": int(document.grade) if document.grade else None,
+                            "subject": document.subject,
+                            "edition": document.edition,
+                            "volume": document.volume,
+                            "unit": document.unit,
+                            "tags": document.tags,
+                            "owner_id": uuid.UUID(document.owner_id),
+                            "school_id": uuid.UUID(document.school_id) if document.school_id else None,
+                            "visibility": Visibility(document.visibility),
+                            "status": PublicationStatus(document.status),
+                            "created_at": document.created_at,
+                            "updated_at": document.created_at,
+                        }
+                        for document in resources[start : start + BATCH]
+                    ],
+                )
+        return len(resources)
+    finally:
+        await engine.dispose()
+
+
 # -- Elasticsearch -----------------------------------------------------------------------------------
 
 
@@ -811,6 +878,9 @@ class Measurements:
     raw: Latencies = field(default_factory=lambda: Latencies("raw ES"))
     took: Latencies = field(default_factory=lambda: Latencies("ES took"))
     embedded: Latencies = field(default_factory=lambda: Latencies("embedded"))
+    recheck: Latencies = field(default_factory=lambda: Latencies("re-check"))
+    rechecked_hits: int = 0
+    recheck_dropped: int = 0
     # Per query: (spec, API total, ES backend total, embedded total)
     totals: list[tuple[QuerySpec, int | None, int | None, int | None]] = field(default_factory=list)
 
@@ -832,15 +902,22 @@ async def measure(
     result = Measurements()
     es_index = ElasticsearchSearchIndex(cast(AsyncElasticsearch, client), prefix) if client else None
     bodies: list[list[dict[str, Any]]] = []
+    pages: list[list[SearchHit]] = []
     for spec, query in zip(specs, queries, strict=True):
         es_total = embedded_total = None
+        page: list[SearchHit] = []
         if es_index is not None and client is not None:
             client.searches.clear()
-            es_total = (await es_index.search(query)).total
+            found = await es_index.search(query)
+            es_total, page = found.total, found.hits
             bodies.append(list(client.searches))
         if embedded is not None:
-            embedded_total = (await embedded.search(query)).total
+            found = await embedded.search(query)
+            embedded_total, page = found.total, page or found.hits
+        pages.append(page)
         result.totals.append((spec, None, es_total, embedded_total))
+    recheck_engine = create_engine(setup.database_url)
+    recheck_sessions = create_sessionmaker(recheck_engine)
 
     api = None
     if setup.server is not None:
@@ -879,11 +956,28 @@ async def measure(
         if record:
             result.embedded.add(spec.category, elapsed)
 
+    async def run_recheck(number: int, spec: QuerySpec, record: bool) -> None:
+        started = clock()
+        async with recheck_sessions() as session:
+            kept = await search_service.still_readable(
+                session,
+                setup.principal,
+                pages[number],
+                lambda hit: (hit.kind, hit.document.parent_id),
+                "hits",
+            )
+        elapsed = (clock() - started) * 1000
+        if record:
+            result.recheck.add(spec.category, elapsed)
+            result.rechecked_hits += len(pages[number])
+            result.recheck_dropped += len(pages[number]) - len(kept)
+
     paths: list[Callable[[int, QuerySpec, bool], Any]] = []
     if "es" in modes:
         paths += [run_api, run_raw]
     if "embedded" in modes:
         paths.append(run_embedded)
+    paths.append(run_recheck)
     try:
         order = [(number, False) for number in range(min(WARMUP, len(specs)))]
         order += [(number, True) for number in range(len(specs))]
@@ -896,6 +990,7 @@ async def measure(
     finally:
         if api is not None:
             await api.aclose()
+        await recheck_engine.dispose()
     return result
 
 
@@ -947,6 +1042,8 @@ async def run_async(args: argparse.Namespace, modes: Sequence[str], setup: Setup
             indexings.append(await build_embedded(embedded, documents))
             progress(f"  {indexings[-1].seconds:.1f} s")
 
+        progress("writing the resources to the database (for the re-check of hits)")
+        await store_parents(setup.database_url, documents, setup.school_ids)
         own_school = setup.school_ids[STUDENT_SCHOOL]
         own_documents = sum(1 for document in documents if document.school_id == own_school)
         specs = make_queries(args.queries, args.seed + 1, own_school)
@@ -995,7 +1092,7 @@ def report_indexing(indexings: Sequence[Indexing], analysis: Analysis) -> str:
 def report_queries(measured: Measurements, args: argparse.Namespace) -> str:
     paths = [
         latencies
-        for latencies in (measured.api, measured.raw, measured.took, measured.embedded)
+        for latencies in (measured.api, measured.raw, measured.took, measured.embedded, measured.recheck)
         if latencies.ms
     ]
     lines = [
@@ -1007,6 +1104,7 @@ def report_queries(measured: Measurements, args: argparse.Namespace) -> str:
         "raw ES": "raw ES, same request body",
         "ES took": "  of which ES 'took'",
         "embedded": "embedded, in-process",
+        "re-check": "re-check of a page, DB",
     }
     for latencies in paths:
         p50, p95, p99, mean = percentiles(latencies.ms)
@@ -1014,6 +1112,15 @@ def report_queries(measured: Measurements, args: argparse.Namespace) -> str:
     if measured.api.ms and measured.raw.ms:
         api, raw = percentiles(measured.api.ms), percentiles(measured.raw.ms)
         lines.append(f"API / raw ES: p50 {api[0] / raw[0]:.1f}x, mean {api[3] / raw[3]:.1f}x")
+    if measured.recheck.ms:
+        recheck = percentiles(measured.recheck.ms)
+        share = ""
+        if measured.api.ms:
+            share = f", {recheck[0] / percentiles(measured.api.ms)[0]:.0%} of the API's p50"
+        lines.append(
+            f"re-check: one query per page of up to 20 hits ({measured.rechecked_hits} hits checked, "
+            f"{measured.recheck_dropped} dropped){share}"
+        )
     lines += ["", "p50 ms by query category"]
     lines.append(
         f"{'category':<14}{'n':>4}"

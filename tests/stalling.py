@@ -7,6 +7,7 @@ part full of empty text: the reader walks that part again for every page.
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 import zipfile
@@ -19,6 +20,7 @@ from tests import samples
 _EMPTY_SHOWS = 250_000
 
 
+@functools.lru_cache(maxsize=4)
 def stalling_pdf(pages: int = 70, streams_per_page: int = 1) -> bytes:
     """A ~5.6 KB PDF whose pages all draw one shared 1.5 MB content stream of `() Tj` operators."""
     content = zlib.compress(b"BT /F1 12 Tf " + b"() Tj\n" * _EMPTY_SHOWS + b"ET", 9)
@@ -67,6 +69,7 @@ def _replaced(package: bytes, name: str, transform: Callable[[bytes], bytes]) ->
     return output.getvalue()
 
 
+@functools.lru_cache(maxsize=4)
 def stalling_pptx(slides: int = 2000, runs: int = 6000) -> bytes:
     """A presentation listing one slide, full of empty text runs, ``slides`` times over."""
     base = samples.pptx_bytes(["空"])
@@ -88,13 +91,29 @@ def stalling_pptx(slides: int = 2000, runs: int = 6000) -> bytes:
     return _replaced(package, "ppt/presentation.xml", repeat_slide)
 
 
-def stalling_docx(runs: int = 400_000) -> bytes:
-    """A Word document whose body is one paragraph of ``runs`` empty runs."""
+_EMPTY_WORD_MARKUP = (
+    b"<w:r/>",
+    b"<w:t/>",
+    b"<w:tab/>",
+    b"<w:br/>",
+    b"<w:cr/>",
+    b"<w:rPr/>",
+    b"<w:b/>",
+    b"<w:i/>",
+)
+
+
+@functools.lru_cache(maxsize=4)
+def stalling_docx(elements: int = 4_000_000) -> bytes:
+    """A Word document whose body is one paragraph of ``elements`` empty elements (~24 MB of markup,
+    under the 32 MB bound), each of which the page walker visits."""
     base = samples.docx_bytes(["空"])
-    runs_xml = _empty_runs("w", runs)
+    rng = random.Random(elements)
+    # Drawn at random, so the part compresses well but under the refused ratio (100).
+    markup = b"".join(rng.choices(_EMPTY_WORD_MARKUP, k=elements))
 
     def fill_body(xml: bytes) -> bytes:
         start = xml.index(b"<w:body>") + len(b"<w:body>")
-        return xml[:start] + b"<w:p>" + runs_xml + b"</w:p>" + xml[start:]
+        return xml[:start] + b"<w:p>" + markup + b"</w:p>" + xml[start:]
 
     return _replaced(base, "word/document.xml", fill_body)

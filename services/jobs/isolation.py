@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import errno
 import json
 import logging
 import multiprocessing
@@ -109,10 +110,43 @@ def _caused_by_memory(error: BaseException | None) -> bool:
     """Libraries wrap what went wrong (a reader catching Exception); MemoryError may sit in the chain."""
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
-        if isinstance(error, MemoryError):
+        if isinstance(error, MemoryError) or (isinstance(error, OSError) and error.errno == errno.ENOMEM):
+            return True
+        # libxml2 (lxml, so python-docx/pptx) reports a failed allocation as a parse error.
+        if "memory allocation failed" in str(error).lower():
             return True
         seen.add(id(error))
         error = error.__cause__ or error.__context__
+    return False
+
+
+class _FailureWatch(logging.Handler):
+    """Notices the errors a reader caught and logged before turning them into its own ("the file is
+    damaged"), so that running out of memory is reported as such, whatever the reader says."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.failed = False
+        self.out_of_memory = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info:
+            self.failed = True
+            self.out_of_memory = self.out_of_memory or _caused_by_memory(record.exc_info[1])
+
+
+def _reached(memory_bytes: int) -> bool:
+    """Whether this process's address space has come within 5% of the limit (libxml2, for one,
+    reports a failed allocation only as "unknown error": the peak tells)."""
+    if memory_bytes <= 0:
+        return False
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024 >= memory_bytes * 0.95
+    except OSError:
+        pass
     return False
 
 
@@ -124,10 +158,15 @@ def _child_main(
     expected: tuple[type[Exception], ...],
 ) -> None:
     limit_child(memory_bytes)
+    watch = _FailureWatch()
+    logging.getLogger().addHandler(watch)
+    logging.getLogger().setLevel(logging.INFO)
     try:
         payload: dict[str, Any] = {"value": function(*args)}
+        if watch.out_of_memory or (watch.failed and _reached(memory_bytes)):
+            raise MemoryError("a reader ran out of memory and carried on")
     except BaseException as exc:
-        if _caused_by_memory(exc):
+        if _caused_by_memory(exc) or _reached(memory_bytes):
             sys.stderr.write(f"isolated child: out of memory in {function.__qualname__}\n")
             sys.stderr.flush()
             os._exit(OUT_OF_MEMORY_EXIT)

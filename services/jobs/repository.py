@@ -138,7 +138,9 @@ class JobRepository:
         jobs = await self.session.scalars(
             select(Job).where(Job.id.in_(claimed)).execution_options(populate_existing=True)
         )
-        return list(jobs.all())
+        # Run in the order claimed, oldest first (the database returns them in any order).
+        position = {job_id: number for number, job_id in enumerate(claimed)}
+        return sorted(jobs.all(), key=lambda job: position[job.id])
 
     async def mark_succeeded(self, job_id: uuid.UUID, worker_id: str) -> None:
         now = utcnow()

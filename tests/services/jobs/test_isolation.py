@@ -107,3 +107,22 @@ async def test_a_command_gets_the_same_limits(tmp_path: Path) -> None:
             [sys.executable, "-c", hoarding], limits=ChildLimits(30, 600), task="Work"
         )
     assert await isolation.run_command(["echo", "hi"], limits=LIMITS, task="Work") == b"hi\n"
+
+
+def hoard_and_log(megabytes: int) -> str:
+    """A reader that logs the failure and answers "could not be read" as if the file were at fault."""
+    import logging
+
+    try:
+        hoard(megabytes)
+    except Exception:
+        logging.getLogger("reader").info("could not read", exc_info=True)
+        return "could not be read"
+    return "read"
+
+
+async def test_a_memory_error_a_reader_swallowed_still_counts_as_out_of_memory() -> None:
+    small = ChildLimits(timeout_s=30, memory_mb=600)
+    with pytest.raises(isolation.ChildOutOfMemory):
+        await isolation.run_in_child(hoard_and_log, 800, limits=small, task="Reading")
+    assert await isolation.run_in_child(hoard_and_log, 50, limits=small, task="Reading") == "read"

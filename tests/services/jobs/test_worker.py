@@ -322,3 +322,18 @@ async def test_duties_on_their_own_schedule_keep_running_while_a_job_is_slow(
         await asyncio.wait_for(running, 10)
     assert rounds_during_job and rounds_during_job[0] >= 5, rounds_during_job
     assert (await reload(database, job)).status == JobStatus.succeeded
+
+
+async def test_a_batch_runs_in_the_order_its_jobs_were_queued(database: Database, tmp_path: Path) -> None:
+    ran: list[int] = []
+
+    async def record(_: AppContext, payload: dict[str, Any]) -> None:
+        ran.append(payload["n"])
+
+    for number in range(8):
+        await enqueue(database, "ordered", {"n": number})
+    worker = Worker(
+        _context(database, tmp_path), handlers={"ordered": record}, periodic_tasks=[], own_schedule_tasks=[]
+    )
+    await worker.run_until_idle()
+    assert ran == list(range(8))

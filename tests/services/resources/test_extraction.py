@@ -341,7 +341,7 @@ def test_office_markup_is_bounded_before_it_is_parsed(
     are bounded (here scaled down: the real bounds are 32 and 64 MB)."""
     monkeypatch.setattr(extraction, "MAX_XML_PART_BYTES", 1024 * 1024)
     monkeypatch.setattr(extraction, "MAX_XML_TOTAL_BYTES", 3 * 1024 * 1024)
-    big_body = stalling.stalling_docx(runs=20_000)
+    big_body = stalling.stalling_docx(elements=200_000)
     with pytest.raises(ExtractionError, match="text is too large to be read"):
         extract_pages(write(big_body), "docx")
     monkeypatch.setattr(extraction, "MAX_XML_PART_BYTES", 2 * 1024 * 1024)

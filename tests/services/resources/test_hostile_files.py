@@ -3,16 +3,23 @@
 A name is only ever shown back (the blob key is Jiaoyun's own), so path names are refused with 422
 at every door a file comes in by, and odd names that are accepted come back quoted safely. A bomb
 is accepted as bytes and refused by the worker before anything is decompressed; the worker carries
-on with the next file.
+on with the next file. Files that keep a reader busy for hours (tests/stalling.py) are stopped at
+the processing time limit, and while they are being read, index changes still go through at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
+import shutil
 import struct
+import tempfile
+import uuid
 import zipfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,9 +29,12 @@ from sqlalchemy import select
 
 from services.context import AppContext
 from storage.models.resources import ResourceFile
-from tests import samples
+from tests import backends, samples
 from tests.factories import resource_metadata
+from tests.live import Tenant, start_api
+from tests.live_district import LiveDistrict, seed, wait_for
 from tests.services.resources.scenario import District, district, main_file
+from tests.stalling import stalling_docx, stalling_pdf, stalling_pptx
 
 pytestmark = pytest.mark.anyio
 
@@ -254,3 +264,108 @@ async def test_office_zip_bombs_are_refused_by_the_worker_which_carries_on(
         f"/api/v1/resources/{bombs[0]['id']}/files/{bomb_file['id']}/content", headers=world.teacher_auth
     )
     assert served.status_code == 200 and len(served.content) == bomb_file["size"]
+
+
+# -- files that stall the reader (issue 13, finding 2) ----------------------------------------------
+
+TIME_LIMIT_S = 8.0
+# Enough for the readers themselves (the children fork from a server holding ~330 MB of libraries),
+# not for the DOCX's 24 MB of markup parsed into a tree.
+MEMORY_LIMIT_MB = 640
+
+
+@pytest.fixture(scope="module", params=["embedded", "servers"])
+def stalling_site(request: pytest.FixtureRequest) -> Iterator[LiveDistrict]:
+    """`jiaoyun serve` with its worker inside (as embedded mode runs it), small processing limits and
+    quick polling, on either stack."""
+    workdir = Path(tempfile.mkdtemp(prefix="jiaoyun-stalling-"))
+    env = {
+        "JIAOYUN_DATA_DIR": str(workdir / "data"),
+        "JIAOYUN_SECRET_KEY": "stalling-test-secret-key",
+        "JIAOYUN_EMBEDDED_WORKER": "true",
+        "JIAOYUN_PROCESSING_TIMEOUT_S": str(TIME_LIMIT_S),
+        "JIAOYUN_PROCESSING_MEMORY_MB": str(MEMORY_LIMIT_MB),
+        "JIAOYUN_WORKER_POLL_INTERVAL_S": "0.2",
+        "JIAOYUN_SEARCH_OUTBOX_INTERVAL_S": "0.2",
+    }
+    tenant: Tenant | None = None
+    if request.param == "servers":
+        for server in ("postgresql", "minio", "elasticsearch"):
+            backends.require(server)
+        tenant = Tenant(backends.shared_servers(), f"stall{uuid.uuid4().hex[:8]}")
+        asyncio.run(tenant.create())
+        env |= tenant.env()
+    api = start_api(env, workdir)
+    try:
+        district = seed(api.base_url, env, workdir, uuid.uuid4().hex[:6])
+        yield district
+        district.client.close()
+    finally:
+        api.stop()
+        if tenant is not None:
+            asyncio.run(tenant.drop())
+        log = api.log_text()
+        shutil.rmtree(workdir, ignore_errors=True)
+        assert "unhandled error" not in log, log[-3000:]
+
+
+def _counted_by_colleague(site: LiveDistrict, q: str) -> tuple[set[str], int]:
+    """The hits (re-checked against the database) and what the index itself counts (its facets)."""
+    response = site.client.get("/api/v1/search", params={"q": q}, headers=site.colleague)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return {hit["resource_id"] for hit in body["hits"]}, sum(
+        value["count"] for value in body["facets"].get("resource_type", [])
+    )
+
+
+def test_files_that_stall_the_reader_fail_alone_and_never_hold_back_the_index(
+    stalling_site: LiveDistrict,
+) -> None:
+    site = stalling_site
+    secret = site.upload(
+        "秘密.pdf",
+        samples.pdf_bytes(["蜀道难 教学设计"]),
+        title="蜀道难 教学设计",
+        resource_type="lesson_plan",
+    )
+    wait_for(
+        lambda: _counted_by_colleague(site, "蜀道难") == ({secret["id"]}, 1), 60, "the lesson plan indexed"
+    )
+
+    # Read one after the other; each would keep its reader busy for minutes to hours (the DOCX, whose
+    # markup is bounded, for seconds and hundreds of MB). A second PDF comes last, so the worker is
+    # still stuck in these files whenever the checks below run.
+    stalling = [
+        site.upload("卡住.pdf", stalling_pdf(), resource_type="lesson_plan"),
+        site.upload("卡住.pptx", stalling_pptx(), resource_type="courseware"),
+        site.upload("卡住.docx", stalling_docx(), resource_type="lesson_plan"),
+        site.upload("又卡住.pdf", stalling_pdf(), resource_type="lesson_plan"),
+    ]
+    fine = site.upload("正常.pdf", samples.pdf_bytes(["正常的教案"]), resource_type="lesson_plan")
+
+    for number in range(3):
+        if number:
+            previous = stalling[number - 1]["id"]
+            wait_for(lambda: site.status(previous) != "pending", 60, f"stalling file {number} stopped")  # noqa: B023
+        # The worker is reading this file now. Made private, the lesson plan leaves the hits at once
+        # (the re-check) and the index itself within seconds (the drain does not wait for the file).
+        site.change(secret["id"], visibility="private")
+        wait_for(lambda: _counted_by_colleague(site, "蜀道难") == (set(), 0), 8, "private, out of the index")
+        still_read = [site.status(later["id"]) == "pending" for later in stalling[number:]]
+        assert any(still_read), [site.main_file(later["id"])["processing_error"] for later in stalling]
+        site.change(secret["id"], visibility="school")
+        wait_for(lambda: _counted_by_colleague(site, "蜀道难")[1] == 1, 8, "visible again, back in the index")
+
+    out_of_time = f"took longer than {TIME_LIMIT_S:g} s and was stopped"
+    out_of_memory = f"needed more than {MEMORY_LIMIT_MB} MB of memory and was stopped"
+    # The DOCX runs out of whichever comes first: memory on a quick machine, time on a busy one.
+    expected_errors = [(out_of_time,), (out_of_time,), (out_of_memory, out_of_time), (out_of_time,)]
+    for resource, expected in zip(stalling, expected_errors, strict=True):
+        wait_for(lambda: site.status(resource["id"]) != "pending", 60, "stalling file stopped")  # noqa: B023
+        file = site.main_file(resource["id"])
+        assert file["processing_status"] == "failed", file
+        assert any(error in file["processing_error"] for error in expected), file["processing_error"]
+    # The worker went on: the file after them is read as usual.
+    wait_for(lambda: site.status(fine["id"]) != "pending", 60, "the normal file processed")
+    assert site.status(fine["id"]) == "ready"
