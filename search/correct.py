@@ -77,7 +77,7 @@ def did_you_mean(
 ) -> str | None:
     """A corrected query, or None when there is nothing better to offer than what was typed."""
     typed = " ".join(normalize(text).split())
-    content = without_question_words(text)
+    content = without_question_words(text, particles=False)
     found = _from_titles(content, hits, fuzzy)
     if found is None or normalize(found) == content:
         found = _from_vocabulary(content, vocabulary, fuzzy)

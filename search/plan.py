@@ -110,11 +110,12 @@ def plan_query(
             groups.append(usable)
     if not groups:
         return None
-    pinyin = query_pinyin(text) or query_syllable_phrases(content, homophones=homophones)
+    sounds = without_question_words(text, particles=False)
+    pinyin = query_pinyin(text) or query_syllable_phrases(sounds, homophones=homophones)
     folded: tuple[str, ...] = ()
     if fuzzy.pairs:
         folded = latin_syllable_phrases(text, fuzzy.split) or query_syllable_phrases(
-            content, homophones=homophones, split=fuzzy.split, fold=fuzzy.fold
+            sounds, homophones=homophones, split=fuzzy.split, fold=fuzzy.fold
         )
     return TextPlan(
         text=" ".join(normalize(text).split()),

@@ -3,7 +3,8 @@
 People name where a lesson sits in the textbook (七年级上册第二单元, 人教版五下, 高一); those parts become
 filters on the curriculum fields instead of words to find in titles (`understand`). Question words and
 particles (怎样, 如何, 什么是, 吗, …的方法) are dropped from the words a hit must contain
-(`without_question_words`): 如何证明三角形内角和 looks for 证明 三角形内角和.
+(`without_question_words`), and so are structural particles (的, 地, 得, 了): 如何证明三角形内角和 looks for
+证明 三角形内角和; the whole query still ranks a title containing it as typed first.
 """
 
 from __future__ import annotations
@@ -145,10 +146,19 @@ _QUESTION_WORDS = """
     是否 能否 可否 有没有 请问 请教 求 求助 一下 关于
 """
 QUESTION_WORDS = frozenset(_QUESTION_WORDS.split())
+# Structural particles: titles often do without them (勾股定理的课件 → 勾股定理 课件).
+PARTICLES = frozenset(("的", "地", "得", "了", "着", "之"))
 # Particles that only end a question.
 TRAILING_PARTICLES = frozenset(("吗", "呢", "吧", "啊", "呀", "么", "?", "？"))
 # Stop phrases at the end of a query: 朗读的方法 looks for 朗读.
 TRAILING_PHRASES = (
+    "这一课",
+    "这节课",
+    "这篇课文",
+    "怎么写",
+    "怎样写",
+    "如何写",
+    "怎么上",
     "是多少",
     "的方法",
     "的技巧",
@@ -168,8 +178,12 @@ LEADING_PHRASES = ("什么是", "什么叫", "请问")
 
 
 @lru_cache(maxsize=4096)
-def without_question_words(text: str) -> str:
-    """The query without question words, particles and stop phrases; unchanged if nothing else is left."""
+def without_question_words(text: str, *, particles: bool = True) -> str:
+    """The query without question words, particles and stop phrases; unchanged if nothing else is left.
+
+    particles=False keeps the structural particles: for reading the query by its sound, where 的 is a
+    syllable of the title's pinyin like any other.
+    """
     folded = " ".join(normalize(text).split())
     trimmed = folded
     changed = True
@@ -189,6 +203,8 @@ def without_question_words(text: str) -> str:
     tokens = cut(trimmed)
     while tokens and (tokens[-1].strip() in TRAILING_PARTICLES or not tokens[-1].strip()):
         tokens.pop()
-    kept = [token for token in tokens if token.strip() not in QUESTION_WORDS]
+    # A dropped token leaves a space, so its neighbours are not read as one new word (小鸟的家 → 小鸟 家).
+    dropped = QUESTION_WORDS | PARTICLES if particles else QUESTION_WORDS
+    kept = [" " if token.strip() in dropped else token for token in tokens]
     rest = " ".join("".join(kept).split())
     return rest if rest.strip() else folded
