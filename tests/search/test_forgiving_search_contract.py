@@ -50,6 +50,9 @@ async def test_traditional_and_simplified_find_each_other(search_index: SearchIn
     assert hit.highlights["title"] == "<em>春曉</em>"
     (hit,) = (await search_index.search(SearchQuery(text="啼鸟", access=EVERYONE))).hits
     assert "<em>啼鳥</em>" in hit.highlights["body"]
+    # Autocomplete folds too.
+    assert [s.text for s in await search_index.suggest("數學", EVERYONE)] == ["数学广角 搭配问题"]
+    assert [s.text for s in await search_index.suggest("春晓", EVERYONE)] == ["春曉"]
 
 
 # -- fuzzy pinyin -----------------------------------------------------------------------------------
