@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, model_validator
 from search.correct import did_you_mean
 from search.fuzzy import DEFAULT_FUZZY, FuzzyPinyin
 from search.pinyin import MIN_HOMOPHONE_SYLLABLES
+from search.plan import TIER_WEIGHT, Tier
 from search.text import CJK_CHAR
 from search.understand import understand
 
@@ -140,8 +141,9 @@ class SearchQuery(BaseModel):
 
         Forgiving, the curriculum positions of the text (search.understand) become filters first,
         on fields the query does not filter yet, and the result says what was understood. A query
-        then finding fewer than FEW_HITS is, if it has Chinese, retried with homophones (its pinyin
-        against titles'); and it gets a did-you-mean (search.correct).
+        then finding fewer than FEW_HITS, none of them matching in its title (Tier.title_words or
+        better), is retried with homophones if it has Chinese (its pinyin against titles'); and it
+        gets a did-you-mean (search.correct).
         """
         if not self.forgiving or not self.text.strip():
             return await self._run(execute)
@@ -155,7 +157,7 @@ class SearchQuery(BaseModel):
                 filters[part.field] = [part.value]
             query = self.model_copy(update={"text": understanding.text, "filters": filters})
         result = await query._run(execute)
-        if query.text.strip() and result.total < FEW_HITS:
+        if query.text.strip() and result.total < FEW_HITS and not _good_hit(query, result):
             if len(CJK_CHAR.findall(query.text)) >= MIN_HOMOPHONE_SYLLABLES:
                 retried = await query.model_copy(update={"homophones": True})._run(execute)
                 if retried.total > result.total:
@@ -213,6 +215,13 @@ class SearchQuery(BaseModel):
         if field == "kind":
             return self.model_copy(update={"kinds": None})
         return self.model_copy(update={"filters": {k: v for k, v in self.filters.items() if k != field}})
+
+
+def _good_hit(query: SearchQuery, result: SearchResult) -> bool:
+    """Whether a hit has every query word in its title, read from its score (tier * TIER_WEIGHT +
+    BM25, see search.plan); scores are tiered under relevance only."""
+    good = Tier.title_words * TIER_WEIGHT
+    return query.sort == "relevance" and any(hit.score >= good for hit in result.hits)
 
 
 class SearchHit(BaseModel):
