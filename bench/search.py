@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -52,13 +54,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # `search` package: the checkout goes in front of it.
 sys.path.insert(0, str(ROOT))
 
-from search.documents import DocKind, SearchDocument, SearchQuery, SearchResult  # noqa: E402
+from search.documents import AccessFilter, DocKind, SearchDocument, SearchQuery, SearchResult  # noqa: E402
 from search.elastic import ElasticsearchSearchIndex  # noqa: E402
 from search.embedded import EmbeddedSearchIndex  # noqa: E402
 from search.fuzzy import DEFAULT_FUZZY, fuzzy_field  # noqa: E402
 from search.index import SearchIndex  # noqa: E402
 from search.pinyin import full_pinyin, initials, initials_field, pinyin_field, syllables  # noqa: E402
 from search.suggest import SUGGEST_KINDS, suggest_keys  # noqa: E402
+from search.synonyms import default_synonym_groups  # noqa: E402
 from search.text import chars_field, has_cjk, words_field  # noqa: E402
 from services.authz import Principal  # noqa: E402
 from services.resources.curriculum import SUBJECTS, stage_for_grade  # noqa: E402
@@ -1018,6 +1021,148 @@ async def run_async(args: argparse.Namespace, modes: Sequence[str], setup: Setup
     return "\n".join([header, "", report_indexing(indexings, analysis), "", report_queries(measured, args)])
 
 
+# -- the same queries on older code: --compare-with ------------------------------------------------
+
+
+def import_older_search(checkout: Path, workdir: Path) -> dict[str, Any]:
+    """The `search` package of an older checkout, imported beside this one's as `older_search`."""
+    package = workdir / "older" / "older_search"
+    shutil.copytree(checkout / "search", package)
+    for path in package.glob("*.py"):
+        path.write_text(re.sub(r"\b(from|import) search\.", r"\1 older_search.", path.read_text()))
+    sys.path.insert(0, str(package.parent))
+    return {
+        name: importlib.import_module(f"older_search.{name}") for name in ("documents", "embedded", "elastic")
+    }
+
+
+@dataclass
+class Pair:
+    """One path measured on older and on current code, queries alternating between the two."""
+
+    name: str
+    size_bytes: tuple[int, int] = (0, 0)
+    ms: tuple[Latencies, Latencies] = field(default_factory=lambda: (Latencies("older"), Latencies("now")))
+
+
+async def compare(args: argparse.Namespace, workdir: Path, older: dict[str, Any]) -> str:
+    """Index size and query latency of this code against an older checkout's, in one process: the same
+    documents into both, the same queries alternating between them (which goes first alternates too),
+    so the load of a shared machine weighs on both alike."""
+    rng = random.Random(args.seed)
+    schools = [make_uuid(rng) for _ in range(SCHOOLS)]
+    documents = generate_documents(args.resources, schools, args.seed)
+    words_field("预热")
+    specs = make_queries(args.queries, args.seed + 1, schools[STUDENT_SCHOOL], args.forgiving)
+    access = AccessFilter(
+        user_id=make_uuid(rng),
+        school_id=schools[STUDENT_SCHOOL],
+        published_visibilities=frozenset({"public", "district"}),
+    )
+    groups = default_synonym_groups()
+    now_queries = [
+        SearchQuery(
+            text=spec.text,
+            filters=search_service.normalized_filters(spec.filters),
+            sort=spec.sort,  # type: ignore[arg-type]
+            access=access,
+            facets=list(search_service.SEARCH_FACETS),
+            synonym_groups=groups,
+            group_by_parent=True,
+            forgiving=True,
+        )
+        for spec in specs
+    ]
+    older_fields = older["documents"].SearchQuery.model_fields
+    older_queries = [
+        older["documents"].SearchQuery(**{k: v for k, v in query.model_dump().items() if k in older_fields})
+        for query in now_queries
+    ]
+    older_documents = [older["documents"].SearchDocument(**document.model_dump()) for document in documents]
+    pairs: list[tuple[Pair, Any, Any]] = []
+    client = None
+    if args.mode in ("embedded", "both"):
+        indexes = (
+            older["embedded"].EmbeddedSearchIndex(workdir / "older.db"),
+            EmbeddedSearchIndex(workdir / "now.db"),
+        )
+        sizes = []
+        for index, docs in zip(indexes, (older_documents, documents), strict=True):
+            progress(f"indexing into {index.path.name}")
+            sizes.append((await build_embedded(index, docs)).size_bytes)
+        pairs.append((Pair("embedded", (sizes[0], sizes[1])), *indexes))
+    if args.mode in ("es", "both"):
+        client = AsyncElasticsearch(testinfra_servers().elasticsearch_url, request_timeout=300)
+        prefix = f"jiaoyun-bench-compare-{uuid.uuid4().hex[:8]}"
+        es_indexes = (
+            older["elastic"].ElasticsearchSearchIndex(client, f"{prefix}-older"),
+            ElasticsearchSearchIndex(client, f"{prefix}-now"),
+        )
+        sizes = []
+        for index, docs in zip(es_indexes, (older_documents, documents), strict=True):
+            progress(f"indexing into {index.alias}")
+            await index.ensure_ready()
+            await index.rebuild(batches(docs))
+            await client.indices.forcemerge(index=index.alias, max_num_segments=1)
+            stats = await client.indices.stats(index=index.alias, metric="store")
+            sizes.append(int(stats["_all"]["primaries"]["store"]["size_in_bytes"]))
+        pairs.append((Pair("elasticsearch", (sizes[0], sizes[1])), *es_indexes))
+    try:
+        progress(f"timing {len(specs)} queries, alternating")
+        clock = time.perf_counter
+        for turn, number in enumerate([*range(min(WARMUP, len(specs))), *range(len(specs))]):
+            record = turn >= min(WARMUP, len(specs))
+            for pair, older_index, now_index in pairs:
+                runs = [(0, older_index, older_queries[number]), (1, now_index, now_queries[number])]
+                for side, index, query in runs if turn % 2 else runs[::-1]:
+                    started = clock()
+                    await index.search(query)
+                    if record:
+                        pair.ms[side].add(specs[number].category, (clock() - started) * 1000)
+    finally:
+        for _, older_index, now_index in pairs:
+            if client is not None and isinstance(now_index, ElasticsearchSearchIndex):
+                await older_index.drop_all()
+                await now_index.drop_all()
+            else:
+                await older_index.close()
+                await now_index.close()
+        if client is not None:
+            await client.close()
+    lines = [
+        f"{args.resources} resources = {len(documents)} documents; older code: {args.compare_with}; "
+        f"{os.cpu_count()} CPUs",
+        f"{'path':<15}{'size MiB':>18}{'ratio':>7}{'p50 ms (mix)':>18}{'ratio':>7}"
+        f"{'mean ms (mix)':>18}{'ratio':>7}",
+    ]
+    for pair, _, _ in pairs:
+        mixes = [
+            [ms for category in CATEGORIES for ms in latencies.by_category.get(category, [])]
+            for latencies in pair.ms
+        ]
+        p50 = [statistics.median(values) for values in mixes]
+        mean = [statistics.mean(values) for values in mixes]
+        size = [value / 2**20 for value in pair.size_bytes]
+        lines.append(
+            f"{pair.name:<15}{size[0]:>8.1f} → {size[1]:>6.1f}{size[1] / size[0]:>7.2f}"
+            f"{p50[0]:>8.1f} → {p50[1]:>6.1f}{p50[1] / p50[0]:>7.2f}"
+            f"{mean[0]:>8.1f} → {mean[1]:>6.1f}{mean[1] / mean[0]:>7.2f}"
+        )
+    lines += ["", "p50 ms by query category, older → now"]
+    lines.append(f"{'category':<14}{'n':>4}" + "".join(f"{pair.name:>24}" for pair, _, _ in pairs))
+    for category in (*CATEGORIES, *FORGIVING_CATEGORIES):
+        cells = []
+        for pair, _, _ in pairs:
+            older_ms, now_ms = (latencies.by_category.get(category, []) for latencies in pair.ms)
+            if not now_ms:
+                break
+            cells.append(f"{statistics.median(older_ms):>12.1f} → {statistics.median(now_ms):>8.1f}")
+        if cells:
+            count = len(pairs[0][0].ms[1].by_category[category])
+            lines.append(f"{category:<14}{count:>4}" + "".join(f"{cell:>24}" for cell in cells))
+    return "\n".join(lines)
+
+
 # -- output ------------------------------------------------------------------------------------------
 
 
@@ -1132,9 +1277,23 @@ def main() -> None:
     parser.add_argument(
         "--seed", type=int, default=20261125, help="seed of the generated documents and queries"
     )
+    parser.add_argument(
+        "--compare-with",
+        metavar="CHECKOUT",
+        help="instead: index size and query latency against an older checkout's search package, both "
+        "in this process with queries alternating (no API server; es mode needs Elasticsearch only)",
+    )
     args = parser.parse_args()
     if args.resources < 1 or args.queries < 1:
         parser.error("--resources and --queries must be at least 1")
+    if args.compare_with:
+        workdir = Path(tempfile.mkdtemp(prefix="jiaoyun-bench-compare-"))
+        try:
+            older = import_older_search(Path(args.compare_with).resolve(), workdir)
+            print(asyncio.run(compare(args, workdir, older)))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
     print(run(args))
 
 
