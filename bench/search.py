@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import httpx
+import opencc
 from elasticsearch import AsyncElasticsearch
 from upload import (
     PASSWORD,
@@ -56,12 +59,21 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from search.documents import DocKind, SearchDocument, SearchHit, SearchQuery, SearchResult  # noqa: E402
+from search.documents import (  # noqa: E402
+    AccessFilter,
+    DocKind,
+    SearchDocument,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+)
 from search.elastic import ElasticsearchSearchIndex  # noqa: E402
 from search.embedded import EmbeddedSearchIndex  # noqa: E402
+from search.fuzzy import DEFAULT_FUZZY, fuzzy_field  # noqa: E402
 from search.index import SearchIndex  # noqa: E402
-from search.pinyin import full_pinyin, initials, initials_field, pinyin_field  # noqa: E402
+from search.pinyin import full_pinyin, initials, initials_field, pinyin_field, syllables  # noqa: E402
 from search.suggest import SUGGEST_KINDS, suggest_keys  # noqa: E402
+from search.synonyms import default_synonym_groups  # noqa: E402
 from search.text import chars_field, has_cjk, words_field  # noqa: E402
 from services.authz import Principal  # noqa: E402
 from services.resources.curriculum import SUBJECTS, stage_for_grade  # noqa: E402
@@ -361,6 +373,10 @@ CATEGORIES = {
     "newest": 10,
     "own school": 5,
 }
+# Queries search forgives (issue 15), added on top of the mix above with --forgiving N (N / 6 each),
+# so the mix above stays the same queries as before and comparable with runs of older code.
+FORGIVING_CATEGORIES = ("traditional", "fuzzy", "mixed", "homophone", "curriculum", "question")
+_FUZZY_SLIPS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("ing", "in"), ("eng", "en"))
 
 
 @dataclass(frozen=True)
@@ -565,8 +581,8 @@ class QuerySpec:
         return " ".join(parts)
 
 
-def make_queries(count: int, seed: int, own_school: str) -> list[QuerySpec]:
-    """count queries in the CATEGORIES mix, shuffled; the same for the same seed."""
+def make_queries(count: int, seed: int, own_school: str, forgiving: int = 0) -> list[QuerySpec]:
+    """count queries in the CATEGORIES mix and `forgiving` more, shuffled; the same for the same seed."""
     rng = random.Random(seed)
     counts = {name: round(count * share / 100) for name, share in CATEGORIES.items()}
     counts["word"] += count - sum(counts.values())
@@ -599,7 +615,50 @@ def make_queries(count: int, seed: int, own_school: str) -> list[QuerySpec]:
                 specs.append(QuerySpec(category, rng.choice(QUERY_WORDS), sort="newest"))
             else:
                 specs.append(QuerySpec(category, rng.choice(QUERY_WORDS), {"school_id": [own_school]}))
+    specs += forgiving_queries(rng, forgiving)
     rng.shuffle(specs)
+    return specs
+
+
+def forgiving_queries(rng: random.Random, count: int) -> list[QuerySpec]:
+    """count queries in FORGIVING_CATEGORIES, from the lesson names: Traditional characters, fuzzy
+    pinyin slips, half pinyin, a homophone typo, a curriculum position, a question."""
+    s2t = opencc.OpenCC("s2t")
+    pool: dict[str, list[str]] = {}
+    for char in dict.fromkeys("".join(CHINESE_LESSONS)):
+        pool.setdefault(syllables(char)[0], []).append(char)
+    specs: list[QuerySpec] = []
+    for number in range(count):
+        category = FORGIVING_CATEGORIES[number % len(FORGIVING_CATEGORIES)]
+        title = rng.choice(CHINESE_LESSONS)
+        if category == "traditional":
+            text = s2t.convert(title)
+        elif category == "fuzzy":
+            text = full_pinyin(title)
+            for spelled, slip in rng.sample(_FUZZY_SLIPS, 2):
+                text = text.replace(spelled, slip)
+        elif category == "mixed":
+            text = full_pinyin(title[:2]) + title[2:]
+        elif category == "homophone":
+            reading = syllables(title)
+            position = rng.randrange(len(title))
+            others = [char for char in pool[reading[position]] if char != title[position]]
+            typo = rng.choice(others) if others else title[position]
+            text = title[:position] + typo + title[position + 1 :]
+        elif category == "curriculum":
+            grade = rng.randint(1, 9)
+            volume = rng.choice(("上册", "下册"))
+            text = rng.choice(
+                (
+                    f"{GRADE_LABELS[grade]}{volume}第{CN[rng.randint(1, 8)]}单元",
+                    f"人教版{CN[grade]}{volume[0]} {rng.choice(QUERY_WORDS)}",
+                    f"{GRADE_LABELS[grade]}{volume} {rng.choice(QUERY_WORDS)}",
+                )
+            )
+        else:
+            question = rng.choice(("怎样教{}", "{}的教学方法", "如何上好{}这一课", "请问有没有{}的课件"))
+            text = question.format(title)
+        specs.append(QuerySpec(category, text))
     return specs
 
 
@@ -728,7 +787,7 @@ class Analysis:
     documents: int = 0
     words: float = 0.0  # jieba (search mode) on title and body
     chars: float = 0.0  # single characters / latin words on title and body
-    pinyin: float = 0.0  # title pinyin and initials
+    pinyin: float = 0.0  # title pinyin, initials and fuzzy pinyin
     suggest: float = 0.0  # autocomplete keys (resources)
     source: float = 0.0  # the document as JSON, stored with it
 
@@ -751,6 +810,7 @@ def time_analysis(documents: Iterable[SearchDocument]) -> Analysis:
         t2 = clock()
         pinyin_field(document.title)
         initials_field(document.title)
+        fuzzy_field(document.title, DEFAULT_FUZZY)
         t3 = clock()
         if document.kind in SUGGEST_KINDS:
             suggest_keys(document.title)
@@ -1046,7 +1106,7 @@ async def run_async(args: argparse.Namespace, modes: Sequence[str], setup: Setup
         await store_parents(setup.database_url, documents, setup.school_ids)
         own_school = setup.school_ids[STUDENT_SCHOOL]
         own_documents = sum(1 for document in documents if document.school_id == own_school)
-        specs = make_queries(args.queries, args.seed + 1, own_school)
+        specs = make_queries(args.queries, args.seed + 1, own_school, args.forgiving)
         queries = await search_queries(setup.database_url, setup.principal, specs)
         progress(f"timing {len(specs)} queries")
         measured = await measure(setup, modes, specs, queries, client, prefix, embedded)
@@ -1063,6 +1123,148 @@ async def run_async(args: argparse.Namespace, modes: Sequence[str], setup: Setup
         f"{os.cpu_count()} CPUs"
     )
     return "\n".join([header, "", report_indexing(indexings, analysis), "", report_queries(measured, args)])
+
+
+# -- the same queries on older code: --compare-with ------------------------------------------------
+
+
+def import_older_search(checkout: Path, workdir: Path) -> dict[str, Any]:
+    """The `search` package of an older checkout, imported beside this one's as `older_search`."""
+    package = workdir / "older" / "older_search"
+    shutil.copytree(checkout / "search", package)
+    for path in package.glob("*.py"):
+        path.write_text(re.sub(r"\b(from|import) search\.", r"\1 older_search.", path.read_text()))
+    sys.path.insert(0, str(package.parent))
+    return {
+        name: importlib.import_module(f"older_search.{name}") for name in ("documents", "embedded", "elastic")
+    }
+
+
+@dataclass
+class Pair:
+    """One path measured on older and on current code, queries alternating between the two."""
+
+    name: str
+    size_bytes: tuple[int, int] = (0, 0)
+    ms: tuple[Latencies, Latencies] = field(default_factory=lambda: (Latencies("older"), Latencies("now")))
+
+
+async def compare(args: argparse.Namespace, workdir: Path, older: dict[str, Any]) -> str:
+    """Index size and query latency of this code against an older checkout's, in one process: the same
+    documents into both, the same queries alternating between them (which goes first alternates too),
+    so the load of a shared machine weighs on both alike."""
+    rng = random.Random(args.seed)
+    schools = [make_uuid(rng) for _ in range(SCHOOLS)]
+    documents = generate_documents(args.resources, schools, args.seed)
+    words_field("预热")
+    specs = make_queries(args.queries, args.seed + 1, schools[STUDENT_SCHOOL], args.forgiving)
+    access = AccessFilter(
+        user_id=make_uuid(rng),
+        school_id=schools[STUDENT_SCHOOL],
+        published_visibilities=frozenset({"public", "district"}),
+    )
+    groups = default_synonym_groups()
+    now_queries = [
+        SearchQuery(
+            text=spec.text,
+            filters=search_service.normalized_filters(spec.filters),
+            sort=spec.sort,  # type: ignore[arg-type]
+            access=access,
+            facets=list(search_service.SEARCH_FACETS),
+            synonym_groups=groups,
+            group_by_parent=True,
+            forgiving=True,
+        )
+        for spec in specs
+    ]
+    older_fields = older["documents"].SearchQuery.model_fields
+    older_queries = [
+        older["documents"].SearchQuery(**{k: v for k, v in query.model_dump().items() if k in older_fields})
+        for query in now_queries
+    ]
+    older_documents = [older["documents"].SearchDocument(**document.model_dump()) for document in documents]
+    pairs: list[tuple[Pair, Any, Any]] = []
+    client = None
+    if args.mode in ("embedded", "both"):
+        indexes = (
+            older["embedded"].EmbeddedSearchIndex(workdir / "older.db"),
+            EmbeddedSearchIndex(workdir / "now.db"),
+        )
+        sizes = []
+        for index, docs in zip(indexes, (older_documents, documents), strict=True):
+            progress(f"indexing into {index.path.name}")
+            sizes.append((await build_embedded(index, docs)).size_bytes)
+        pairs.append((Pair("embedded", (sizes[0], sizes[1])), *indexes))
+    if args.mode in ("es", "both"):
+        client = AsyncElasticsearch(testinfra_servers().elasticsearch_url, request_timeout=300)
+        prefix = f"jiaoyun-bench-compare-{uuid.uuid4().hex[:8]}"
+        es_indexes = (
+            older["elastic"].ElasticsearchSearchIndex(client, f"{prefix}-older"),
+            ElasticsearchSearchIndex(client, f"{prefix}-now"),
+        )
+        sizes = []
+        for index, docs in zip(es_indexes, (older_documents, documents), strict=True):
+            progress(f"indexing into {index.alias}")
+            await index.ensure_ready()
+            await index.rebuild(batches(docs))
+            await client.indices.forcemerge(index=index.alias, max_num_segments=1)
+            stats = await client.indices.stats(index=index.alias, metric="store")
+            sizes.append(int(stats["_all"]["primaries"]["store"]["size_in_bytes"]))
+        pairs.append((Pair("elasticsearch", (sizes[0], sizes[1])), *es_indexes))
+    try:
+        progress(f"timing {len(specs)} queries, alternating")
+        clock = time.perf_counter
+        for turn, number in enumerate([*range(min(WARMUP, len(specs))), *range(len(specs))]):
+            record = turn >= min(WARMUP, len(specs))
+            for pair, older_index, now_index in pairs:
+                runs = [(0, older_index, older_queries[number]), (1, now_index, now_queries[number])]
+                for side, index, query in runs if turn % 2 else runs[::-1]:
+                    started = clock()
+                    await index.search(query)
+                    if record:
+                        pair.ms[side].add(specs[number].category, (clock() - started) * 1000)
+    finally:
+        for _, older_index, now_index in pairs:
+            if client is not None and isinstance(now_index, ElasticsearchSearchIndex):
+                await older_index.drop_all()
+                await now_index.drop_all()
+            else:
+                await older_index.close()
+                await now_index.close()
+        if client is not None:
+            await client.close()
+    lines = [
+        f"{args.resources} resources = {len(documents)} documents; older code: {args.compare_with}; "
+        f"{os.cpu_count()} CPUs",
+        f"{'path':<15}{'size MiB':>18}{'ratio':>7}{'p50 ms (mix)':>18}{'ratio':>7}"
+        f"{'mean ms (mix)':>18}{'ratio':>7}",
+    ]
+    for pair, _, _ in pairs:
+        mixes = [
+            [ms for category in CATEGORIES for ms in latencies.by_category.get(category, [])]
+            for latencies in pair.ms
+        ]
+        p50 = [statistics.median(values) for values in mixes]
+        mean = [statistics.mean(values) for values in mixes]
+        size = [value / 2**20 for value in pair.size_bytes]
+        lines.append(
+            f"{pair.name:<15}{size[0]:>8.1f} → {size[1]:>6.1f}{size[1] / size[0]:>7.2f}"
+            f"{p50[0]:>8.1f} → {p50[1]:>6.1f}{p50[1] / p50[0]:>7.2f}"
+            f"{mean[0]:>8.1f} → {mean[1]:>6.1f}{mean[1] / mean[0]:>7.2f}"
+        )
+    lines += ["", "p50 ms by query category, older → now"]
+    lines.append(f"{'category':<14}{'n':>4}" + "".join(f"{pair.name:>24}" for pair, _, _ in pairs))
+    for category in (*CATEGORIES, *FORGIVING_CATEGORIES):
+        cells = []
+        for pair, _, _ in pairs:
+            older_ms, now_ms = (latencies.by_category.get(category, []) for latencies in pair.ms)
+            if not now_ms:
+                break
+            cells.append(f"{statistics.median(older_ms):>12.1f} → {statistics.median(now_ms):>8.1f}")
+        if cells:
+            count = len(pairs[0][0].ms[1].by_category[category])
+            lines.append(f"{category:<14}{count:>4}" + "".join(f"{cell:>24}" for cell in cells))
+    return "\n".join(lines)
 
 
 # -- output ------------------------------------------------------------------------------------------
@@ -1083,7 +1285,7 @@ def report_indexing(indexings: Sequence[Indexing], analysis: Analysis) -> str:
     lines.append(
         f"Python analysis alone: {analysis.analysis:.1f} s = "
         f"{analysis.documents / analysis.analysis:.0f} docs/s (jieba words {analysis.words:.1f} s, "
-        f"chars {analysis.chars:.1f} s, pinyin+initials {analysis.pinyin:.1f} s, suggest keys "
+        f"chars {analysis.chars:.1f} s, pinyin+initials+fuzzy {analysis.pinyin:.1f} s, suggest keys "
         f"{analysis.suggest:.1f} s); source JSON dump {analysis.source:.1f} s"
     )
     return "\n".join(lines)
@@ -1127,7 +1329,7 @@ def report_queries(measured: Measurements, args: argparse.Namespace) -> str:
         + "".join(f"{latencies.name:>12}" for latencies in paths)
         + f"{'hits p50':>10}"
     )
-    for category in CATEGORIES:
+    for category in (*CATEGORIES, *FORGIVING_CATEGORIES):
         counts = [latencies.by_category.get(category, []) for latencies in paths]
         if not counts[0]:
             continue
@@ -1141,6 +1343,16 @@ def report_queries(measured: Measurements, args: argparse.Namespace) -> str:
             + "".join(f"{statistics.median(values):>12.1f}" for values in counts)
             + f"{statistics.median(totals):>10.0f}"
         )
+    base_mix = [
+        [ms for category in CATEGORIES for ms in latencies.by_category.get(category, [])]
+        for latencies in paths
+    ]
+    lines.append(
+        f"{'(mix above)':<14}{len(base_mix[0]):>4}"
+        + "".join(f"{statistics.median(values):>12.1f}" for values in base_mix)
+        + "  p50 of the CATEGORIES mix alone; means: "
+        + " / ".join(f"{statistics.mean(values):.1f}" for values in base_mix)
+    )
     lines.append(consistency(measured))
     return "\n".join(lines)
 
@@ -1170,11 +1382,32 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300, help="measured queries per path (default 300)")
     parser.add_argument("--mode", choices=["es", "embedded", "both"], default="both")
     parser.add_argument(
+        "--forgiving",
+        type=int,
+        default=60,
+        help="queries search forgives (traditional, fuzzy, mixed, homophone, curriculum, question), "
+        "on top of --queries (default 60)",
+    )
+    parser.add_argument(
         "--seed", type=int, default=20261125, help="seed of the generated documents and queries"
+    )
+    parser.add_argument(
+        "--compare-with",
+        metavar="CHECKOUT",
+        help="instead: index size and query latency against an older checkout's search package, both "
+        "in this process with queries alternating (no API server; es mode needs Elasticsearch only)",
     )
     args = parser.parse_args()
     if args.resources < 1 or args.queries < 1:
         parser.error("--resources and --queries must be at least 1")
+    if args.compare_with:
+        workdir = Path(tempfile.mkdtemp(prefix="jiaoyun-bench-compare-"))
+        try:
+            older = import_older_search(Path(args.compare_with).resolve(), workdir)
+            print(asyncio.run(compare(args, workdir, older)))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
     print(run(args))
 
 

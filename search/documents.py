@@ -9,6 +9,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from search.correct import did_you_mean
+from search.fuzzy import DEFAULT_FUZZY, FuzzyPinyin
+from search.pinyin import MIN_HOMOPHONE_SYLLABLES
+from search.plan import TIER_WEIGHT, Tier
+from search.text import CJK_CHAR
+from search.understand import understand
+
 
 class DocKind(StrEnum):
     resource = "resource"  # a resource's metadata: title, description, tags
@@ -84,6 +91,9 @@ SortOrder = Literal["relevance", "newest", "popular"]
 # same on the embedded index so both backends accept the same queries.
 MAX_RESULT_WINDOW = 10_000
 
+# A forgiving query finding fewer hits than this is retried with homophones and offered a correction.
+FEW_HITS = 3
+
 # Under group_by_parent, how many further documents of a parent a hit carries in SearchHit.more,
 # and how many are read to find them (see `further_matches`).
 MORE_PER_HIT = 3
@@ -110,6 +120,11 @@ class SearchQuery(BaseModel):
     group_by_parent: bool = False
     # Match parents' own documents only (see `resolved`). Not a filter of the `kind` facet's own.
     own_documents_only: bool = False
+    # Search that forgives (see `run`): curriculum positions in the text become filters, a Chinese
+    # query finding little is retried by its pinyin, and a correction is suggested.
+    forgiving: bool = False
+    # Chinese text also matches titles by its pinyin (homophone typos); set by `run` when forgiving.
+    homophones: bool = False
 
     @model_validator(mode="after")
     def _within_result_window(self) -> SearchQuery:
@@ -117,7 +132,48 @@ class SearchQuery(BaseModel):
             raise ValueError(f"offset + limit must be within 0..{MAX_RESULT_WINDOW}")
         return self
 
-    async def run(self, execute: Callable[[SearchQuery], Awaitable[SearchResult]]) -> SearchResult:
+    async def run(
+        self,
+        execute: Callable[[SearchQuery], Awaitable[SearchResult]],
+        fuzzy: FuzzyPinyin = DEFAULT_FUZZY,
+    ) -> SearchResult:
+        """Run this query with a backend's `execute` (whose index folds pinyin by `fuzzy`).
+
+        Forgiving, the curriculum positions of the text (search.understand) become filters first,
+        on fields the query does not filter yet, and the result says what was understood. A query
+        then finding fewer than FEW_HITS, none of them matching in its title (Tier.title_words or
+        better), is retried with homophones if it has Chinese (its pinyin against titles'); and it
+        gets a did-you-mean (search.correct).
+        """
+        if not self.forgiving or not self.text.strip():
+            return await self._run(execute)
+        understanding = understand(
+            self.text, frozenset(field for field in FACET_FIELDS if self.filters_on(field))
+        )
+        query = self
+        if understanding.parts:
+            filters = dict(self.filters)
+            for part in understanding.parts:
+                filters[part.field] = [part.value]
+            query = self.model_copy(update={"text": understanding.text, "filters": filters})
+        result = await query._run(execute)
+        if query.text.strip() and result.total < FEW_HITS and not _good_hit(query, result):
+            if len(CJK_CHAR.findall(query.text)) >= MIN_HOMOPHONE_SYLLABLES:
+                retried = await query.model_copy(update={"homophones": True})._run(execute)
+                if retried.total > result.total:
+                    result = retried
+                    result.homophones = True
+            correction = did_you_mean(query.text, result.hits, fuzzy, query.synonym_groups)
+            if correction is not None:
+                # The whole query again, its curriculum positions first: what to search for instead.
+                positions = dict.fromkeys(part.text for part in understanding.parts)
+                result.did_you_mean = " ".join([*positions, correction])
+        result.understood = [
+            Understood(text=part.text, field=part.field, value=part.value) for part in understanding.parts
+        ]
+        return result
+
+    async def _run(self, execute: Callable[[SearchQuery], Awaitable[SearchResult]]) -> SearchResult:
         """Run this query with a backend's `execute`, through `resolved`.
 
         When browsing was resolved to own documents, the `kind` facet is still counted on the grouped
@@ -161,6 +217,13 @@ class SearchQuery(BaseModel):
         return self.model_copy(update={"filters": {k: v for k, v in self.filters.items() if k != field}})
 
 
+def _good_hit(query: SearchQuery, result: SearchResult) -> bool:
+    """Whether a hit has every query word in its title, read from its score (tier * TIER_WEIGHT +
+    BM25, see search.plan); scores are tiered under relevance only."""
+    good = Tier.title_words * TIER_WEIGHT
+    return query.sort == "relevance" and any(hit.score >= good for hit in result.hits)
+
+
 class SearchHit(BaseModel):
     id: str
     kind: DocKind
@@ -186,11 +249,24 @@ class FacetValue(BaseModel):
     count: int
 
 
+class Understood(BaseModel):
+    """A curriculum position read from a forgiving query's text, applied as a filter."""
+
+    text: str  # as it stood in the query (七年级上册)
+    field: str  # grade, volume, unit, edition or stage
+    value: str  # the filter's value (7, 上册)
+
+
 class SearchResult(BaseModel):
     # Matching documents, or matching parents under group_by_parent.
     total: int
     hits: list[SearchHit]
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
+    # Forgiving queries only: what was read from the text as filters, whether titles sounding like
+    # the query were included (homophones), and a corrected query to offer ("你要找的是不是…").
+    understood: list[Understood] = Field(default_factory=list)
+    homophones: bool = False
+    did_you_mean: str | None = None
 
 
 def further_matches(hit: SearchHit, candidates: Iterable[SearchHit]) -> list[SearchHit]:

@@ -39,6 +39,7 @@ from search.documents import (
     Suggestion,
     further_matches,
 )
+from search.fuzzy import DEFAULT_FUZZY, FuzzyPinyin, fuzzy_field
 from search.highlight import hit_highlights
 from search.index import SearchUnavailable
 from search.pinyin import initials_field, pinyin_field
@@ -49,7 +50,7 @@ from search.text import chars_field, load_dictionary, words_field
 logger = logging.getLogger(__name__)
 
 # Bumped whenever the mapping or what goes into the fields changes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _KEYWORD = {"type": "keyword"}
 # Whole token strings compared for equality; longer ones (never a real title) are not indexed.
 _EXACT = {"type": "keyword", "ignore_above": 8191}
@@ -77,6 +78,7 @@ MAPPINGS: dict[str, Any] = {
         "body_chars": _WHITESPACE_TEXT,
         "title_pinyin": _WHITESPACE_TEXT,
         "title_initials": _WHITESPACE_TEXT,
+        "title_fuzzy": _WHITESPACE_TEXT,
         "title_exact": _EXACT,
         "title_pinyin_exact": _EXACT,
         "title_initials_exact": _EXACT,
@@ -91,7 +93,7 @@ MAPPINGS: dict[str, Any] = {
 SETTINGS: dict[str, Any] = {"number_of_shards": 1, "auto_expand_replicas": "0-1", "refresh_interval": "1s"}
 
 
-def to_es_document(document: SearchDocument) -> dict[str, Any]:
+def to_es_document(document: SearchDocument, fuzzy: FuzzyPinyin = DEFAULT_FUZZY) -> dict[str, Any]:
     body: dict[str, Any] = {
         field: getattr(document, field)
         for field in (
@@ -118,6 +120,7 @@ def to_es_document(document: SearchDocument) -> dict[str, Any]:
     body["body_chars"] = chars_field(document.body)
     body["title_pinyin"] = pinyin_field(document.title)
     body["title_initials"] = initials_field(document.title)
+    body["title_fuzzy"] = fuzzy_field(document.title, fuzzy)
     body["title_exact"] = body["title_chars"]
     body["title_pinyin_exact"] = body["title_pinyin"]
     body["title_initials_exact"] = body["title_initials"]
@@ -140,39 +143,33 @@ def _all(clauses: list[dict[str, Any]]) -> dict[str, Any]:
 
 def match_clause(plan: TextPlan) -> dict[str, Any]:
     """search.plan's match as a bool query; its BM25 ranks hits within a tier."""
-    chars = _all(
-        [
-            _any(
-                [
-                    {
-                        "multi_match": {
-                            "query": alternative.chars,
-                            "fields": ["title_chars^8", "body_chars^2"],
-                            "type": "phrase",
-                            # Title and body scores add up, as FTS5's bm25() adds its columns': a
-                            # page whose text also has the phrase ranks above one with just the title.
-                            "tie_breaker": 1.0,
-                        }
-                    }
-                    for alternative in group
-                ]
-            )
-            for group in plan.groups
-        ]
-    )
     words = _all(
         [
             _any(
                 [
-                    {
-                        "multi_match": {
-                            "query": " ".join(alternative.words),
-                            "fields": ["title_words^4", "body_words"],
-                            "type": "cross_fields",
-                            "operator": "and",
-                        }
-                    }
+                    clause
                     for alternative in group
+                    for clause in (
+                        {
+                            "multi_match": {
+                                "query": " ".join(alternative.words),
+                                "fields": ["title_words^4", "body_words"],
+                                "type": "cross_fields",
+                                "operator": "and",
+                            }
+                        },
+                        {
+                            "multi_match": {
+                                "query": alternative.chars,
+                                "fields": ["title_chars^8", "body_chars^2"],
+                                "type": "phrase",
+                                # Title and body scores add up, as FTS5's bm25() adds its columns':
+                                # a page whose text also has the phrase ranks above one with the
+                                # title alone.
+                                "tie_breaker": 1.0,
+                            }
+                        },
+                    )
                 ]
             )
             for group in plan.groups
@@ -183,7 +180,8 @@ def match_clause(plan: TextPlan) -> dict[str, Any]:
         {"match_phrase": {field: {"query": phrase, "boost": boosts[field]}}}
         for field, phrase in plan.latin_phrases
     ]
-    return _any([chars, words, *latin])
+    fuzzy = [{"match_phrase": {"title_fuzzy": {"query": phrase, "boost": 1.0}}} for phrase in plan.fuzzy]
+    return _any([words, *latin, *fuzzy])
 
 
 def tier_clause(plan: TextPlan) -> dict[str, Any]:
@@ -232,6 +230,10 @@ def tier_clause(plan: TextPlan) -> dict[str, Any]:
             )
         )
     conditions.append((Tier.body_phrase, {"match_phrase": {"body_chars": plan.chars}}))
+    if plan.fuzzy:
+        conditions.append(
+            (Tier.pinyin_fuzzy, _any([{"match_phrase": {"title_fuzzy": phrase}} for phrase in plan.fuzzy]))
+        )
     return {
         "dis_max": {
             "queries": [
@@ -364,8 +366,10 @@ def _hit(hit: dict[str, Any], plan: TextPlan | None) -> SearchHit:
 class ElasticsearchSearchIndex:
     name = "elasticsearch"
 
-    def __init__(self, client: AsyncElasticsearch, prefix: str) -> None:
+    def __init__(self, client: AsyncElasticsearch, prefix: str, fuzzy: FuzzyPinyin = DEFAULT_FUZZY) -> None:
         self.client = client
+        # Titles' fuzzy pinyin is indexed folded by these pairs; other pairs rewrite the index.
+        self.fuzzy = fuzzy
         self.alias = f"{prefix}-search"
         self.building_alias = f"{prefix}-search-building"
         self._index_pattern = f"{prefix}-search-v*"
@@ -394,7 +398,13 @@ class ElasticsearchSearchIndex:
         return f"{self.alias}-v{max(versions, default=0) + 1}"
 
     async def _create_index(self, name: str) -> None:
-        await self._call(self.client.indices.create(index=name, settings=SETTINGS, mappings=MAPPINGS))
+        mappings = {**MAPPINGS, "_meta": self._meta}
+        await self._call(self.client.indices.create(index=name, settings=SETTINGS, mappings=mappings))
+
+    @property
+    def _meta(self) -> dict[str, Any]:
+        """The mapping's _meta: the schema, and the fuzzy pinyin pairs the index was built with."""
+        return {**MAPPINGS["_meta"], "fuzzy_pinyin": self.fuzzy.signature}
 
     async def ensure_ready(self) -> None:
         await load_dictionary()
@@ -429,11 +439,14 @@ class ElasticsearchSearchIndex:
         mappings = await self._call(self.client.indices.get_mapping(index=",".join(targets)))
         for name, body in mappings.items():
             meta = body.get("mappings", {}).get("_meta") or {}
-            if int(meta.get("schema_version", 1)) >= SCHEMA_VERSION:
+            if (
+                int(meta.get("schema_version", 1)) >= SCHEMA_VERSION
+                and meta.get("fuzzy_pinyin") == self.fuzzy.signature
+            ):
                 continue
             await self._call(self.client.indices.put_mapping(index=name, properties=MAPPINGS["properties"]))
             await self._rewrite_in_place(name)
-            await self._call(self.client.indices.put_mapping(index=name, meta=MAPPINGS["_meta"]))
+            await self._call(self.client.indices.put_mapping(index=name, meta=self._meta))
 
     async def _rewrite_in_place(self, index: str) -> None:
         await self._call(self.client.indices.refresh(index=index))
@@ -465,7 +478,7 @@ class ElasticsearchSearchIndex:
                                 "if_primary_term": hit["_primary_term"],
                             }
                         },
-                        to_es_document(SearchDocument.model_validate(hit["_source"]["source"])),
+                        to_es_document(SearchDocument.model_validate(hit["_source"]["source"]), self.fuzzy),
                     )
                     for hit in hits
                 ]
@@ -501,13 +514,12 @@ class ElasticsearchSearchIndex:
                 if failures:
                     raise SearchUnavailable(f"bulk write failed: {failures[:3]}")
 
-    @staticmethod
-    async def _index_entries(documents: Sequence[SearchDocument]) -> list[bytes]:
+    async def _index_entries(self, documents: Sequence[SearchDocument]) -> list[bytes]:
         """Analysed and serialized once, off the event loop (jieba is CPU-bound), for every target."""
 
         def build() -> list[bytes]:
             return [
-                bulk_entry({"index": {"_id": document.id}}, to_es_document(document))
+                bulk_entry({"index": {"_id": document.id}}, to_es_document(document, self.fuzzy))
                 for document in documents
             ]
 
@@ -557,13 +569,17 @@ class ElasticsearchSearchIndex:
         return int(response["count"])
 
     async def search(self, query: SearchQuery) -> SearchResult:
-        return await query.run(self._search)
+        return await query.run(self._search, self.fuzzy)
 
     async def _search(self, query: SearchQuery) -> SearchResult:
         for field in query.facets:
             if field not in FACET_FIELDS:
                 raise ValueError(f"cannot facet on {field!r}")
-        plan = plan_query(query.text, query.synonym_groups) if query.text.strip() else None
+        plan = (
+            plan_query(query.text, query.synonym_groups, fuzzy=self.fuzzy, homophones=query.homophones)
+            if query.text.strip()
+            else None
+        )
         if query.text.strip() and plan is None:
             return SearchResult(total=0, hits=[], facets={field: [] for field in query.facets})
         bool_query: dict[str, Any] = {"filter": filter_clauses(query)}

@@ -35,6 +35,7 @@ from search.documents import (
     Suggestion,
     further_matches,
 )
+from search.fuzzy import DEFAULT_FUZZY, FuzzyPinyin, fuzzy_field
 from search.highlight import hit_highlights
 from search.pinyin import initials_field, pinyin_field
 from search.plan import OWN_DOCUMENT_WEIGHT, TIER_WEIGHT, TextPlan, Tier, plan_query
@@ -51,10 +52,18 @@ from search.text import chars_field, load_dictionary, words_field
 T = TypeVar("T")
 _KEYWORD_COLUMNS = tuple(field for field in FACET_FIELDS if field != "tags")
 # Bumped whenever a generation's tables change shape or what goes into them.
-SCHEMA_VERSION = 2
-_FTS_COLUMNS = ("title_words", "body_words", "title_chars", "body_chars", "title_pinyin", "title_initials")
+SCHEMA_VERSION = 3
+_FTS_COLUMNS = (
+    "title_words",
+    "body_words",
+    "title_chars",
+    "body_chars",
+    "title_pinyin",
+    "title_initials",
+    "title_fuzzy",
+)
 # bm25 weights per FTS column, in _FTS_COLUMNS order.
-_BM25_WEIGHTS = "4.0, 1.0, 8.0, 2.0, 4.0, 2.0"
+_BM25_WEIGHTS = "4.0, 1.0, 8.0, 2.0, 4.0, 2.0, 1.0"
 # Sorts after every string that starts with a given prefix.
 _PREFIX_END = "\U0010ffff"
 
@@ -74,25 +83,24 @@ def _all(clauses: list[str]) -> str:
 
 def fts_match_expression(plan: TextPlan) -> str:
     """search.plan's match as one FTS5 expression."""
-    chars = _all(
-        [
-            _any([f"{{title_chars body_chars}} : {_quote(alternative.chars)}" for alternative in group])
-            for group in plan.groups
-        ]
-    )
     words = _all(
         [
             _any(
                 [
-                    "{title_words body_words} : " + _all([_quote(word) for word in alternative.words])
+                    clause
                     for alternative in group
+                    for clause in (
+                        "{title_words body_words} : " + _all([_quote(word) for word in alternative.words]),
+                        f"{{title_chars body_chars}} : {_quote(alternative.chars)}",
+                    )
                 ]
             )
             for group in plan.groups
         ]
     )
     latin = [f"{{{field}}} : {_quote(phrase)}" for field, phrase in plan.latin_phrases]
-    return _any([chars, words, *latin])
+    fuzzy = [f"{{title_fuzzy}} : {_quote(phrase)}" for phrase in plan.fuzzy]
+    return _any([words, *latin, *fuzzy])
 
 
 def _contains(column: str, tokens: str, params: list[Any]) -> str:
@@ -136,6 +144,8 @@ def tier_expression(plan: TextPlan, params: list[Any]) -> str:
         pinyin = [_contains(f"f.{field}", phrase, params) for field, phrase in plan.latin_phrases]
         cases.append((Tier.pinyin, _any(pinyin)))
     cases.append((Tier.body_phrase, _contains("f.body_chars", plan.chars, params)))
+    if plan.fuzzy:
+        cases.append((Tier.pinyin_fuzzy, _any([_contains("f.title_fuzzy", p, params) for p in plan.fuzzy])))
     whens = " ".join(f"WHEN {condition} THEN {int(tier)}" for tier, condition in cases)
     return f"CASE {whens} ELSE 0 END"
 
@@ -153,8 +163,10 @@ def _order(query: SearchQuery, has_text: bool, table: str = "") -> str:
 class EmbeddedSearchIndex:
     name = "embedded"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, fuzzy: FuzzyPinyin = DEFAULT_FUZZY) -> None:
         self.path = path
+        # Titles' fuzzy pinyin is indexed folded by these pairs; other pairs rewrite the index.
+        self.fuzzy = fuzzy
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
 
@@ -200,8 +212,8 @@ class EmbeddedSearchIndex:
         # Generations from before schemas were recorded are schema 1.
         return cls._meta(connection, f"schema_{generation}") or 1
 
-    @classmethod
-    def _create_generation(cls, connection: sqlite3.Connection, generation: int) -> None:
+    def _create_generation(self, connection: sqlite3.Connection, generation: int) -> None:
+        cls = type(self)
         keyword_columns = ", ".join(f"{column} TEXT" for column in _KEYWORD_COLUMNS)
         connection.execute(
             f"CREATE TABLE IF NOT EXISTS docs_{generation} ("
@@ -227,6 +239,7 @@ class EmbeddedSearchIndex:
             f"CREATE INDEX IF NOT EXISTS suggest_{generation}_doc ON suggest_{generation}(doc_rowid)"
         )
         cls._set_meta(connection, f"schema_{generation}", SCHEMA_VERSION)
+        cls._set_meta(connection, f"fuzzy_{generation}", self.fuzzy.signature)
 
     @staticmethod
     def _create_indexes(connection: sqlite3.Connection, generation: int) -> None:
@@ -249,6 +262,7 @@ class EmbeddedSearchIndex:
         connection.execute(f"DROP TABLE IF EXISTS fts_{generation}")
         connection.execute(f"DROP TABLE IF EXISTS docs_{generation}")
         cls._set_meta(connection, f"schema_{generation}", None)
+        cls._set_meta(connection, f"fuzzy_{generation}", None)
 
     def _live(self, connection: sqlite3.Connection) -> int:
         generation = self._meta(connection, "live")
@@ -267,7 +281,14 @@ class EmbeddedSearchIndex:
 
     def _needs_work(self, connection: sqlite3.Connection) -> bool:
         live = self._meta(connection, "live")
-        return live is None or self._schema(connection, live) < SCHEMA_VERSION
+        return live is None or self._outdated(connection, live)
+
+    def _outdated(self, connection: sqlite3.Connection, generation: int) -> bool:
+        """Built with an older schema, or with other fuzzy pinyin pairs than this index's."""
+        return (
+            self._schema(connection, generation) < SCHEMA_VERSION
+            or self._meta(connection, f"fuzzy_{generation}") != self.fuzzy.signature
+        )
 
     def _upgrade(self, connection: sqlite3.Connection, old: int) -> None:
         """Rebuild a live generation of an older schema from the documents it stores, then swap."""
@@ -308,7 +329,7 @@ class EmbeddedSearchIndex:
                 if live is None:
                     self._create_generation(connection, 1)
                     self._set_meta(connection, "live", 1)
-                elif self._schema(connection, live) < SCHEMA_VERSION:
+                elif self._outdated(connection, live):
                     self._upgrade(connection, live)
                 connection.execute("COMMIT")
             except BaseException:
@@ -320,9 +341,8 @@ class EmbeddedSearchIndex:
     async def ping(self) -> None:
         await self._run(lambda connection: self._live(connection))
 
-    @staticmethod
     def _upsert_into(
-        connection: sqlite3.Connection, generation: int, documents: Sequence[SearchDocument]
+        self, connection: sqlite3.Connection, generation: int, documents: Sequence[SearchDocument]
     ) -> None:
         columns = (
             "id",
@@ -375,6 +395,7 @@ class EmbeddedSearchIndex:
                     chars_field(document.body),
                     pinyin_field(document.title),
                     initials_field(document.title),
+                    fuzzy_field(document.title, self.fuzzy),
                 ),
             )
             if document.kind in SUGGEST_KINDS:
@@ -501,10 +522,14 @@ class EmbeddedSearchIndex:
         return clauses, params
 
     async def search(self, query: SearchQuery) -> SearchResult:
-        return await query.run(self._search)
+        return await query.run(self._search, self.fuzzy)
 
     async def _search(self, query: SearchQuery) -> SearchResult:
-        plan = plan_query(query.text, query.synonym_groups) if query.text.strip() else None
+        plan = (
+            plan_query(query.text, query.synonym_groups, fuzzy=self.fuzzy, homophones=query.homophones)
+            if query.text.strip()
+            else None
+        )
         if query.text.strip() and plan is None:
             return SearchResult(total=0, hits=[], facets={field: [] for field in query.facets})
         for field in query.facets:

@@ -40,16 +40,18 @@ def _pattern(needles: list[str]) -> re.Pattern[str] | None:
 
 
 def _pinyin_spans(haystack: str, plan: TextPlan) -> list[tuple[int, int]]:
-    """The characters whose pinyin or initials the latin query matched."""
-    if not plan.latin_phrases:
+    """The characters whose pinyin, initials or fuzzy pinyin the query matched."""
+    phrases = [*plan.latin_phrases, *(("title_fuzzy", phrase) for phrase in plan.fuzzy)]
+    if not phrases:
         return []
     tokens = annotate(haystack)
     sequences = {
         "title_pinyin": [token.syllable for token in tokens],
         "title_initials": [token.initial for token in tokens],
+        "title_fuzzy": [plan.fold.fold(token.syllable) for token in tokens],
     }
     spans = []
-    for field, phrase in plan.latin_phrases:
+    for field, phrase in phrases:
         wanted = phrase.split()
         have = sequences[field]
         for start in range(len(have) - len(wanted) + 1):

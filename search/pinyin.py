@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -56,6 +57,8 @@ _QUERY_TOKEN = re.compile(r"[a-z]+|[0-9]+")
 
 # Cartesian products of ambiguous parses (xian: xian / xi an) stop here.
 MAX_ALTERNATIVES = 4
+# A Chinese query is read by its pinyin (homophones) from this many characters on.
+MIN_HOMOPHONE_SYLLABLES = 3
 # Initials queries longer than this are not initials.
 MAX_INITIALS = 32
 
@@ -182,27 +185,7 @@ def query_pinyin(text: str) -> tuple[str, ...]:
     Empty unless every latin word of the query is pinyin and there are at least two syllables: one
     syllable (shu, he) matches too many titles to be useful in search.
     """
-    folded = normalize(text)
-    if has_cjk(folded):
-        return ()
-    tokens = _QUERY_TOKEN.findall(folded)
-    if not any(token.isalpha() for token in tokens):
-        return ()
-    choices: list[tuple[tuple[str, ...], ...]] = []
-    for token in tokens:
-        if token.isdigit():
-            choices.append(((token,),))
-            continue
-        parsed = split_syllables(token)
-        if not parsed:
-            return ()
-        choices.append(parsed)
-    phrases: list[str] = []
-    for combination in itertools.islice(itertools.product(*choices), MAX_ALTERNATIVES):
-        sequence = [syllable for part in combination for syllable in part]
-        if len(sequence) >= 2:
-            phrases.append(" ".join(sequence))
-    return tuple(dict.fromkeys(phrases))
+    return latin_syllable_phrases(text, split_syllables)
 
 
 def query_initials(text: str) -> str | None:
@@ -219,3 +202,79 @@ def query_initials(text: str) -> str | None:
 def typed_pinyin(text: str) -> str:
     """A latin prefix as the joined form pinyin keys are stored in (shu he xi → shuhexi)."""
     return _TYPED_UE.sub("ve", "".join(_QUERY_TOKEN.findall(normalize(text))))
+
+
+Parser = Callable[[str], tuple[tuple[str, ...], ...]]
+
+
+def _latin_choices(token: PinyinToken, split: Parser) -> tuple[tuple[str, ...], ...]:
+    """How a latin or digit token of a query may read as syllables: its pinyin parses, else itself (a
+    title's pinyin field holds its latin words and numbers as they are: Unit 3 → unit 3)."""
+    if token.text.isalpha():
+        parsed = split(token.text)
+        if parsed:
+            return parsed
+    return ((token.text,),)
+
+
+def query_syllable_phrases(
+    text: str,
+    *,
+    homophones: bool,
+    split: Parser = split_syllables,
+    fold: Callable[[str], str] | None = None,
+) -> tuple[str, ...]:
+    """Syllable phrases a query containing Chinese may mean, for phrase queries on the title's pinyin.
+
+    A mixed query (sima光, 三角形nei角和) reads its Chinese characters by their pinyin and its latin
+    words as pinyin where they parse: si ma guang. A Chinese-only query reads as its pinyin only with
+    homophones, and at least MIN_HOMOPHONE_SYLLABLES long (so a homophone typo, 瀑不 for 瀑布, finds the
+    title; two syllables would find words spanning a boundary: 时钟 in 认识钟表). With fold, every
+    syllable is folded (search.fuzzy) and split parses latin words into folded syllables. At least two
+    syllables.
+    """
+    folded = normalize(text)
+    tokens = annotate(folded)
+    if not any(CJK_CHAR.fullmatch(token.text) for token in tokens):
+        return ()
+    mixed = any(token.text.isalpha() and token.text.isascii() and split(token.text) for token in tokens)
+    cjk = sum(1 for token in tokens if CJK_CHAR.fullmatch(token.text))
+    if not (mixed or (homophones and cjk >= MIN_HOMOPHONE_SYLLABLES)):
+        return ()
+    choices: list[tuple[tuple[str, ...], ...]] = []
+    for token in tokens:
+        if CJK_CHAR.fullmatch(token.text):
+            choices.append(((fold(token.syllable) if fold else token.syllable,),))
+        else:
+            choices.append(_latin_choices(token, split))
+    phrases: list[str] = []
+    for combination in itertools.islice(itertools.product(*choices), MAX_ALTERNATIVES):
+        sequence = [syllable for part in combination for syllable in part]
+        if len(sequence) >= 2:
+            phrases.append(" ".join(sequence))
+    return tuple(dict.fromkeys(phrases))
+
+
+def latin_syllable_phrases(text: str, split: Parser) -> tuple[str, ...]:
+    """query_pinyin with another parser (search.fuzzy's folded one)."""
+    folded = normalize(text)
+    if has_cjk(folded):
+        return ()
+    tokens = _QUERY_TOKEN.findall(folded)
+    if not any(token.isalpha() for token in tokens):
+        return ()
+    choices: list[tuple[tuple[str, ...], ...]] = []
+    for token in tokens:
+        if token.isdigit():
+            choices.append(((token,),))
+            continue
+        parsed = split(token)
+        if not parsed:
+            return ()
+        choices.append(parsed)
+    phrases: list[str] = []
+    for combination in itertools.islice(itertools.product(*choices), MAX_ALTERNATIVES):
+        sequence = [syllable for part in combination for syllable in part]
+        if len(sequence) >= 2:
+            phrases.append(" ".join(sequence))
+    return tuple(dict.fromkeys(phrases))

@@ -1,15 +1,19 @@
 """What a query's text asks for, worked out once in Python; each backend renders the same plan.
 
-A document matches when any of these holds:
+Question words and particles are dropped from what must match (search.understand). A document
+matches when any of these holds:
 
-* every query word (or one of its synonyms) occurs as a character phrase in its title or body;
-* every query word (or one of its synonyms) occurs as jieba words in its title or body;
-* for a latin query: its title's pinyin contains the query's syllables as a phrase, or its title's
-  initials contain the query's letters as a phrase.
+* every query word (or one of its synonyms) occurs in its title or body, as jieba words or as a
+  character phrase;
+* its title's pinyin contains one of the query's syllable phrases: a latin query's (shuhexique), a
+  mixed query's (sima光 → si ma guang), or, when homophones are asked for, a Chinese query's own
+  pinyin (瀑不 → pu bu, so a homophone typo finds 瀑布);
+* its title's initials contain a letters-only query as a phrase;
+* its title's fuzzy pinyin (search.fuzzy) contains the query's folded syllables (zenfanxin → 正方形).
 
-Matches are ranked by tier first, then by BM25 within a tier (see `Tier`). Grouped by parent, a
-parent's own document (its resource or post) ranks above its pages and cues of the same tier (see
-`OWN_DOCUMENT_WEIGHT`).
+Matches are ranked by tier first, then by BM25 within a tier (see `Tier`): exact Chinese above
+pinyin-equal above fuzzy. Grouped by parent, a parent's own document (its resource or post) ranks
+above its pages and cues of the same tier (see `OWN_DOCUMENT_WEIGHT`).
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from search.pinyin import query_initials, query_pinyin
+from search.fuzzy import DEFAULT_FUZZY, FuzzyPinyin
+from search.pinyin import latin_syllable_phrases, query_initials, query_pinyin, query_syllable_phrases
 from search.synonyms import expand_query
 from search.text import chars_field, normalize, query_words
+from search.understand import without_question_words
 
 # Longer queries are cut here, so a hit's BM25 stays below one tier's weight.
 MAX_GROUPS = 16
@@ -38,12 +44,13 @@ class Tier(IntEnum):
     """The best thing a hit's match has; the highest that applies wins."""
 
     other = 0  # the words are somewhere (in the body, or split between title and body)
-    body_phrase = 1  # the whole query, as typed, inside the body
-    pinyin = 2  # the title's pinyin or initials contain the latin query
-    pinyin_exact = 3  # the title's whole pinyin or initials are the latin query
-    title_words = 4  # every query word (or a synonym) in the title
-    title_phrase = 5  # the whole query, as typed, inside the title
-    title_exact = 6  # the title is the query (ignoring punctuation, spacing and case)
+    pinyin_fuzzy = 1  # the title's fuzzy pinyin contains the query's (模糊音)
+    body_phrase = 2  # the whole query, as typed, inside the body
+    pinyin = 3  # the title's pinyin or initials contain the query's syllables or letters
+    pinyin_exact = 4  # the title's whole pinyin or initials are the query's
+    title_words = 5  # every query word (or a synonym) in the title
+    title_phrase = 6  # the whole query, as typed, inside the title
+    title_exact = 7  # the title is the query (ignoring punctuation, spacing and case)
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ class Alternative:
 
     text: str
     words: tuple[str, ...]  # jieba words, all required, against the word fields
-    chars: str  # a phrase against the character fields
+    chars: str  # or a phrase against the character fields
 
 
 @dataclass(frozen=True)
@@ -62,10 +69,13 @@ class TextPlan:
     chars: str
     # Every group must match; any alternative of a group does.
     groups: tuple[tuple[Alternative, ...], ...]
-    # Syllable phrases against the title's pinyin (latin queries only).
+    # Syllable phrases against the title's pinyin (latin and mixed queries; Chinese ones with homophones).
     pinyin: tuple[str, ...]
     # An initials phrase against the title's initials (letters-only queries only).
     initials: str | None
+    # Folded syllable phrases against the title's fuzzy pinyin.
+    fuzzy: tuple[str, ...] = ()
+    fold: FuzzyPinyin = DEFAULT_FUZZY
 
     @property
     def latin_phrases(self) -> tuple[tuple[str, str], ...]:
@@ -80,10 +90,17 @@ def _alternative(text: str) -> Alternative:
     return Alternative(text=text, words=query_words(text), chars=chars_field(text))
 
 
-def plan_query(text: str, synonym_groups: Sequence[Sequence[str]] = ()) -> TextPlan | None:
+def plan_query(
+    text: str,
+    synonym_groups: Sequence[Sequence[str]] = (),
+    *,
+    fuzzy: FuzzyPinyin = DEFAULT_FUZZY,
+    homophones: bool = False,
+) -> TextPlan | None:
     """The plan for a query's text, or None when it has nothing to search for."""
+    content = without_question_words(text)
     groups: list[tuple[Alternative, ...]] = []
-    for alternatives in expand_query(text, synonym_groups)[:MAX_GROUPS]:
+    for alternatives in expand_query(content, synonym_groups)[:MAX_GROUPS]:
         usable = tuple(
             alternative
             for alternative in (_alternative(term) for term in alternatives)
@@ -93,10 +110,19 @@ def plan_query(text: str, synonym_groups: Sequence[Sequence[str]] = ()) -> TextP
             groups.append(usable)
     if not groups:
         return None
+    sounds = without_question_words(text, particles=False)
+    pinyin = query_pinyin(text) or query_syllable_phrases(sounds, homophones=homophones)
+    folded: tuple[str, ...] = ()
+    if fuzzy.pairs:
+        folded = latin_syllable_phrases(text, fuzzy.split) or query_syllable_phrases(
+            sounds, homophones=homophones, split=fuzzy.split, fold=fuzzy.fold
+        )
     return TextPlan(
         text=" ".join(normalize(text).split()),
         chars=chars_field(text),
         groups=tuple(groups),
-        pinyin=query_pinyin(text),
+        pinyin=pinyin,
         initials=query_initials(text),
+        fuzzy=folded,
+        fold=fuzzy,
     )

@@ -2,6 +2,10 @@
 
 Each text is indexed twice: as jieba words (search mode, so 一年级 also yields 一年 and 年级) and as
 single characters / latin words (so any single character and exact phrases match).
+
+Traditional characters are folded to Simplified first (OpenCC's t2s, phrase by phrase: 乾燥 → 干燥 but
+乾隆 stays), at index and query time alike, so 數學 and 数学 find each other. Hits keep their stored
+text; only the tokens are folded.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import unicodedata
 from functools import lru_cache
 
 import jieba
+import opencc
 from anyio import to_thread
 
 _jieba_lock = threading.Lock()
@@ -43,9 +48,24 @@ async def load_dictionary() -> None:
     await to_thread.run_sync(_ensure_jieba)
 
 
+_converters = threading.local()
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → Simplified by OpenCC's phrase tables; Simplified text comes back unchanged."""
+    if not CJK_CHAR.search(text):
+        return text
+    # One converter per thread: the C++ converter is not documented as thread-safe.
+    converter = getattr(_converters, "t2s", None)
+    if converter is None:
+        converter = _converters.t2s = opencc.OpenCC("t2s")
+    converted: str = converter.convert(text)
+    return converted
+
+
 def normalize(text: str) -> str:
     # NFKC folds full-width latin and digits (ＡＢＣ１２３) into their ASCII forms.
-    return unicodedata.normalize("NFKC", text).lower()
+    return to_simplified(unicodedata.normalize("NFKC", text)).lower()
 
 
 def word_tokens(text: str) -> list[str]:

@@ -61,11 +61,11 @@ def build_blob_store(settings: Settings, signer: LinkSigner) -> BlobStore:
 
 def build_search_index(settings: Settings) -> SearchIndex:
     if not settings.elasticsearch_url:
-        return EmbeddedSearchIndex(settings.search_db_path)
+        return EmbeddedSearchIndex(settings.search_db_path, settings.fuzzy_pinyin)
     client = AsyncElasticsearch(
         settings.elasticsearch_url, request_timeout=10, max_retries=2, retry_on_timeout=True
     )
-    return ElasticsearchSearchIndex(client, settings.search_index_prefix)
+    return ElasticsearchSearchIndex(client, settings.search_index_prefix, settings.fuzzy_pinyin)
 
 
 def mixed_mode_warning(settings: Settings) -> str | None:

@@ -9,8 +9,10 @@ import time
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from search.fuzzy import FuzzyPinyin
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (the name of the file keeping it, not a key)
 
@@ -122,6 +124,22 @@ class Settings(BaseSettings):
     # The search outbox is drained on a schedule of its own, never behind a slow job: this often
     # when it is empty, at once again while it has entries.
     search_outbox_interval_s: float = 0.5
+
+    # -- search that forgives (issue 15) --
+    # Fuzzy pinyin pairs (模糊音) titles match by: "default" (z=zh,c=ch,s=sh,n=l,f=h,an=ang,en=eng,
+    # in=ing, as input methods offer them), "none", or a comma-separated list of pairs from
+    # search.fuzzy.KNOWN_PAIRS (r=l, ian=iang, uan=uang too). A change rewrites the index on start.
+    search_fuzzy_pinyin: str = "default"
+
+    @field_validator("search_fuzzy_pinyin")
+    @classmethod
+    def _known_fuzzy_pairs(cls, value: str) -> str:
+        FuzzyPinyin.parse(value)
+        return value
+
+    @property
+    def fuzzy_pinyin(self) -> FuzzyPinyin:
+        return FuzzyPinyin.parse(self.search_fuzzy_pinyin)
 
     @model_validator(mode="after")
     def _secret_key_from_data_dir_or_required(self) -> Settings:

@@ -70,6 +70,14 @@ class SearchHitRead(SearchMatchRead):
     more: list[SearchMatchRead] = Field(default_factory=list)
 
 
+class UnderstoodRead(BaseModel):
+    """A curriculum position read from the query text and applied as a filter (七年级上册 → grade 7)."""
+
+    text: str
+    field: Literal["grade", "volume", "unit", "edition", "stage"]
+    value: str
+
+
 class SearchResponse(BaseModel):
     # Matching resources (group=resource) or matching documents (group=none).
     total: int
@@ -77,6 +85,13 @@ class SearchResponse(BaseModel):
     limit: int
     hits: list[SearchHitRead]
     facets: dict[str, list[FacetCount]]
+    # What the query's text was read as: curriculum positions turned into filters (the rest of the
+    # text is what was searched for); searching again without one of them means leaving its text out.
+    understood: list[UnderstoodRead] = Field(default_factory=list)
+    # The query found little, so titles sounding like it (homophones, 同音字) were included.
+    homophones: bool = False
+    # A corrected query to offer (你要找的是不是…) when the query found little.
+    did_you_mean: str | None = None
 
 
 class SuggestionRead(BaseModel):

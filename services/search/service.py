@@ -32,6 +32,7 @@ from services.search.schemas import (
     SearchMatchRead,
     SearchResponse,
     SynonymGroupRead,
+    UnderstoodRead,
 )
 from storage.models.search import SynonymGroup
 
@@ -225,6 +226,7 @@ async def search(
         facets=list(SEARCH_FACETS),
         synonym_groups=await synonym_groups(session),
         group_by_parent=request.group_by_parent,
+        forgiving=True,
     )
     try:
         result = await index.search(query)
@@ -254,6 +256,9 @@ async def search(
         limit=request.limit,
         hits=[_hit(hit) for hit in hits],
         facets=facets,
+        understood=[UnderstoodRead(**part.model_dump()) for part in result.understood],
+        homophones=result.homophones,
+        did_you_mean=result.did_you_mean,
     )
 
 

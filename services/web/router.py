@@ -46,7 +46,7 @@ from services.resources.repository import ResourceFilters
 from services.resources.router import resource_read
 from services.resources.schemas import FileRead, VersionRead
 from services.search import service as search
-from services.web import presenters, sharing, views
+from services.web import forgiving, presenters, sharing, views
 from services.web.pages import PageUser, SignedInUser, principal_of, render_page
 from storage.models.identity import PublicationStatus, Role, User
 from storage.models.research import TopicState
@@ -228,6 +228,9 @@ async def search_page(
         chosen=views.chosen_labels(result.facets, q, sort_order, chosen),
         pages=views.pagination(result.total, page, SEARCH_PAGE_SIZE, q, sort_order, chosen),
         page=page,
+        understood=forgiving.understood_chips(result.understood, q, sort_order, chosen),
+        did_you_mean=result.did_you_mean,
+        did_you_mean_url=forgiving.did_you_mean_url(result, sort_order, chosen),
     )
 
 

@@ -34,6 +34,7 @@ _SCHEMA_2_FIELDS = (
     "suggest_keys",
     "suggest_length",
 )
+_SCHEMA_3_FIELDS = ("title_fuzzy",)
 
 
 def old_documents() -> list[SearchDocument]:
@@ -51,6 +52,7 @@ async def assert_upgraded(index: SearchIndex) -> None:
     assert await found("朗读") == ["tree"]
     assert await found("shuhexique") == ["tree"]
     assert await found("xkdzmm") == ["frog"]
+    assert await found("suhexique") == ["tree"]  # fuzzy pinyin (s = sh), schema 3
     assert [s.text for s in await index.suggest("shuhe", EVERYONE)] == ["树和喜鹊"]
     # Writes of the new shape go through, and a second start has nothing left to do.
     await index.upsert([search_document(id="crow", title="乌鸦喝水")])
@@ -129,9 +131,8 @@ async def test_elasticsearch_index_of_schema_1_is_upgraded_in_place() -> None:
     client = AsyncElasticsearch(backends.ELASTICSEARCH_URL, request_timeout=30)
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     name = f"{prefix}-search-v1"
-    old_properties = {
-        field: mapping for field, mapping in MAPPINGS["properties"].items() if field not in _SCHEMA_2_FIELDS
-    }
+    newer = (*_SCHEMA_2_FIELDS, *_SCHEMA_3_FIELDS)
+    old_properties = {field: spec for field, spec in MAPPINGS["properties"].items() if field not in newer}
     assert set(_SCHEMA_1_TEXT_FIELDS) <= set(old_properties)
     await client.indices.create(
         index=name,
@@ -150,7 +151,10 @@ async def test_elasticsearch_index_of_schema_1_is_upgraded_in_place() -> None:
     try:
         await index.ensure_ready()
         mapping = await client.indices.get_mapping(index=name)
-        assert mapping[name]["mappings"]["_meta"] == {"schema_version": SCHEMA_VERSION}
+        assert mapping[name]["mappings"]["_meta"] == {
+            "schema_version": SCHEMA_VERSION,
+            "fuzzy_pinyin": index.fuzzy.signature,
+        }
         await assert_upgraded(index)
     finally:
         await index.drop_all()
