@@ -9,7 +9,7 @@ import time
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (the name of the file keeping it, not a key)
@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     gc_grace_minutes: int = 60
     # How often the worker runs gc and upload expiry by itself (0 turns that off).
     maintenance_interval_minutes: int = 60
+
+    # -- Document reading (services/documents): OCR of scans, photos and garbage-text pages --
+    # Off: pictures and scans stay without text (as before OCR existed); text PDFs are unaffected.
+    ocr_enabled: bool = True
+    # Pages or pictures OCR'd per file at most (about 1-3 s each on one CPU); the rest stay unread.
+    ocr_max_pages: int = Field(default=50, ge=0)
 
     @model_validator(mode="after")
     def _secret_key_from_data_dir_or_required(self) -> Settings:

@@ -11,7 +11,6 @@ import html
 import io
 import logging
 import re
-import unicodedata
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,19 +22,39 @@ from typing import Any
 import av
 import docx
 import pptx
-import pypdf
 from av.container import InputContainer
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 from PIL import Image
+from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pptx.shapes.group import GroupShape
+
+from services.documents import images, ocr, quality
+from services.documents.base import (
+    MAX_CHARS_PER_PAGE,
+    MAX_PAGES,
+    MAX_TOTAL_CHARS,
+    ExtractionError,
+    PageCollector,
+    PageText,
+    normalize_text,
+)
+from services.documents.pdf import pdf_pages
+
+# Moved to services.documents; still reached through this module by its callers.
+__all__ = [
+    "MAX_CHARS_PER_PAGE",
+    "MAX_PAGES",
+    "MAX_TOTAL_CHARS",
+    "ExtractionError",
+    "PageText",
+    "normalize_text",
+]
 
 logger = logging.getLogger(__name__)
 
-# Bounds on what one document may cost to index. Longer documents are read up to the bounds.
-MAX_PAGES = 2000
-MAX_CHARS_PER_PAGE = 20_000
-MAX_TOTAL_CHARS = 2_000_000
+# Pictures whose text OCR reads (GIF is left out: animations and clip art, rarely a scan).
+IMAGE_FORMATS = frozenset({"png", "jpeg", "webp"})
 
 # DOCX/PPTX are ZIPs whose entries python-docx/pptx decompress whole into memory.
 MAX_ZIP_ENTRIES = 10_000
@@ -50,10 +69,6 @@ POSTER_JPEG_QUALITY = 85
 MAX_POSTER_DECODED_FRAMES = 1000
 
 
-class ExtractionError(Exception):
-    """The file could not be read; the message says why in words a teacher can act on."""
-
-
 @dataclass(frozen=True)
 class VideoInfo:
     duration_s: float
@@ -62,12 +77,6 @@ class VideoInfo:
     height: int
     video_codec: str
     has_audio: bool
-
-
-@dataclass(frozen=True)
-class PageText:
-    number: int
-    text: str
 
 
 @dataclass(frozen=True)
@@ -243,10 +252,18 @@ def _jpeg(frame: VideoFrame, display_size: tuple[int, int], max_width: int) -> b
 # -- Page texts ----------------------------------------------------------------------------------
 
 
-def extract_pages(path: Path, format: str) -> list[PageText]:
-    """Text of each page (PDF, DOCX) or slide (PPTX), numbered from 1; pages without text are left out."""
+def extract_pages(path: Path, format: str, budget: ocr.OcrBudget | None = None) -> list[PageText]:
+    """Text of each page (PDF, DOCX), slide (PPTX) or picture, numbered from 1; pages without text,
+    or whose text is garbage (services.documents.quality), are left out.
+
+    Scanned pages, pages with garbage text, pictures and slides' pictures are OCR'd within ``budget``
+    (none by default).
+    """
+    budget = budget or ocr.OcrBudget(enabled=False)
     if format == "pdf":
-        return _pdf_pages(path)
+        return pdf_pages(path, budget)
+    if format in IMAGE_FORMATS:
+        return images.image_pages(path, budget)
     if format == "docx":
         _check_zip(path)
         with _failures_reported_as("The Word document could not be read"):
@@ -254,73 +271,8 @@ def extract_pages(path: Path, format: str) -> list[PageText]:
     if format == "pptx":
         _check_zip(path)
         with _failures_reported_as("The PowerPoint presentation could not be read"):
-            return _pptx_pages(pptx.Presentation(str(path)))
+            return _pptx_pages(pptx.Presentation(str(path)), budget)
     raise ExtractionError(f"Text can't be extracted from {format} files")
-
-
-class _PageCollector:
-    """Normalizes page texts and enforces the page and character bounds."""
-
-    def __init__(self) -> None:
-        self.pages: list[PageText] = []
-        self.total_chars = 0
-        self.full = False
-
-    def add(self, number: int, raw_text: str) -> None:
-        if number > MAX_PAGES or self.total_chars >= MAX_TOTAL_CHARS:
-            self.full = True
-        if self.full:
-            return
-        text = normalize_text(raw_text)[:MAX_CHARS_PER_PAGE][: MAX_TOTAL_CHARS - self.total_chars]
-        if text:
-            self.pages.append(PageText(number=number, text=text))
-            self.total_chars += len(text)
-
-
-def _build_cleanup_table() -> dict[int, str]:
-    table = {code: " " for code in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if chr(code) != "\n"}
-    # PDFs made by some Chinese tools map glyphs to Kangxi radicals or compatibility ideographs
-    # (⾏ U+2F8F instead of 行 U+884C): they look right but no search term ever matches them.
-    for code in [*range(0x2E80, 0x2FE0), *range(0xF900, 0xFB00)]:
-        normalized = unicodedata.normalize("NFKC", chr(code))
-        if normalized != chr(code):
-            table[code] = normalized
-    return table
-
-
-_CLEANUP = _build_cleanup_table()
-
-
-def normalize_text(text: str) -> str:
-    """One space between words, one line per paragraph, no blank lines, no control characters."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_CLEANUP)
-    lines = (" ".join(line.split()) for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
-
-
-def _pdf_pages(path: Path) -> list[PageText]:
-    with _failures_reported_as("The PDF file is damaged or not a PDF"):
-        reader = pypdf.PdfReader(path)
-        if reader.is_encrypted and not reader.decrypt(""):
-            # Only a password to open the file stops us; restrictions on copying etc. don't.
-            raise ExtractionError("The PDF is password protected")
-        page_count = len(reader.pages)
-    collector = _PageCollector()
-    failed = 0
-    for index in range(min(page_count, MAX_PAGES)):
-        try:
-            text = reader.pages[index].extract_text()
-        except Exception:
-            # One unreadable page shouldn't cost the document its other pages.
-            logger.info("Page %d of %s could not be read", index + 1, path.name, exc_info=True)
-            failed += 1
-            continue
-        collector.add(index + 1, text)
-        if collector.full:
-            break
-    if failed and failed == page_count:
-        raise ExtractionError("The PDF file is damaged: no page could be read")
-    return collector.pages
 
 
 def _check_zip(path: Path) -> None:
@@ -357,7 +309,7 @@ class _DocxPageWalker:
     """
 
     def __init__(self) -> None:
-        self.collector = _PageCollector()
+        self.collector = PageCollector()
         self._number = 1
         self._parts: list[str] = []
         self._has_text = False
@@ -438,30 +390,46 @@ def _docx_pages(document: Any) -> list[PageText]:
     return walker.finish()
 
 
-def _pptx_pages(presentation: Any) -> list[PageText]:
-    collector = _PageCollector()
+def _pptx_pages(presentation: Any, budget: ocr.OcrBudget) -> list[PageText]:
+    """Each slide's text: its shapes, tables and notes, and (by OCR, within ``budget``) its pictures,
+    where teachers paste screenshots of textbook pages and exercises."""
+    collector = PageCollector()
     for number, slide in enumerate(presentation.slides, start=1):
         parts: list[str] = []
+        pictures: list[bytes] = []
         for shape in slide.shapes:
-            _collect_shape_text(shape, parts)
+            _collect_shape_text(shape, parts, pictures)
         if slide.has_notes_slide:
             notes = slide.notes_slide.notes_text_frame
             if notes is not None:
                 parts.append(notes.text)
-        collector.add(number, "\n".join(parts))
+        recognised = [found for blob in pictures if (found := images.picture_text(blob, budget)) is not None]
+        if recognised:
+            weight = sum(found.chars for found in recognised) or 1
+            confidence = sum(found.chars * found.confidence for found in recognised) / weight
+            parts.extend(found.text for found in recognised)
+            collector.add(number, "\n".join(parts), "ocr", round(confidence, 3))
+        else:
+            collector.add(number, "\n".join(parts))
         if collector.full:
             break
     return collector.pages
 
 
-def _collect_shape_text(shape: Any, parts: list[str]) -> None:
+def _collect_shape_text(shape: Any, parts: list[str], pictures: list[bytes]) -> None:
     if isinstance(shape, GroupShape):
         for member in shape.shapes:
-            _collect_shape_text(member, parts)
+            _collect_shape_text(member, parts, pictures)
     elif shape.has_text_frame:
         parts.append(shape.text_frame.text)
     elif shape.has_table:
         parts.extend(cell.text for row in shape.table.rows for cell in row.cells)
+    elif shape.shape_type == MSO_SHAPE_TYPE.PICTURE or hasattr(shape, "image"):
+        try:
+            pictures.append(shape.image.blob)
+        except Exception:
+            # A linked picture (its file is not in the presentation) or a placeholder left empty.
+            logger.info("A slide picture could not be read", exc_info=True)
 
 
 # -- Subtitles -----------------------------------------------------------------------------------
@@ -490,14 +458,39 @@ def parse_subtitles(data: bytes) -> list[Cue]:
     return sorted(cues, key=lambda cue: (cue.start_s, cue.end_s))
 
 
+_SUBTITLE_ENCODINGS_MESSAGE = (
+    "The subtitle file's text encoding is not one Jiaoyun reads (UTF-8, GB18030/GBK, Big5, or UTF-16 "
+    "with a byte order mark): save it as UTF-8"
+)
+
+
 def _decode_subtitles(data: bytes) -> str:
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    for encoding in ("utf-8", "gb18030"):
+    """The file's text: a byte order mark decides; else UTF-8; else the legacy Chinese encoding
+    (GB18030 or Big5) whose reading is plausible text (Big5 bytes decode as GB18030 too, as noise)."""
+    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise ExtractionError(_SUBTITLE_ENCODINGS_MESSAGE) from exc
+    if b"\x00" in data:
+        raise ExtractionError(_SUBTITLE_ENCODINGS_MESSAGE)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    readings = []
+    for encoding in ("gb18030", "big5"):
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ExtractionError("The subtitle file is neither UTF-8 nor GB18030 text")
+        readings.append((quality.assess(_MARKUP.sub("", text)).score, text))
+    plausible = [(score, text) for score, text in readings if score <= quality.GARBAGE_THRESHOLD]
+    if not plausible:
+        raise ExtractionError(_SUBTITLE_ENCODINGS_MESSAGE)
+    # The first of equals: GB18030 (the mainland's) before Big5.
+    return min(plausible, key=lambda reading: reading[0])[1]
 
 
 def _block_cues(lines: list[str]) -> Iterator[Cue]:

@@ -19,6 +19,7 @@ from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.context import AppContext
+from services.documents.ocr import OcrBudget
 from services.indexing.service import enqueue_reindex
 from services.jobs.worker import job_failure_hook, job_handler
 from services.maintenance.repository import BlobDeletionRepository
@@ -58,14 +59,19 @@ async def _analyse_video(path: Path) -> Outcome:
     return Outcome(video=info, poster=poster)
 
 
-def _analyse(path: Path, format: str, category: str) -> Outcome:
-    """The slow part of documents and subtitles, in a worker thread. Only ExtractionError is expected
-    from the libraries."""
+def _analyse(path: Path, format: str, category: str, budget: OcrBudget | None = None) -> Outcome:
+    """The slow part of documents, pictures and subtitles, in a worker thread. Only ExtractionError is
+    expected from the libraries."""
+    budget = budget or OcrBudget(enabled=False)
     try:
         if category == FileCategory.document:
             if format not in EXTRACTABLE_DOCUMENTS:
                 return Outcome(status=ProcessingStatus.skipped)
-            return Outcome(pages=extraction.extract_pages(path, format))
+            return Outcome(pages=extraction.extract_pages(path, format, budget))
+        if category == FileCategory.image:
+            if not budget.enabled or format not in extraction.IMAGE_FORMATS:
+                return Outcome(status=ProcessingStatus.skipped)
+            return Outcome(pages=extraction.extract_pages(path, format, budget))
         if category == FileCategory.subtitle:
             if path.stat().st_size > MAX_SUBTITLE_BYTES:
                 raise extraction.ExtractionError("The subtitle file is too large")
@@ -115,7 +121,10 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
             if category == FileCategory.video:
                 outcome = await _analyse_video(path)
             else:
-                outcome = await to_thread.run_sync(_analyse, path, format, category)
+                budget = OcrBudget(
+                    enabled=context.settings.ocr_enabled, max_pages=context.settings.ocr_max_pages
+                )
+                outcome = await to_thread.run_sync(_analyse, path, format, category, budget)
             outcome.sha256 = sha256
     expected = payload.get("expected_sha256")
     if outcome.sha256 and expected and outcome.sha256 != expected:
@@ -142,7 +151,7 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
         # no earlier text outlives it in the pages, the cues or (through the reindex) the search index.
         pages = outcome.pages or []
         cues = outcome.cues or []
-        await repository.replace_pages(current.id, [(page.number, page.text) for page in pages])
+        await repository.replace_pages(current.id, pages)
         await repository.replace_cues(current.id, [(cue.start_s, cue.end_s, cue.text) for cue in cues])
         enqueue_reindex(session, SEARCH_PARENT, current.resource_id)
 

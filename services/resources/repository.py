@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from search.documents import AccessFilter
+from services.documents.base import PageText
 from storage.models.identity import PublicationStatus, Visibility
 from storage.models.resources import (
     FilePage,
@@ -237,9 +238,18 @@ class ResourceRepository:
         await self.replace_pages(file_id, [])
         await self.replace_cues(file_id, [])
 
-    async def replace_pages(self, file_id: uuid.UUID, pages: Sequence[tuple[int, str]]) -> None:
+    async def replace_pages(self, file_id: uuid.UUID, pages: Sequence[PageText]) -> None:
         await self.session.execute(delete(FilePage).where(FilePage.file_id == file_id))
-        self.session.add_all(FilePage(file_id=file_id, number=number, text=text) for number, text in pages)
+        self.session.add_all(
+            FilePage(
+                file_id=file_id,
+                number=page.number,
+                text=page.text,
+                source=page.source,
+                confidence=page.confidence,
+            )
+            for page in pages
+        )
 
     async def replace_cues(self, file_id: uuid.UUID, cues: Sequence[tuple[float, float, str]]) -> None:
         await self.session.execute(delete(SubtitleCue).where(SubtitleCue.file_id == file_id))

@@ -144,6 +144,10 @@ class FilePage(Base):
     )
     number: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(Text)
+    # "text": read from the file; "ocr": some or all of it recognised in the page's pictures.
+    source: Mapped[str] = mapped_column(String(8), default="text", server_default="text")
+    # OCR's mean confidence (0..1); None for text read from the file.
+    confidence: Mapped[float | None]
 
 
 class SubtitleCue(Base):

@@ -18,6 +18,7 @@ from PIL import Image
 from pptx.presentation import Presentation
 from pptx.util import Inches
 
+from services.documents import base as documents_base
 from services.resources import extraction
 from services.resources.extraction import (
     Cue,
@@ -310,11 +311,12 @@ def test_docx_long_pages_are_truncated(write: _Writer) -> None:
 def test_docx_pages_and_characters_are_bounded(write: _Writer, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(samples.docx_bytes(["一二三", "四五六", "七八九"]))
 
-    monkeypatch.setattr(extraction, "MAX_PAGES", 2)
+    # The bounds live with the page collector every reader shares.
+    monkeypatch.setattr(documents_base, "MAX_PAGES", 2)
     assert [page.number for page in extract_pages(path, "docx")] == [1, 2]
 
-    monkeypatch.setattr(extraction, "MAX_PAGES", 2000)
-    monkeypatch.setattr(extraction, "MAX_TOTAL_CHARS", 5)
+    monkeypatch.setattr(documents_base, "MAX_PAGES", 2000)
+    monkeypatch.setattr(documents_base, "MAX_TOTAL_CHARS", 5)
     assert extract_pages(path, "docx") == [PageText(1, "一二三"), PageText(2, "四五")]
 
 
@@ -447,6 +449,24 @@ def test_srt_in_gbk_with_crlf_and_byte_order_mark_variants() -> None:
 
     assert parse_subtitles(text.encode("gbk")) == [Cue(1.0, 2.0, "老师：上课！"), Cue(2.5, 4.0, "起立")]
     assert parse_subtitles(b"\xef\xbb\xbf" + text.encode()) == parse_subtitles(text.encode("gbk"))
+
+
+@pytest.mark.parametrize("encoding", ["big5", "gb18030", "utf-16", "utf-8-sig"])
+def test_srt_without_numbers_in_legacy_and_unicode_encodings(encoding: str) -> None:
+    text = "00:00:01,000 --> 00:00:02,000\n小蝌蚪找媽媽\n\n00:00:03,000 --> 00:00:04,000\n青蛙的成長過程\n"
+
+    assert parse_subtitles(text.encode(encoding)) == [
+        Cue(1.0, 2.0, "小蝌蚪找媽媽"),
+        Cue(3.0, 4.0, "青蛙的成長過程"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "data", ["00:00:01,000 --> 00:00:02,000\n同学们好\n".encode("utf-16-le"), b"\x81\x30"]
+)
+def test_subtitles_in_encodings_we_do_not_read_say_so(data: bytes) -> None:
+    with pytest.raises(ExtractionError, match="encoding"):
+        parse_subtitles(data)
 
 
 def test_srt_markup_multi_line_text_and_missing_blank_lines() -> None:
