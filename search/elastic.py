@@ -49,7 +49,8 @@ from search.text import chars_field, load_dictionary, words_field
 logger = logging.getLogger(__name__)
 
 # Bumped whenever the mapping or what goes into the fields changes.
-SCHEMA_VERSION = 2
+# 3: latin accents folded (search.text.normalize), so every token of such text changed.
+SCHEMA_VERSION = 3
 _KEYWORD = {"type": "keyword"}
 # Whole token strings compared for equality; longer ones (never a real title) are not indexed.
 _EXACT = {"type": "keyword", "ignore_above": 8191}

@@ -51,7 +51,8 @@ from search.text import chars_field, load_dictionary, words_field
 T = TypeVar("T")
 _KEYWORD_COLUMNS = tuple(field for field in FACET_FIELDS if field != "tags")
 # Bumped whenever a generation's tables change shape or what goes into them.
-SCHEMA_VERSION = 2
+# 3: latin accents folded (search.text.normalize), so every token of such text changed.
+SCHEMA_VERSION = 3
 _FTS_COLUMNS = ("title_words", "body_words", "title_chars", "body_chars", "title_pinyin", "title_initials")
 # bm25 weights per FTS column, in _FTS_COLUMNS order.
 _BM25_WEIGHTS = "4.0, 1.0, 8.0, 2.0, 4.0, 2.0"
