@@ -88,33 +88,54 @@ def prepared(image: Image.Image) -> Image.Image:
     return image
 
 
-def _read(image: Image.Image) -> OcrText:
-    # The engine takes OpenCV's BGR order.
+@dataclass(frozen=True)
+class _Reading:
+    found: OcrText
+    # Share of the lines found that stand upright (taller than wide): a picture on its side.
+    vertical: float
+
+    @property
+    def worth(self) -> float:
+        return self.found.chars * self.found.confidence * (1 - self.vertical)
+
+
+def _read(image: Image.Image) -> _Reading:
+    # The engine takes OpenCV's BGR order. Its line-direction classifier stays off: it would read
+    # an upside-down page line by line, but with the lines in reverse order; turning the whole
+    # picture (see recognize) reads it in order instead.
     array = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
     with _recognition_lock:
-        result, _elapsed = _get_engine()(array)
+        result, _elapsed = _get_engine()(array, use_cls=False)
     lines: list[tuple[str, float]] = []
-    for _box, text, score in result or []:
+    vertical = 0
+    for box, text, score in result or []:
         if float(score) >= MIN_LINE_CONFIDENCE and str(text).strip():
             lines.append((str(text).strip(), float(score)))
+            (x0, y0), (x1, y1), (x2, y2) = box[0], box[1], box[2]
+            width, height = abs(x1 - x0) + abs(y1 - y0), abs(x2 - x1) + abs(y2 - y1)
+            vertical += height > 1.5 * width
     weight = sum(len(text) for text, _ in lines)
     confidence = sum(len(text) * score for text, score in lines) / weight if weight else 0.0
-    return OcrText(text="\n".join(text for text, _ in lines), confidence=round(confidence, 3))
+    found = OcrText(text="\n".join(text for text, _ in lines), confidence=round(confidence, 3))
+    return _Reading(found, vertical / len(lines) if lines else 0.0)
 
 
 def recognize(image: Image.Image) -> OcrText | None:
     """The text in ``image``, line by line, or None when there is none.
 
-    A picture that reads as (almost) nothing upright is tried on its sides too: scans and photos
-    without orientation data are often a quarter turn off.
+    A picture that reads as (almost) nothing upright, or whose lines stand upright, is tried turned
+    too: scans and photos without orientation data are often a quarter or half turn off.
     """
     image = prepared(image)
     if min(image.size) < MIN_SIDE_PX:
         return None
     best = _read(image)
-    if best.chars < FEW_CHARS:
-        for turn in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270):
+    if best.found.chars < FEW_CHARS or best.vertical > 0.5:
+        turns = [Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270]
+        if best.found.chars < FEW_CHARS:
+            turns.append(Image.Transpose.ROTATE_180)
+        for turn in turns:
             candidate = _read(image.transpose(turn))
-            if candidate.chars * candidate.confidence > best.chars * best.confidence:
+            if candidate.worth > best.worth:
                 best = candidate
-    return best if best.text else None
+    return best.found if best.found.text else None

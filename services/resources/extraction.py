@@ -25,6 +25,8 @@ import pptx
 from av.container import InputContainer
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import parse_xml
 from PIL import Image
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pptx.shapes.group import GroupShape
@@ -52,6 +54,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# docProps/app.xml is a few hundred bytes; only its page count is read.
+MAX_APP_XML_BYTES = 64 * 1024
 
 # Pictures whose text OCR reads (GIF is left out: animations and clip art, rarely a scan).
 IMAGE_FORMATS = frozenset({"png", "jpeg", "webp"})
@@ -267,7 +272,7 @@ def extract_pages(path: Path, format: str, budget: ocr.OcrBudget | None = None) 
     if format == "docx":
         _check_zip(path)
         with _failures_reported_as("The Word document could not be read"):
-            return _docx_pages(docx.Document(str(path)))
+            return _docx_pages(docx.Document(str(path)), _page_count_hint(path))
     if format == "pptx":
         _check_zip(path)
         with _failures_reported_as("The PowerPoint presentation could not be read"):
@@ -308,8 +313,14 @@ class _DocxPageWalker:
     page breaks, and the lastRenderedPageBreak marks Word leaves where it last laid pages out.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, section_starts_page: list[bool], comments: dict[str, str]) -> None:
         self.collector = PageCollector()
+        # Per section (in order), whether it starts on a new page; see _section_starts.
+        self._section_starts_page = section_starts_page
+        self._section = 0
+        # Comment texts by id, indexed where their reference stands.
+        self._comments = comments
+        self.breaks = 0
         self._number = 1
         self._parts: list[str] = []
         self._has_text = False
@@ -342,6 +353,18 @@ class _DocxPageWalker:
                     self._break(explicit=True)
                 self.walk(child)
                 self._parts.append("\n")
+                if _ends_section(child):
+                    # WPS marks pages only this way: section breaks, no rendered page breaks.
+                    self._section += 1
+                    if (
+                        self._section < len(self._section_starts_page)
+                        and (self._section_starts_page[self._section])
+                    ):
+                        self._break(explicit=True)
+            elif tag == f"{_W}commentReference":
+                comment = self._comments.get(child.get(f"{_W}id", ""))
+                if comment:
+                    self._parts.append(f"\n{comment}\n")
             elif tag == f"{_W}tr":
                 outer = self._row_break_taken
                 self._row_break_taken = False
@@ -370,6 +393,7 @@ class _DocxPageWalker:
                 self._row_break_taken = True
         self._flush()
         self._number += 1
+        self.breaks += 1
         self._after_explicit_break = explicit
 
     def _flush(self) -> None:
@@ -384,10 +408,108 @@ def _starts_on_new_page(paragraph: Any) -> bool:
     return flag is not None and flag.get(f"{_W}val", "true") not in ("false", "0", "off")
 
 
-def _docx_pages(document: Any) -> list[PageText]:
-    walker = _DocxPageWalker()
-    walker.walk(document.element.body)
-    return walker.finish()
+def _ends_section(paragraph: Any) -> bool:
+    properties = paragraph.find(f"{_W}pPr")
+    return properties is not None and properties.find(f"{_W}sectPr") is not None
+
+
+# Section types that start on a new page; a section without a type starts on the next page.
+_PAGE_STARTING_SECTIONS = frozenset({"nextPage", "oddPage", "evenPage"})
+
+
+def _section_starts(body: Any) -> list[bool]:
+    """For each section in order, whether it starts on a new page.
+
+    A section's properties (w:sectPr) close it: in its last paragraph, or for the last section at
+    the end of the body. Their w:type says how the section they close began.
+    """
+    starts = []
+    for properties in body.iter(f"{_W}sectPr"):
+        kind = properties.find(f"{_W}type")
+        value = kind.get(f"{_W}val") if kind is not None else None
+        starts.append(value is None or value in _PAGE_STARTING_SECTIONS)
+    return starts
+
+
+_COMMENTS_RELATIONSHIP = RT.COMMENTS
+_HEADER_FOOTER_RELATIONSHIPS = frozenset({RT.HEADER, RT.FOOTER})
+
+
+def _xml_text(element: Any) -> str:
+    paragraphs = []
+    for paragraph in element.iter(f"{_W}p"):
+        text = "".join(node.text or "" for node in paragraph.iter(f"{_W}t"))
+        if text.strip():
+            paragraphs.append(text)
+    return "\n".join(paragraphs)
+
+
+def _related_parts(document: Any, kinds: frozenset[str]) -> list[Any]:
+    parts = [
+        rel.target_part for rel in document.part.rels.values() if not rel.is_external and rel.reltype in kinds
+    ]
+    return [parse_xml(part.blob) for part in parts]
+
+
+def _comments(document: Any) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for part in _related_parts(document, frozenset({_COMMENTS_RELATIONSHIP})):
+        for comment in part.iter(f"{_W}comment"):
+            text = _xml_text(comment)
+            if text:
+                found[comment.get(f"{_W}id", "")] = text
+    return found
+
+
+def _headers_and_footers(document: Any) -> str:
+    """The distinct texts of the headers and footers (school name, subject, exam title …)."""
+    texts = [_xml_text(part) for part in _related_parts(document, _HEADER_FOOTER_RELATIONSHIPS)]
+    return "\n".join(dict.fromkeys(text for text in texts if text))
+
+
+def _page_count_hint(path: Path) -> int | None:
+    """The page count Word or WPS saved in docProps/app.xml when it last laid the document out."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            app = archive.read("docProps/app.xml")[:MAX_APP_XML_BYTES]
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return None
+    match = re.search(rb"<(?:\w+:)?Pages>\s*(\d{1,5})\s*</", app)
+    return int(match.group(1)) if match else None
+
+
+def _docx_pages(document: Any, page_count_hint: int | None = None) -> list[PageText]:
+    body = document.element.body
+    walker = _DocxPageWalker(_section_starts(body), _comments(document))
+    walker.walk(body)
+    pages = walker.finish()
+    if walker.breaks == 0 and page_count_hint and page_count_hint > 1 and len(pages) == 1:
+        pages = _spread(pages[0].text, page_count_hint)
+    extra = _headers_and_footers(document)
+    if extra:
+        first = pages[0] if pages and pages[0].number == 1 else PageText(1, "")
+        rest = pages[1:] if pages and pages[0].number == 1 else pages
+        collector = PageCollector()
+        collector.add(1, f"{extra}\n{first.text}")
+        pages = collector.pages + rest
+    return pages
+
+
+def _spread(text: str, page_count: int) -> list[PageText]:
+    """Paragraphs laid out over ``page_count`` pages in proportion to their length: where a document
+    has no page marks at all, the saved page count still places a hit near its page."""
+    paragraphs = text.split("\n")
+    total = sum(len(paragraph) for paragraph in paragraphs) or 1
+    by_page: dict[int, list[str]] = {}
+    seen = 0
+    for paragraph in paragraphs:
+        number = min(page_count, seen * page_count // total + 1)
+        by_page.setdefault(number, []).append(paragraph)
+        seen += len(paragraph)
+    collector = PageCollector()
+    for number, lines in by_page.items():
+        collector.add(number, "\n".join(lines))
+    return collector.pages
 
 
 def _pptx_pages(presentation: Any, budget: ocr.OcrBudget) -> list[PageText]:

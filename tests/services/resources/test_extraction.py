@@ -11,6 +11,7 @@ import pptx
 import pypdf
 import pytest
 from docx.document import Document as WordDocument
+from docx.enum.section import WD_SECTION
 from docx.enum.text import WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.xmlchemy import BaseOxmlElement
@@ -299,6 +300,57 @@ def test_docx_page_boundaries_word_rendered_count_once(write: _Writer) -> None:
         PageText(3, "第三页"),
         PageText(4, "甲\n乙\n丙"),
         PageText(5, "第五页"),
+    ]
+
+
+def _saved(document: WordDocument) -> bytes:
+    output = io.BytesIO()
+    document.save(output)
+    return output.getvalue()
+
+
+def test_docx_section_breaks_headers_footers_and_comments(write: _Writer) -> None:
+    document = docx.Document()
+    document.sections[0].header.paragraphs[0].text = "实验小学 三年级语文"
+    document.sections[0].footer.paragraphs[0].text = "第一学期 期末复习"
+    commented = document.add_paragraph("第一节 古诗两首")
+    document.add_comment(commented.runs, text="这里补充背诵要求", author="王老师")
+    document.add_section(WD_SECTION.NEW_PAGE)
+    document.add_paragraph("第二节 秋天的雨")
+    document.add_section(WD_SECTION.CONTINUOUS)
+    document.add_paragraph("同一页上的连续节")
+    document.add_section(WD_SECTION.ODD_PAGE)
+    document.add_paragraph("第三节 习作")
+
+    assert extract_pages(write(_saved(document)), "docx") == [
+        PageText(1, "实验小学 三年级语文\n第一学期 期末复习\n第一节 古诗两首\n这里补充背诵要求"),
+        PageText(2, "第二节 秋天的雨\n同一页上的连续节"),
+        PageText(3, "第三节 习作"),
+    ]
+
+
+def test_docx_without_page_marks_is_spread_over_the_saved_page_count(write: _Writer) -> None:
+    document = docx.Document()
+    for number in range(1, 7):
+        document.add_paragraph(f"第{number}段" + "文字" * 50)
+    original = _saved(document)
+    output = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(original)) as source, zipfile.ZipFile(output, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry)
+            if entry.filename == "docProps/app.xml":
+                data = (
+                    b'<?xml version="1.0"?><Properties xmlns="http://schemas.openxmlformats.org/'
+                    b'officeDocument/2006/extended-properties"><Pages>3</Pages></Properties>'
+                )
+            target.writestr(entry, data)
+
+    pages = extract_pages(write(output.getvalue()), "docx")
+
+    assert [(page.number, [line[:3] for line in page.text.split("\n")]) for page in pages] == [
+        (1, ["第1段", "第2段"]),
+        (2, ["第3段", "第4段"]),
+        (3, ["第5段", "第6段"]),
     ]
 
 
