@@ -294,6 +294,9 @@ async def resource_page(
     orm_files = {item.id: item for item in loaded.files}
     cues = await resources.file_cues(session, orm_files[subtitles[0].id]) if subtitles else []
     pages = await resources.file_pages(session, orm_files[document.id]) if document else []
+    # A picture's text, read by OCR (a scanned 试卷, a photographed 学案).
+    picture = primary if primary is not None and primary.category == "image" else None
+    picture_pages = await resources.file_pages(session, orm_files[picture.id]) if picture else []
 
     is_recording = resource.resource_type in resources.RECORDING_TYPES
     timeline = None
@@ -328,6 +331,7 @@ async def resource_page(
         subtitles=subtitles,
         attachments=[item for item in version.files if item.purpose == "attachment"],
         cues=cues,
+        picture_pages=picture_pages,
         document=document,
         pages=pages,
         target_page=page,
