@@ -118,27 +118,28 @@ def _bucket(char: str) -> str:
     return f"script-{code >> 7:x}"
 
 
+@cache
+def _classify(char: str) -> str:
+    """ "space", "junk" or the character's bucket; cached, as a page repeats its characters."""
+    if char.isspace():
+        return "space"
+    return "junk" if _is_junk(char) else _bucket(char)
+
+
 def assess(text: str) -> Quality:
-    visible = [char for char in text if not char.isspace()]
+    glyph_chars = sum(len(match.group()) for match in GLYPH_NAME_TOKENS.finditer(text))
+    counts = Counter(_classify(char) for char in GLYPH_NAME_TOKENS.sub(" ", text))
+    visible = sum(count for name, count in counts.items() if name != "space") + glyph_chars
     if not visible:
         return Quality(score=0.0, cleaned="")
-    glyph_chars = sum(len(match.group()) for match in GLYPH_NAME_TOKENS.finditer(text))
-    remaining = GLYPH_NAME_TOKENS.sub(" ", text)
-    junk = 0
-    buckets: Counter[str] = Counter()
-    for char in remaining:
-        if char.isspace():
-            continue
-        if _is_junk(char):
-            junk += 1
-        else:
-            buckets[_bucket(char)] += 1
-    letters = sum(buckets.values()) or 1
-    implausible = buckets["rare"]
-    for name, count in buckets.items():
+    junk = counts.pop("junk", 0)
+    counts.pop("space", None)
+    letters = sum(counts.values()) or 1
+    implausible = counts["rare"]
+    for name, count in counts.items():
         if (name == "hangul" or name.startswith("script-")) and count / letters < DOMINANT_SHARE:
             implausible += count
-    score = (glyph_chars + junk + implausible) / len(visible)
+    score = (glyph_chars + junk + implausible) / visible
     return Quality(score=round(score, 3), cleaned=clean(text))
 
 
