@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.context import AppContext
 from services.documents.ocr import OcrBudget
 from services.indexing.service import enqueue_reindex
+from services.jobs.repository import JobRepository
 from services.jobs.worker import job_failure_hook, job_handler
 from services.maintenance.repository import BlobDeletionRepository
 from services.resources import extraction
@@ -34,6 +35,9 @@ from storage.models.jobs import Job
 from storage.models.resources import ProcessingStatus, ResourceFile
 
 POSTER_PREFIX = "poster"
+# Called with each video file whose processing succeeded, in the transaction that records it
+# (services.documents.screen_jobs queues its job here).
+AFTER_VIDEO_READY: list[Callable[[JobRepository, ResourceFile], None]] = []
 EXTRACTABLE_DOCUMENTS = frozenset({"pdf", "docx", "pptx"})
 MAX_SUBTITLE_BYTES = 20 * 1024 * 1024
 
@@ -81,7 +85,7 @@ def _analyse(path: Path, format: str, category: str, budget: OcrBudget | None = 
         return Outcome(status=ProcessingStatus.failed, error=str(exc))
 
 
-async def _download(context: AppContext, key: str, target: Path) -> str:
+async def download(context: AppContext, key: str, target: Path) -> str:
     digest = hashlib.sha256()
     handle = await to_thread.run_sync(target.open, "wb")
 
@@ -114,7 +118,7 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory(prefix="jiaoyun-process-") as workdir:
         path = Path(workdir) / "content"
         try:
-            sha256 = await _download(context, blob_key, path)
+            sha256 = await download(context, blob_key, path)
         except BlobNotFound:
             outcome = Outcome(status=ProcessingStatus.failed, error="The file's content is missing")
         else:
@@ -153,6 +157,12 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
         cues = outcome.cues or []
         await repository.replace_pages(current.id, pages)
         await repository.replace_cues(current.id, [(cue.start_s, cue.end_s, cue.text) for cue in cues])
+        await repository.replace_screens(current.id, [])
+        if outcome.video is not None and context.settings.ocr_enabled:
+            # Text on screen is read by a job of its own (services.documents.screen_jobs), so the
+            # video is playable meanwhile.
+            for hook in AFTER_VIDEO_READY:
+                hook(JobRepository(session), current)
         enqueue_reindex(session, SEARCH_PARENT, current.resource_id)
 
 

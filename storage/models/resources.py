@@ -7,7 +7,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.database import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -160,6 +171,24 @@ class SubtitleCue(Base):
     start_s: Mapped[float]
     end_s: Mapped[float]
     text: Mapped[str] = mapped_column(Text)
+
+
+class ScreenText(Base):
+    """Text on screen in a recorded lesson (a slide, the blackboard), from the second it appears."""
+
+    __tablename__ = "screen_texts"
+
+    file_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("resource_files.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(primary_key=True)
+    start_s: Mapped[float]
+    end_s: Mapped[float]
+    text: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float]
+    # A small JPEG of the screen (~10-20 KB; at most a few per minute of video), kept with its row so
+    # it lives and dies with it.
+    thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class UploadStatus(StrEnum):

@@ -7,9 +7,11 @@ import functools
 import io
 from pathlib import Path
 
+import av
 import pptx
 import pypdf
 import pytest
+from av.video.stream import VideoStream
 from PIL import Image, ImageDraw, ImageFont
 from pptx.util import Inches
 from reportlab.lib.utils import ImageReader
@@ -121,4 +123,24 @@ def pptx_with_picture(title: str, picture: Image.Image) -> bytes:
     slide.shapes.add_picture(io.BytesIO(image_bytes(picture, "PNG")), Inches(0.5), Inches(2), Inches(9))
     output = io.BytesIO()
     presentation.save(output)
+    return output.getvalue()
+
+
+@functools.lru_cache(maxsize=4)
+def slide_video(slides: tuple[tuple[str, ...], ...], seconds_each: float = 4.0, fps: int = 5) -> bytes:
+    """An MP4 showing each slide (lines of text) for ``seconds_each``, a keyframe every second, as a
+    screen recording of a lesson's slides."""
+    pictures = [scan(lines, width=640, size=40).resize((640, 160)) for lines in slides]
+    output = io.BytesIO()
+    with av.open(output, mode="w", format="mp4") as container:
+        stream = container.add_stream(samples._h264_or_mpeg4(), rate=fps)
+        assert isinstance(stream, VideoStream)
+        stream.width, stream.height, stream.pix_fmt = 640, 160, "yuv420p"
+        stream.codec_context.gop_size = fps
+        frames_each = round(seconds_each * fps)
+        for index in range(frames_each * len(pictures)):
+            frame = av.VideoFrame.from_image(pictures[index // frames_each])  # type: ignore[no-untyped-call]
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
     return output.getvalue()

@@ -99,3 +99,34 @@ async def test_srt_without_numbers_is_accepted_and_unreadable_encodings_are_name
     await world.process()
     found = await search(context, "翻開課本", kinds=[DocKind.video_cue])
     assert [hit.document.start_s for hit in found.hits] == [3.0]
+
+
+async def test_a_slide_recording_answers_a_search_with_the_second_its_slide_appears(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await district(client, context)
+    video = generated.slide_video((("第一课 小蝌蚪找妈妈",), ("课堂练习 青蛙的成长过程",)))
+    recording = await world.created("课例.mp4", video, resource_type="lesson_record")
+    await world.process()
+
+    found = await search(context, "青蛙的成长过程", kinds=[DocKind.screen_text])
+    assert [(hit.parent_id, hit.document.start_s) for hit in found.hits] == [(recording["id"], 4.0)]
+    matched = await client.get(
+        "/api/v1/search", params={"q": "青蛙的成长过程", "kind": "screen_text"}, headers=world.student_auth
+    )
+    assert matched.status_code == 200, matched.text
+    location = matched.json()["hits"][0]["location"]
+    assert (location["where"], location["start_s"]) == ("screen", 4.0)
+    assert location["open_url"].endswith("#t=4")
+
+    screens = await client.get(
+        file_url(recording, main_file(recording)["id"], "screens"), headers=world.teacher_auth
+    )
+    assert [(screen["start_s"], screen["text"]) for screen in screens.json()] == [
+        (0.0, "第一课小蝌蚪找妈妈"),
+        (4.0, "课堂练习青蛙的成长过程"),
+    ]
+    thumbnail = await client.get(screens.json()[1]["thumbnail_url"], headers=world.teacher_auth)
+    assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/jpeg"
+    missing = await client.get(f"{screens_url}/9/thumbnail", headers=world.teacher_auth)
+    assert missing.status_code == 404
