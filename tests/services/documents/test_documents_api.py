@@ -119,9 +119,8 @@ async def test_a_slide_recording_answers_a_search_with_the_second_its_slide_appe
     assert (location["where"], location["start_s"]) == ("screen", 4.0)
     assert location["open_url"].endswith("#t=4")
 
-    screens = await client.get(
-        file_url(recording, main_file(recording)["id"], "screens"), headers=world.teacher_auth
-    )
+    screens_url = file_url(recording, main_file(recording)["id"], "screens")
+    screens = await client.get(screens_url, headers=world.teacher_auth)
     assert [(screen["start_s"], screen["text"]) for screen in screens.json()] == [
         (0.0, "第一课小蝌蚪找妈妈"),
         (4.0, "课堂练习青蛙的成长过程"),
