@@ -14,6 +14,9 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
+# OpenCV (under the OCR engine) links libGL and GLib, which the slim image lacks.
+RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
+    && rm -rf /var/lib/apt/lists/*
 COPY --from=build /dist/ /dist/
 RUN pip install /dist/jiaoyun-*.whl && rm -rf /dist \
     && useradd --system --home /app jiaoyun && mkdir -p /data && chown jiaoyun /data

@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-    echo "Jiaoyun needs Python 3.11 or newer ($PYTHON is $("$PYTHON" --version 2>&1))" >&2
+# 3.13 and newer: the OCR engine (rapidocr_onnxruntime) has no wheels for them yet.
+if ! "$PYTHON" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info < (3, 13))'; then
+    echo "Jiaoyun needs Python 3.11 or 3.12 ($PYTHON is $("$PYTHON" --version 2>&1))" >&2
     exit 1
 fi
 if [ ! -x .venv/bin/python ]; then

@@ -21,6 +21,7 @@ class DocKind(StrEnum):
     resource = "resource"  # a resource's metadata: title, description, tags
     file_page = "file_page"  # one page or slide of a document
     video_cue = "video_cue"  # one subtitle cue of a video
+    screen_text = "screen_text"  # text on screen in a video (a slide, the blackboard), from its second
     post = "post"  # a research topic or reply
 
 

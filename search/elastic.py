@@ -50,7 +50,9 @@ from search.text import chars_field, load_dictionary, words_field
 logger = logging.getLogger(__name__)
 
 # Bumped whenever the mapping or what goes into the fields changes.
-SCHEMA_VERSION = 3
+# 3: Traditional script folded to Simplified, fuzzy-pinyin title field.
+# 4: latin accents folded (search.text.normalize), so every token of such text changed.
+SCHEMA_VERSION = 4
 _KEYWORD = {"type": "keyword"}
 # Whole token strings compared for equality; longer ones (never a real title) are not indexed.
 _EXACT = {"type": "keyword", "ignore_above": 8191}

@@ -52,7 +52,9 @@ from search.text import chars_field, load_dictionary, words_field
 T = TypeVar("T")
 _KEYWORD_COLUMNS = tuple(field for field in FACET_FIELDS if field != "tags")
 # Bumped whenever a generation's tables change shape or what goes into them.
-SCHEMA_VERSION = 3
+# 3: Traditional script folded to Simplified, fuzzy-pinyin title column.
+# 4: latin accents folded (search.text.normalize), so every token of such text changed.
+SCHEMA_VERSION = 4
 _FTS_COLUMNS = (
     "title_words",
     "body_words",

@@ -63,9 +63,31 @@ def to_simplified(text: str) -> str:
     return converted
 
 
+def _latin_folding_table() -> dict[int, str]:
+    """Latin letters with diacritics to their base letters (é → e, ü → u, ā → a), one for one.
+
+    Only letters that decompose into one base letter plus combining marks are folded, so lengths
+    never change (highlighting maps offsets back); ß, æ, ø stay. Combining marks left over from
+    decomposed input are dropped. Pinyin keys already fold tone marks the same way.
+    """
+    table: dict[int, str] = {code: "" for code in range(0x0300, 0x0370)}
+    for code in [*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00)]:
+        base = "".join(
+            char for char in unicodedata.normalize("NFD", chr(code)) if not unicodedata.combining(char)
+        )
+        if len(base) == 1 and base != chr(code) and base.isascii():
+            table[code] = base
+    return table
+
+
+_LATIN_FOLDING = _latin_folding_table()
+
+
 def normalize(text: str) -> str:
-    # NFKC folds full-width latin and digits (ＡＢＣ１２３) into their ASCII forms.
-    return to_simplified(unicodedata.normalize("NFKC", text)).lower()
+    # NFKC folds full-width latin and digits (ＡＢＣ１２３) into their ASCII forms; Traditional script is
+    # folded to Simplified; accents on latin letters are folded away so événements, Événements and
+    # evenements are one word.
+    return to_simplified(unicodedata.normalize("NFKC", text)).lower().translate(_LATIN_FOLDING)
 
 
 def word_tokens(text: str) -> list[str]:

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.blob_links.router import router as blob_links_router
 from services.context import AppContext, build_context, mixed_mode_warning, prepare_backends
+from services.documents.router import router as screens_router
 from services.errors import install_error_handlers
 from services.health.router import router as health_router
 from services.identity.router import router as identity_router
@@ -85,6 +86,7 @@ def create_app(
     app.include_router(blob_links_router)
     app.include_router(identity_router)
     app.include_router(resources_router)
+    app.include_router(screens_router)
     app.include_router(search_router)
     app.include_router(notifications_router)
     app.include_router(review_router)

@@ -9,7 +9,7 @@ import time
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from search.fuzzy import FuzzyPinyin
@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     @property
     def fuzzy_pinyin(self) -> FuzzyPinyin:
         return FuzzyPinyin.parse(self.search_fuzzy_pinyin)
+
+    # -- Document reading (services/documents): OCR of scans, photos and garbage-text pages --
+    # Off: pictures and scans stay without text (as before OCR existed); text PDFs are unaffected.
+    ocr_enabled: bool = True
+    # Pages or pictures OCR'd per file at most (about 1-3 s each on one CPU); the rest stay unread.
+    ocr_max_pages: int = Field(default=50, ge=0)
 
     @model_validator(mode="after")
     def _secret_key_from_data_dir_or_required(self) -> Settings:

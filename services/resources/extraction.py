@@ -11,7 +11,6 @@ import html
 import io
 import logging
 import re
-import unicodedata
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,19 +22,44 @@ from typing import Any
 import av
 import docx
 import pptx
-import pypdf
 from av.container import InputContainer
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import parse_xml
 from PIL import Image
+from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pptx.shapes.group import GroupShape
+
+from services.documents import images, ocr, quality
+from services.documents.base import (
+    MAX_CHARS_PER_PAGE,
+    MAX_PAGES,
+    MAX_TOTAL_CHARS,
+    ExtractionError,
+    PageCollector,
+    PageText,
+    normalize_text,
+)
+from services.documents.pdf import pdf_pages
+
+# Moved to services.documents; still reached through this module by its callers.
+__all__ = [
+    "MAX_CHARS_PER_PAGE",
+    "MAX_PAGES",
+    "MAX_TOTAL_CHARS",
+    "ExtractionError",
+    "PageText",
+    "normalize_text",
+]
 
 logger = logging.getLogger(__name__)
 
-# Bounds on what one document may cost to index. Longer documents are read up to the bounds.
-MAX_PAGES = 2000
-MAX_CHARS_PER_PAGE = 20_000
-MAX_TOTAL_CHARS = 2_000_000
+# docProps/app.xml is a few hundred bytes; only its page count is read.
+MAX_APP_XML_BYTES = 64 * 1024
+
+# Pictures whose text OCR reads (GIF is left out: animations and clip art, rarely a scan).
+IMAGE_FORMATS = frozenset({"png", "jpeg", "webp"})
 
 # DOCX/PPTX are ZIPs whose entries python-docx/pptx decompress whole into memory.
 MAX_ZIP_ENTRIES = 10_000
@@ -54,10 +78,6 @@ POSTER_JPEG_QUALITY = 85
 MAX_POSTER_DECODED_FRAMES = 1000
 
 
-class ExtractionError(Exception):
-    """The file could not be read; the message says why in words a teacher can act on."""
-
-
 @dataclass(frozen=True)
 class VideoInfo:
     duration_s: float
@@ -66,12 +86,6 @@ class VideoInfo:
     height: int
     video_codec: str
     has_audio: bool
-
-
-@dataclass(frozen=True)
-class PageText:
-    number: int
-    text: str
 
 
 @dataclass(frozen=True)
@@ -247,84 +261,27 @@ def _jpeg(frame: VideoFrame, display_size: tuple[int, int], max_width: int) -> b
 # -- Page texts ----------------------------------------------------------------------------------
 
 
-def extract_pages(path: Path, format: str) -> list[PageText]:
-    """Text of each page (PDF, DOCX) or slide (PPTX), numbered from 1; pages without text are left out."""
+def extract_pages(path: Path, format: str, budget: ocr.OcrBudget | None = None) -> list[PageText]:
+    """Text of each page (PDF, DOCX), slide (PPTX) or picture, numbered from 1; pages without text,
+    or whose text is garbage (services.documents.quality), are left out.
+
+    Scanned pages, pages with garbage text, pictures and slides' pictures are OCR'd within ``budget``
+    (none by default).
+    """
+    budget = budget or ocr.OcrBudget(enabled=False)
     if format == "pdf":
-        return _pdf_pages(path)
+        return pdf_pages(path, budget)
+    if format in IMAGE_FORMATS:
+        return images.image_pages(path, budget)
     if format == "docx":
         _check_zip(path)
         with _failures_reported_as("The Word document could not be read"):
-            return _docx_pages(docx.Document(str(path)))
+            return _docx_pages(docx.Document(str(path)), _page_count_hint(path))
     if format == "pptx":
         _check_zip(path)
         with _failures_reported_as("The PowerPoint presentation could not be read"):
-            return _pptx_pages(pptx.Presentation(str(path)))
+            return _pptx_pages(pptx.Presentation(str(path)), budget)
     raise ExtractionError(f"Text can't be extracted from {format} files")
-
-
-class _PageCollector:
-    """Normalizes page texts and enforces the page and character bounds."""
-
-    def __init__(self) -> None:
-        self.pages: list[PageText] = []
-        self.total_chars = 0
-        self.full = False
-
-    def add(self, number: int, raw_text: str) -> None:
-        if number > MAX_PAGES or self.total_chars >= MAX_TOTAL_CHARS:
-            self.full = True
-        if self.full:
-            return
-        text = normalize_text(raw_text)[:MAX_CHARS_PER_PAGE][: MAX_TOTAL_CHARS - self.total_chars]
-        if text:
-            self.pages.append(PageText(number=number, text=text))
-            self.total_chars += len(text)
-
-
-def _build_cleanup_table() -> dict[int, str]:
-    table = {code: " " for code in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if chr(code) != "\n"}
-    # PDFs made by some Chinese tools map glyphs to Kangxi radicals or compatibility ideographs
-    # (⾏ U+2F8F instead of 行 U+884C): they look right but no search term ever matches them.
-    for code in [*range(0x2E80, 0x2FE0), *range(0xF900, 0xFB00)]:
-        normalized = unicodedata.normalize("NFKC", chr(code))
-        if normalized != chr(code):
-            table[code] = normalized
-    return table
-
-
-_CLEANUP = _build_cleanup_table()
-
-
-def normalize_text(text: str) -> str:
-    """One space between words, one line per paragraph, no blank lines, no control characters."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_CLEANUP)
-    lines = (" ".join(line.split()) for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
-
-
-def _pdf_pages(path: Path) -> list[PageText]:
-    with _failures_reported_as("The PDF file is damaged or not a PDF"):
-        reader = pypdf.PdfReader(path)
-        if reader.is_encrypted and not reader.decrypt(""):
-            # Only a password to open the file stops us; restrictions on copying etc. don't.
-            raise ExtractionError("The PDF is password protected")
-        page_count = len(reader.pages)
-    collector = _PageCollector()
-    failed = 0
-    for index in range(min(page_count, MAX_PAGES)):
-        try:
-            text = reader.pages[index].extract_text()
-        except Exception:
-            # One unreadable page shouldn't cost the document its other pages.
-            logger.info("Page %d of %s could not be read", index + 1, path.name, exc_info=True)
-            failed += 1
-            continue
-        collector.add(index + 1, text)
-        if collector.full:
-            break
-    if failed and failed == page_count:
-        raise ExtractionError("The PDF file is damaged: no page could be read")
-    return collector.pages
 
 
 def _check_zip(path: Path) -> None:
@@ -368,8 +325,14 @@ class _DocxPageWalker:
     page breaks, and the lastRenderedPageBreak marks Word leaves where it last laid pages out.
     """
 
-    def __init__(self) -> None:
-        self.collector = _PageCollector()
+    def __init__(self, section_starts_page: list[bool], comments: dict[str, str]) -> None:
+        self.collector = PageCollector()
+        # Per section (in order), whether it starts on a new page; see _section_starts.
+        self._section_starts_page = section_starts_page
+        self._section = 0
+        # Comment texts by id, indexed where their reference stands.
+        self._comments = comments
+        self.breaks = 0
         self._number = 1
         self._parts: list[str] = []
         self._has_text = False
@@ -402,6 +365,18 @@ class _DocxPageWalker:
                     self._break(explicit=True)
                 self.walk(child)
                 self._parts.append("\n")
+                if _ends_section(child):
+                    # WPS marks pages only this way: section breaks, no rendered page breaks.
+                    self._section += 1
+                    if (
+                        self._section < len(self._section_starts_page)
+                        and (self._section_starts_page[self._section])
+                    ):
+                        self._break(explicit=True)
+            elif tag == f"{_W}commentReference":
+                comment = self._comments.get(child.get(f"{_W}id", ""))
+                if comment:
+                    self._parts.append(f"\n{comment}\n")
             elif tag == f"{_W}tr":
                 outer = self._row_break_taken
                 self._row_break_taken = False
@@ -430,6 +405,7 @@ class _DocxPageWalker:
                 self._row_break_taken = True
         self._flush()
         self._number += 1
+        self.breaks += 1
         self._after_explicit_break = explicit
 
     def _flush(self) -> None:
@@ -444,36 +420,150 @@ def _starts_on_new_page(paragraph: Any) -> bool:
     return flag is not None and flag.get(f"{_W}val", "true") not in ("false", "0", "off")
 
 
-def _docx_pages(document: Any) -> list[PageText]:
-    walker = _DocxPageWalker()
-    walker.walk(document.element.body)
-    return walker.finish()
+def _ends_section(paragraph: Any) -> bool:
+    properties = paragraph.find(f"{_W}pPr")
+    return properties is not None and properties.find(f"{_W}sectPr") is not None
 
 
-def _pptx_pages(presentation: Any) -> list[PageText]:
-    collector = _PageCollector()
+# Section types that start on a new page; a section without a type starts on the next page.
+_PAGE_STARTING_SECTIONS = frozenset({"nextPage", "oddPage", "evenPage"})
+
+
+def _section_starts(body: Any) -> list[bool]:
+    """For each section in order, whether it starts on a new page.
+
+    A section's properties (w:sectPr) close it: in its last paragraph, or for the last section at
+    the end of the body. Their w:type says how the section they close began.
+    """
+    starts = []
+    for properties in body.iter(f"{_W}sectPr"):
+        kind = properties.find(f"{_W}type")
+        value = kind.get(f"{_W}val") if kind is not None else None
+        starts.append(value is None or value in _PAGE_STARTING_SECTIONS)
+    return starts
+
+
+_COMMENTS_RELATIONSHIP = RT.COMMENTS
+_HEADER_FOOTER_RELATIONSHIPS = frozenset({RT.HEADER, RT.FOOTER})
+
+
+def _xml_text(element: Any) -> str:
+    paragraphs = []
+    for paragraph in element.iter(f"{_W}p"):
+        text = "".join(node.text or "" for node in paragraph.iter(f"{_W}t"))
+        if text.strip():
+            paragraphs.append(text)
+    return "\n".join(paragraphs)
+
+
+def _related_parts(document: Any, kinds: frozenset[str]) -> list[Any]:
+    parts = [
+        rel.target_part for rel in document.part.rels.values() if not rel.is_external and rel.reltype in kinds
+    ]
+    return [parse_xml(part.blob) for part in parts]
+
+
+def _comments(document: Any) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for part in _related_parts(document, frozenset({_COMMENTS_RELATIONSHIP})):
+        for comment in part.iter(f"{_W}comment"):
+            text = _xml_text(comment)
+            if text:
+                found[comment.get(f"{_W}id", "")] = text
+    return found
+
+
+def _headers_and_footers(document: Any) -> str:
+    """The distinct texts of the headers and footers (school name, subject, exam title …)."""
+    texts = [_xml_text(part) for part in _related_parts(document, _HEADER_FOOTER_RELATIONSHIPS)]
+    return "\n".join(dict.fromkeys(text for text in texts if text))
+
+
+def _page_count_hint(path: Path) -> int | None:
+    """The page count Word or WPS saved in docProps/app.xml when it last laid the document out."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            app = archive.read("docProps/app.xml")[:MAX_APP_XML_BYTES]
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return None
+    match = re.search(rb"<(?:\w+:)?Pages>\s*(\d{1,5})\s*</", app)
+    return int(match.group(1)) if match else None
+
+
+def _docx_pages(document: Any, page_count_hint: int | None = None) -> list[PageText]:
+    body = document.element.body
+    walker = _DocxPageWalker(_section_starts(body), _comments(document))
+    walker.walk(body)
+    pages = walker.finish()
+    if walker.breaks == 0 and page_count_hint and page_count_hint > 1 and len(pages) == 1:
+        pages = _spread(pages[0].text, page_count_hint)
+    extra = _headers_and_footers(document)
+    if extra:
+        first = pages[0] if pages and pages[0].number == 1 else PageText(1, "")
+        rest = pages[1:] if pages and pages[0].number == 1 else pages
+        collector = PageCollector()
+        collector.add(1, f"{extra}\n{first.text}")
+        pages = collector.pages + rest
+    return pages
+
+
+def _spread(text: str, page_count: int) -> list[PageText]:
+    """Paragraphs laid out over ``page_count`` pages in proportion to their length: where a document
+    has no page marks at all, the saved page count still places a hit near its page."""
+    paragraphs = text.split("\n")
+    total = sum(len(paragraph) for paragraph in paragraphs) or 1
+    by_page: dict[int, list[str]] = {}
+    seen = 0
+    for paragraph in paragraphs:
+        number = min(page_count, seen * page_count // total + 1)
+        by_page.setdefault(number, []).append(paragraph)
+        seen += len(paragraph)
+    collector = PageCollector()
+    for number, lines in by_page.items():
+        collector.add(number, "\n".join(lines))
+    return collector.pages
+
+
+def _pptx_pages(presentation: Any, budget: ocr.OcrBudget) -> list[PageText]:
+    """Each slide's text: its shapes, tables and notes, and (by OCR, within ``budget``) its pictures,
+    where teachers paste screenshots of textbook pages and exercises."""
+    collector = PageCollector()
     for number, slide in enumerate(presentation.slides, start=1):
         parts: list[str] = []
+        pictures: list[bytes] = []
         for shape in slide.shapes:
-            _collect_shape_text(shape, parts)
+            _collect_shape_text(shape, parts, pictures)
         if slide.has_notes_slide:
             notes = slide.notes_slide.notes_text_frame
             if notes is not None:
                 parts.append(notes.text)
-        collector.add(number, "\n".join(parts))
+        recognised = [found for blob in pictures if (found := images.picture_text(blob, budget)) is not None]
+        if recognised:
+            weight = sum(found.chars for found in recognised) or 1
+            confidence = sum(found.chars * found.confidence for found in recognised) / weight
+            parts.extend(found.text for found in recognised)
+            collector.add(number, "\n".join(parts), "ocr", round(confidence, 3))
+        else:
+            collector.add(number, "\n".join(parts))
         if collector.full:
             break
     return collector.pages
 
 
-def _collect_shape_text(shape: Any, parts: list[str]) -> None:
+def _collect_shape_text(shape: Any, parts: list[str], pictures: list[bytes]) -> None:
     if isinstance(shape, GroupShape):
         for member in shape.shapes:
-            _collect_shape_text(member, parts)
+            _collect_shape_text(member, parts, pictures)
     elif shape.has_text_frame:
         parts.append(shape.text_frame.text)
     elif shape.has_table:
         parts.extend(cell.text for row in shape.table.rows for cell in row.cells)
+    elif shape.shape_type == MSO_SHAPE_TYPE.PICTURE or hasattr(shape, "image"):
+        try:
+            pictures.append(shape.image.blob)
+        except Exception:
+            # A linked picture (its file is not in the presentation) or a placeholder left empty.
+            logger.info("A slide picture could not be read", exc_info=True)
 
 
 # -- Subtitles -----------------------------------------------------------------------------------
@@ -502,14 +592,39 @@ def parse_subtitles(data: bytes) -> list[Cue]:
     return sorted(cues, key=lambda cue: (cue.start_s, cue.end_s))
 
 
+_SUBTITLE_ENCODINGS_MESSAGE = (
+    "The subtitle file's text encoding is not one Jiaoyun reads (UTF-8, GB18030/GBK, Big5, or UTF-16 "
+    "with a byte order mark): save it as UTF-8"
+)
+
+
 def _decode_subtitles(data: bytes) -> str:
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    for encoding in ("utf-8", "gb18030"):
+    """The file's text: a byte order mark decides; else UTF-8; else the legacy Chinese encoding
+    (GB18030 or Big5) whose reading is plausible text (Big5 bytes decode as GB18030 too, as noise)."""
+    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise ExtractionError(_SUBTITLE_ENCODINGS_MESSAGE) from exc
+    if b"\x00" in data:
+        raise ExtractionError(_SUBTITLE_ENCODINGS_MESSAGE)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    readings = []
+    for encoding in ("gb18030", "big5"):
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ExtractionError("The subtitle file is neither UTF-8 nor GB18030 text")
+        readings.append((quality.assess(_MARKUP.sub("", text)).score, text))
+    plausible = [(score, text) for score, text in readings if score <= quality.GARBAGE_THRESHOLD]
+    if not plausible:
+        raise ExtractionError(_SUBTITLE_ENCODINGS_MESSAGE)
+    # The first of equals: GB18030 (the mainland's) before Big5.
+    return min(plausible, key=lambda reading: reading[0])[1]
 
 
 def _block_cues(lines: list[str]) -> Iterator[Cue]:

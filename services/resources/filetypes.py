@@ -303,17 +303,32 @@ _SRT_TIMING = re.compile(
 def _text_format(head: bytes) -> str | None:
     if re.match(rb"(\xef\xbb\xbf)?WEBVTT([ \t\r\n]|$)", head):
         return "vtt"
-    text = _decode_text(head.removeprefix(_UTF8_BOM))
+    text = _decode_text(head)
     if text is None:
         return None
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # Cue numbers are optional in practice: players, and our parser, read cues without them.
+    if lines and _SRT_TIMING.fullmatch(lines[0]):
+        return "srt"
     if len(lines) >= 2 and _SRT_INDEX.fullmatch(lines[0]) and _SRT_TIMING.fullmatch(lines[1]):
         return "srt"
     return None
 
 
+_UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+
+
 def _decode_text(data: bytes) -> str | None:
-    """UTF-8 or GB18030 text; ``data`` may end inside a character where the sniffed bytes were cut."""
+    """UTF-8, GB18030 (which Big5 bytes also decode as, for sniffing) or UTF-16 with a byte order
+    mark; ``data`` may end inside a character where the sniffed bytes were cut."""
+    for bom, encoding in _UTF16_BOMS.items():
+        if data.startswith(bom):
+            try:
+                text = codecs.getincrementaldecoder(encoding)().decode(data[2:], final=False)
+            except UnicodeDecodeError:
+                return None
+            return None if "\x00" in text else text
+    data = data.removeprefix(_UTF8_BOM)
     if b"\x00" in data:
         return None
     for encoding in ("utf-8", "gb18030"):
@@ -322,3 +337,19 @@ def _decode_text(data: bytes) -> str | None:
         except UnicodeDecodeError:
             continue
     return None
+
+
+_ANY_TIMING = re.compile(r"\d{1,2}:[0-5]\d:[0-5]\d[,.]\d{1,3}\s*-->")
+
+
+def looks_like_undecodable_subtitles(head: bytes) -> bool:
+    """Bytes that carry SRT timing lines but in a text encoding we do not read (UTF-16 without a byte
+    order mark, UTF-32, …): worth an honest message rather than "not a file type we accept"."""
+    head = head[:SNIFF_BYTES]
+    if _decode_text(head) is not None:
+        return False
+    for encoding in ("latin-1", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+        usable = head[: len(head) - len(head) % 4]
+        if _ANY_TIMING.search(usable.decode(encoding, errors="ignore").replace("\x00", "")):
+            return True
+    return False

@@ -72,6 +72,18 @@ def documents_for(item: IndexableResource) -> list[SearchDocument]:
                 **common,
             )
         )
+    for file, screen in item.screens:
+        documents.append(
+            SearchDocument(
+                id=f"{resource.id}/screen/{file.id}/{screen.number}",
+                kind=DocKind.screen_text,
+                body=screen.text,
+                start_s=screen.start_s,
+                end_s=screen.end_s,
+                file_id=str(file.id),
+                **common,
+            )
+        )
     return documents
 
 

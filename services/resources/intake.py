@@ -11,7 +11,13 @@ from collections.abc import AsyncIterable, AsyncIterator, Collection
 from dataclasses import dataclass
 
 from services.errors import AppError, PayloadTooLarge, ServiceUnavailable
-from services.resources.filetypes import SNIFF_BYTES, DetectedType, FileCategory, detect_file_type
+from services.resources.filetypes import (
+    SNIFF_BYTES,
+    DetectedType,
+    FileCategory,
+    detect_file_type,
+    looks_like_undecodable_subtitles,
+)
 from services.settings import Settings
 from storage.blobs.base import BlobStore, BlobStoreUnavailable, new_blob_key
 from storage.models.resources import ResourceType
@@ -88,6 +94,11 @@ def check_type(head: bytes, filename: str, allowed: Collection[FileCategory], wh
     if not head:
         raise InvalidFile("The file is empty")
     detected = detect_file_type(head[:SNIFF_BYTES], filename)
+    if detected is None and looks_like_undecodable_subtitles(head):
+        raise UnsupportedFileType(
+            f"{filename!r} looks like subtitles, but its text encoding is not one Jiaoyun reads "
+            "(UTF-8, GB18030/GBK, Big5, or UTF-16 with a byte order mark): save it as UTF-8"
+        )
     if detected is None:
         raise UnsupportedFileType(
             f"{filename!r} is not a file type Jiaoyun accepts (video: mp4/mov/webm; documents: "

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,11 @@ from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.context import AppContext
+from services.documents.ocr import OcrBudget
 from services.indexing.service import enqueue_reindex
 from services.jobs import isolation
 from services.jobs.isolation import ChildLimits
+from services.jobs.repository import JobRepository
 from services.jobs.worker import job_failure_hook, job_handler
 from services.maintenance.repository import BlobDeletionRepository
 from services.resources import extraction
@@ -39,6 +41,9 @@ from storage.models.jobs import Job
 from storage.models.resources import ProcessingStatus, ResourceFile
 
 POSTER_PREFIX = "poster"
+# Called with each video file whose processing succeeded, in the transaction that records it
+# (services.documents.screen_jobs queues its job here).
+AFTER_VIDEO_READY: list[Callable[[JobRepository, ResourceFile], None]] = []
 EXTRACTABLE_DOCUMENTS = frozenset({"pdf", "docx", "pptx"})
 MAX_SUBTITLE_BYTES = 20 * 1024 * 1024
 
@@ -74,7 +79,14 @@ async def _analyse_isolated(settings: Settings, path: Path, format: str, categor
     limits = ChildLimits(settings.processing_timeout_s, settings.processing_memory_mb)
     try:
         answer = await isolation.run_in_child(
-            analyse_in_child, str(path), format, category, limits=limits, task=f"Reading the {category}"
+            analyse_in_child,
+            str(path),
+            format,
+            category,
+            settings.ocr_enabled,
+            settings.ocr_max_pages,
+            limits=limits,
+            task=f"Reading the {category}",
         )
     except isolation.ChildFailed as exc:
         return Outcome(status=ProcessingStatus.failed, error=str(exc))
@@ -87,19 +99,27 @@ async def _analyse_isolated(settings: Settings, path: Path, format: str, categor
     )
 
 
-def analyse_in_child(path: str, format: str, category: str) -> dict[str, Any]:
+def analyse_in_child(
+    path: str, format: str, category: str, ocr_enabled: bool, ocr_max_pages: int
+) -> dict[str, Any]:
     """In the child: `_analyse`, as JSON."""
-    return dataclasses.asdict(_analyse(Path(path), format, category))
+    budget = OcrBudget(enabled=ocr_enabled, max_pages=ocr_max_pages)
+    return dataclasses.asdict(_analyse(Path(path), format, category, budget))
 
 
-def _analyse(path: Path, format: str, category: str) -> Outcome:
-    """The slow part of documents and subtitles, in a child process. Only ExtractionError is expected
-    from the libraries."""
+def _analyse(path: Path, format: str, category: str, budget: OcrBudget | None = None) -> Outcome:
+    """The slow part of documents, pictures and subtitles, in a child process. Only ExtractionError is
+    expected from the libraries."""
+    budget = budget or OcrBudget(enabled=False)
     try:
         if category == FileCategory.document:
             if format not in EXTRACTABLE_DOCUMENTS:
                 return Outcome(status=ProcessingStatus.skipped)
-            return Outcome(pages=extraction.extract_pages(path, format))
+            return Outcome(pages=extraction.extract_pages(path, format, budget))
+        if category == FileCategory.image:
+            if not budget.enabled or format not in extraction.IMAGE_FORMATS:
+                return Outcome(status=ProcessingStatus.skipped)
+            return Outcome(pages=extraction.extract_pages(path, format, budget))
         if category == FileCategory.subtitle:
             if path.stat().st_size > MAX_SUBTITLE_BYTES:
                 raise extraction.ExtractionError("The subtitle file is too large")
@@ -109,7 +129,7 @@ def _analyse(path: Path, format: str, category: str) -> Outcome:
         return Outcome(status=ProcessingStatus.failed, error=str(exc))
 
 
-async def _download(context: AppContext, key: str, target: Path) -> str:
+async def download(context: AppContext, key: str, target: Path) -> str:
     digest = hashlib.sha256()
     handle = await to_thread.run_sync(target.open, "wb")
 
@@ -142,7 +162,7 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory(prefix="jiaoyun-process-") as workdir:
         path = Path(workdir) / "content"
         try:
-            sha256 = await _download(context, blob_key, path)
+            sha256 = await download(context, blob_key, path)
         except BlobNotFound:
             outcome = Outcome(status=ProcessingStatus.failed, error="The file's content is missing")
         else:
@@ -176,8 +196,14 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
         # no earlier text outlives it in the pages, the cues or (through the reindex) the search index.
         pages = outcome.pages or []
         cues = outcome.cues or []
-        await repository.replace_pages(current.id, [(page.number, page.text) for page in pages])
+        await repository.replace_pages(current.id, pages)
         await repository.replace_cues(current.id, [(cue.start_s, cue.end_s, cue.text) for cue in cues])
+        await repository.replace_screens(current.id, [])
+        if outcome.video is not None and context.settings.ocr_enabled:
+            # Text on screen is read by a job of its own (services.documents.screen_jobs), so the
+            # video is playable meanwhile.
+            for hook in AFTER_VIDEO_READY:
+                hook(JobRepository(session), current)
         enqueue_reindex(session, SEARCH_PARENT, current.resource_id)
 
 

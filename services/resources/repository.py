@@ -12,10 +12,12 @@ from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, sel
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, defer, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from search.documents import AccessFilter
+from services.documents.base import PageText
+from services.documents.screens import ScreenText as ScreenTextFound
 from storage.database import utcnow
 from storage.models.identity import PublicationStatus, Visibility
 from storage.models.resources import (
@@ -26,6 +28,7 @@ from storage.models.resources import (
     ResourceType,
     ResourceVersion,
     ResourceView,
+    ScreenText,
     SubtitleCue,
     UploadPart,
     UploadSession,
@@ -280,13 +283,47 @@ class ResourceRepository:
         self.session.expunge(file)
 
     async def clear_extracted_text(self, file_id: uuid.UUID) -> None:
-        """Drop a file's pages and cues: they described content it no longer has."""
+        """Drop a file's pages, cues and screens: they described content it no longer has."""
         await self.replace_pages(file_id, [])
         await self.replace_cues(file_id, [])
+        await self.replace_screens(file_id, [])
 
-    async def replace_pages(self, file_id: uuid.UUID, pages: Sequence[tuple[int, str]]) -> None:
+    async def replace_screens(self, file_id: uuid.UUID, screens: Sequence[ScreenTextFound]) -> None:
+        await self.session.execute(delete(ScreenText).where(ScreenText.file_id == file_id))
+        self.session.add_all(
+            ScreenText(
+                file_id=file_id,
+                number=number,
+                start_s=screen.start_s,
+                end_s=screen.end_s,
+                text=screen.text,
+                confidence=screen.confidence,
+                thumbnail=screen.thumbnail,
+            )
+            for number, screen in enumerate(screens, start=1)
+        )
+
+    async def screens(self, file_id: uuid.UUID) -> list[ScreenText]:
+        rows = await self.session.scalars(
+            select(ScreenText).where(ScreenText.file_id == file_id).order_by(ScreenText.number)
+        )
+        return list(rows.all())
+
+    async def screen(self, file_id: uuid.UUID, number: int) -> ScreenText | None:
+        return await self.session.get(ScreenText, (file_id, number))
+
+    async def replace_pages(self, file_id: uuid.UUID, pages: Sequence[PageText]) -> None:
         await self.session.execute(delete(FilePage).where(FilePage.file_id == file_id))
-        self.session.add_all(FilePage(file_id=file_id, number=number, text=text) for number, text in pages)
+        self.session.add_all(
+            FilePage(
+                file_id=file_id,
+                number=page.number,
+                text=page.text,
+                source=page.source,
+                confidence=page.confidence,
+            )
+            for page in pages
+        )
 
     async def replace_cues(self, file_id: uuid.UUID, cues: Sequence[tuple[float, float, str]]) -> None:
         await self.session.execute(delete(SubtitleCue).where(SubtitleCue.file_id == file_id))
@@ -439,6 +476,7 @@ class IndexableResource:
     resource: Resource
     pages: list[tuple[ResourceFile, FilePage]]
     cues: list[tuple[ResourceFile, SubtitleCue]]
+    screens: list[tuple[ResourceFile, ScreenText]]
     # The main file of each round shown, so a subtitle hit opens the video it belongs to.
     main_files: dict[uuid.UUID, uuid.UUID]
 
@@ -490,6 +528,14 @@ class IndexingRepository:
                 .order_by(SubtitleCue.file_id, SubtitleCue.number)
             )
         ).all()
+        screens = (
+            await self.session.execute(
+                select(file_alias, ScreenText)
+                .options(defer(ScreenText.thumbnail, raiseload=True))
+                .join(ScreenText, ScreenText.file_id == file_alias.id)
+                .order_by(ScreenText.file_id, ScreenText.number)
+            )
+        ).all()
         main_files = (
             await self.session.execute(
                 select(file_alias.version_id, file_alias.id, file_alias.resource_id).where(
@@ -498,7 +544,7 @@ class IndexingRepository:
             )
         ).all()
         by_resource: dict[uuid.UUID, IndexableResource] = {
-            resource.id: IndexableResource(resource, [], [], {}) for resource in resources
+            resource.id: IndexableResource(resource, [], [], [], {}) for resource in resources
         }
         for version_id, file_id, resource_id in main_files:
             by_resource[resource_id].main_files[version_id] = file_id
@@ -506,4 +552,6 @@ class IndexingRepository:
             by_resource[file.resource_id].pages.append((file, page))
         for file, cue in cues:
             by_resource[file.resource_id].cues.append((file, cue))
+        for file, screen in screens:
+            by_resource[file.resource_id].screens.append((file, screen))
         return list(by_resource.values())

@@ -249,3 +249,8 @@ class PageTextRead(BaseModel):
 
     number: int
     text: str
+    # "text": read from the file; "ocr": some or all of it recognised in the page's pictures (a scan,
+    # a photo, a slide's screenshot, a page whose own text was garbage).
+    source: Literal["text", "ocr"] = "text"
+    # OCR's mean confidence (0..1); null for text read from the file.
+    confidence: float | None = None

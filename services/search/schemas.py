@@ -23,7 +23,8 @@ class FacetCount(BaseModel):
 class MatchLocation(BaseModel):
     """Where inside the resource the hit is, so a client can open that page or jump to that second."""
 
-    where: Literal["resource", "page", "cue", "post"]
+    # "screen": text on screen in the video (location.start_s is the second it appears).
+    where: Literal["resource", "page", "cue", "screen", "post"]
     file_id: uuid.UUID | None = None
     page: int | None = None
     start_s: float | None = None

@@ -119,9 +119,9 @@ def _location(document: SearchDocument) -> MatchLocation:
             page=document.page,
             open_url=f"{content}#page={document.page}" if content else None,
         )
-    if document.kind == DocKind.video_cue:
+    if document.kind in (DocKind.video_cue, DocKind.screen_text):
         return MatchLocation(
-            where="cue",
+            where="cue" if document.kind == DocKind.video_cue else "screen",
             file_id=uuid.UUID(document.file_id) if document.file_id else None,
             start_s=document.start_s,
             end_s=document.end_s,
@@ -164,7 +164,9 @@ def _match(hit: SearchHit) -> SearchMatchRead:
         popularity=document.popularity,
         score=hit.score,
         highlights=hit.highlights,
-        text=document.body if hit.kind in (DocKind.file_page, DocKind.video_cue) else None,
+        text=document.body
+        if hit.kind in (DocKind.file_page, DocKind.video_cue, DocKind.screen_text)
+        else None,
         location=_location(document),
     )
 

@@ -73,6 +73,7 @@ MATCH_KINDS: dict[str, str] = {
     "resource": "资源信息",
     "file_page": "文档页面",
     "video_cue": "视频字幕",
+    "screen_text": "画面文字",
     "post": "研讨帖子",
 }
 FACETS: dict[str, str] = {

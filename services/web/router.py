@@ -21,6 +21,7 @@ from search.synonyms import EDITION_GROUPS
 from services import authz
 from services.authz import Action, Principal
 from services.deps import ContextDep, SearchIndexDep, SessionDep, SettingsDep
+from services.documents import service as screen_texts
 from services.errors import Forbidden
 from services.identity import service as identity
 from services.identity.browser import (
@@ -312,6 +313,12 @@ async def resource_page(
     orm_files = {item.id: item for item in loaded.files}
     cues = await resources.file_cues(session, orm_files[subtitles[0].id]) if subtitles else []
     pages = await resources.file_pages(session, orm_files[document.id]) if document else []
+    # A picture's text, read by OCR (a scanned 试卷, a photographed 学案).
+    picture = primary if primary is not None and primary.category == "image" else None
+    picture_pages = await resources.file_pages(session, orm_files[picture.id]) if picture else []
+    # Text on screen in a recording (slides, the blackboard), each with a thumbnail.
+    video = primary if primary is not None and primary.category == "video" else None
+    screens = await screen_texts.file_screens(session, orm_files[video.id]) if video else []
 
     is_recording = resource.resource_type in resources.RECORDING_TYPES
     timeline = None
@@ -346,6 +353,8 @@ async def resource_page(
         subtitles=subtitles,
         attachments=[item for item in version.files if item.purpose == "attachment"],
         cues=cues,
+        picture_pages=picture_pages,
+        screens=screens,
         document=document,
         pages=pages,
         target_page=page,

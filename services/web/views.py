@@ -262,7 +262,7 @@ def match_url(match: SearchMatchRead) -> str:
         post_id = getattr(match, "post_id", None)
         return f"/topics/{topic_id}" + (f"#post-{post_id}" if post_id else "")
     base = f"/resources/{match.resource_id}"
-    if location.where == "cue" and location.file_id and location.start_s is not None:
+    if location.where in ("cue", "screen") and location.file_id and location.start_s is not None:
         return f"{base}?{query_string({'file': location.file_id, 't': f'{location.start_s:g}'})}#player"
     if location.where == "page" and location.file_id and location.page is not None:
         return (
@@ -275,6 +275,8 @@ def match_where(match: SearchMatchRead) -> str:
     location = match.location
     if location.where == "cue" and location.start_s is not None:
         return f"字幕 {presenters.clock(location.start_s)}"
+    if location.where == "screen" and location.start_s is not None:
+        return f"画面 {presenters.clock(location.start_s)}"
     if location.where == "page" and location.page is not None:
         return f"第 {location.page} 页"
     if location.where == "post":

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -155,6 +156,10 @@ class FilePage(Base):
     )
     number: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(Text)
+    # "text": read from the file; "ocr": some or all of it recognised in the page's pictures.
+    source: Mapped[str] = mapped_column(String(8), default="text", server_default="text")
+    # OCR's mean confidence (0..1); None for text read from the file.
+    confidence: Mapped[float | None]
 
 
 class SubtitleCue(Base):
@@ -167,6 +172,24 @@ class SubtitleCue(Base):
     start_s: Mapped[float]
     end_s: Mapped[float]
     text: Mapped[str] = mapped_column(Text)
+
+
+class ScreenText(Base):
+    """Text on screen in a recorded lesson (a slide, the blackboard), from the second it appears."""
+
+    __tablename__ = "screen_texts"
+
+    file_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("resource_files.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(primary_key=True)
+    start_s: Mapped[float]
+    end_s: Mapped[float]
+    text: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float]
+    # A small JPEG of the screen (~10-20 KB; at most a few per minute of video), kept with its row so
+    # it lives and dies with it.
+    thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class UploadStatus(StrEnum):

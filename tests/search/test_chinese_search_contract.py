@@ -303,3 +303,25 @@ async def test_suggestions_follow_updates_deletes_and_rebuilds(search_index: Sea
     await search_index.refresh()
     assert await suggested(search_index, "sima") == ["司马迁", "司马光"]
     assert await suggested(search_index, "xiaoke") == []
+
+
+# -- latin accents --------------------------------------------------------------------------------
+
+
+async def test_latin_accents_are_folded_both_ways_and_highlighted_on_the_original(
+    search_index: SearchIndex,
+) -> None:
+    await load(
+        search_index,
+        search_document(id="french", title="法语阅读", body="Les ÉVÉNEMENTS de la rentrée"),
+        search_document(id="german", title="Grüße aus München"),
+        search_document(id="plain", title="English reading: events"),
+    )
+
+    for typed in ("evenements", "événements", "EVENEMENTS", "Événements"):
+        assert await ids(search_index, typed) == ["french"], typed
+    assert await ids(search_index, "rentree") == ["french"]
+    assert await ids(search_index, "munchen") == ["german"]
+    assert await ids(search_index, "grüße") == ["german"]
+    found = await search_index.search(SearchQuery(text="evenements", access=EVERYONE))
+    assert found.hits[0].highlights["body"] == "Les <em>ÉVÉNEMENTS</em> de la rentrée"

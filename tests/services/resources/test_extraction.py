@@ -11,6 +11,7 @@ import pptx
 import pypdf
 import pytest
 from docx.document import Document as WordDocument
+from docx.enum.section import WD_SECTION
 from docx.enum.text import WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.xmlchemy import BaseOxmlElement
@@ -18,6 +19,7 @@ from PIL import Image
 from pptx.presentation import Presentation
 from pptx.util import Inches
 
+from services.documents import base as documents_base
 from services.resources import extraction
 from services.resources.extraction import (
     Cue,
@@ -301,6 +303,57 @@ def test_docx_page_boundaries_word_rendered_count_once(write: _Writer) -> None:
     ]
 
 
+def _saved(document: WordDocument) -> bytes:
+    output = io.BytesIO()
+    document.save(output)
+    return output.getvalue()
+
+
+def test_docx_section_breaks_headers_footers_and_comments(write: _Writer) -> None:
+    document = docx.Document()
+    document.sections[0].header.paragraphs[0].text = "实验小学 三年级语文"
+    document.sections[0].footer.paragraphs[0].text = "第一学期 期末复习"
+    commented = document.add_paragraph("第一节 古诗两首")
+    document.add_comment(commented.runs, text="这里补充背诵要求", author="王老师")
+    document.add_section(WD_SECTION.NEW_PAGE)
+    document.add_paragraph("第二节 秋天的雨")
+    document.add_section(WD_SECTION.CONTINUOUS)
+    document.add_paragraph("同一页上的连续节")
+    document.add_section(WD_SECTION.ODD_PAGE)
+    document.add_paragraph("第三节 习作")
+
+    assert extract_pages(write(_saved(document)), "docx") == [
+        PageText(1, "实验小学 三年级语文\n第一学期 期末复习\n第一节 古诗两首\n这里补充背诵要求"),
+        PageText(2, "第二节 秋天的雨\n同一页上的连续节"),
+        PageText(3, "第三节 习作"),
+    ]
+
+
+def test_docx_without_page_marks_is_spread_over_the_saved_page_count(write: _Writer) -> None:
+    document = docx.Document()
+    for number in range(1, 7):
+        document.add_paragraph(f"第{number}段" + "文字" * 50)
+    original = _saved(document)
+    output = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(original)) as source, zipfile.ZipFile(output, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry)
+            if entry.filename == "docProps/app.xml":
+                data = (
+                    b'<?xml version="1.0"?><Properties xmlns="http://schemas.openxmlformats.org/'
+                    b'officeDocument/2006/extended-properties"><Pages>3</Pages></Properties>'
+                )
+            target.writestr(entry, data)
+
+    pages = extract_pages(write(output.getvalue()), "docx")
+
+    assert [(page.number, [line[:3] for line in page.text.split("\n")]) for page in pages] == [
+        (1, ["第1段", "第2段"]),
+        (2, ["第3段", "第4段"]),
+        (3, ["第5段", "第6段"]),
+    ]
+
+
 def test_docx_long_pages_are_truncated(write: _Writer) -> None:
     extracted = extract_pages(write(samples.docx_bytes(["字" * 25_000, "短"])), "docx")
 
@@ -310,11 +363,12 @@ def test_docx_long_pages_are_truncated(write: _Writer) -> None:
 def test_docx_pages_and_characters_are_bounded(write: _Writer, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(samples.docx_bytes(["一二三", "四五六", "七八九"]))
 
-    monkeypatch.setattr(extraction, "MAX_PAGES", 2)
+    # The bounds live with the page collector every reader shares.
+    monkeypatch.setattr(documents_base, "MAX_PAGES", 2)
     assert [page.number for page in extract_pages(path, "docx")] == [1, 2]
 
-    monkeypatch.setattr(extraction, "MAX_PAGES", 2000)
-    monkeypatch.setattr(extraction, "MAX_TOTAL_CHARS", 5)
+    monkeypatch.setattr(documents_base, "MAX_PAGES", 2000)
+    monkeypatch.setattr(documents_base, "MAX_TOTAL_CHARS", 5)
     assert extract_pages(path, "docx") == [PageText(1, "一二三"), PageText(2, "四五")]
 
 
@@ -465,6 +519,24 @@ def test_srt_in_gbk_with_crlf_and_byte_order_mark_variants() -> None:
 
     assert parse_subtitles(text.encode("gbk")) == [Cue(1.0, 2.0, "老师：上课！"), Cue(2.5, 4.0, "起立")]
     assert parse_subtitles(b"\xef\xbb\xbf" + text.encode()) == parse_subtitles(text.encode("gbk"))
+
+
+@pytest.mark.parametrize("encoding", ["big5", "gb18030", "utf-16", "utf-8-sig"])
+def test_srt_without_numbers_in_legacy_and_unicode_encodings(encoding: str) -> None:
+    text = "00:00:01,000 --> 00:00:02,000\n小蝌蚪找媽媽\n\n00:00:03,000 --> 00:00:04,000\n青蛙的成長過程\n"
+
+    assert parse_subtitles(text.encode(encoding)) == [
+        Cue(1.0, 2.0, "小蝌蚪找媽媽"),
+        Cue(3.0, 4.0, "青蛙的成長過程"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "data", ["00:00:01,000 --> 00:00:02,000\n同学们好\n".encode("utf-16-le"), b"\x81\x30"]
+)
+def test_subtitles_in_encodings_we_do_not_read_say_so(data: bytes) -> None:
+    with pytest.raises(ExtractionError, match="encoding"):
+        parse_subtitles(data)
 
 
 def test_srt_markup_multi_line_text_and_missing_blank_lines() -> None:

@@ -10,7 +10,13 @@ from collections.abc import Callable
 import pytest
 from PIL import Image
 
-from services.resources.filetypes import SNIFF_BYTES, FileCategory, detect_file_type, served_filename
+from services.resources.filetypes import (
+    SNIFF_BYTES,
+    FileCategory,
+    detect_file_type,
+    looks_like_undecodable_subtitles,
+    served_filename,
+)
 from tests import samples
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -175,6 +181,18 @@ def test_subtitles_with_byte_order_mark_or_in_gbk() -> None:
     )
 
 
+def test_srt_without_cue_numbers_and_in_legacy_or_utf16_encodings() -> None:
+    unnumbered = "00:00:01,000 --> 00:00:02,000\n同學們好\n\n00:00:03,000 --> 00:00:04,000\n請坐\n"
+
+    assert detected_format(unnumbered.encode(), "a.srt") == "srt"
+    assert detected_format(unnumbered.encode("big5"), "a.srt") == "srt"
+    assert detected_format(unnumbered.encode("utf-16"), "a.srt") == "srt"  # with its byte order mark
+    assert detected_format(unnumbered.encode("utf-16-be"), "a.srt") is None
+    assert looks_like_undecodable_subtitles(unnumbered.encode("utf-16-be"))
+    assert looks_like_undecodable_subtitles(unnumbered.encode("utf-32-le"))
+    assert not looks_like_undecodable_subtitles(samples.png_bytes())
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
 def test_subtitles_cut_inside_a_character_at_the_sniff_limit_are_recognised(encoding: str) -> None:
     # Callers pass the first SNIFF_BYTES, which may end halfway through a multi-byte character.
@@ -316,7 +334,6 @@ def test_zip_walk_skips_entry_data_instead_of_searching_it() -> None:
     "text",
     [
         "1\n00:00:01 --> 00:00:02\nno milliseconds\n",
-        "00:00:01,000 --> 00:00:02,000\nno index line\n",
         "one\n00:00:01,000 --> 00:00:02,000\nindex is not a number\n",
         "1\n00:00:61,000 --> 00:00:62,000\nseconds out of range\n",
         "WEBVTTX\n\n00:01.000 --> 00:02.000\nnot a header\n",

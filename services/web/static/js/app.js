@@ -4,7 +4,7 @@ import { api, toast } from "./api.js";
 import { attachAutocomplete } from "./autocomplete.js";
 import { attachApiForms } from "./forms.js";
 
-const KIND_HINTS = { resource: "资源", file_page: "文档", video_cue: "字幕", post: "研讨" };
+const KIND_HINTS = { resource: "资源", file_page: "文档", video_cue: "字幕", screen_text: "画面", post: "研讨" };
 
 function attachSearchSuggestions() {
   for (const box of document.querySelectorAll("[data-suggest]")) {

@@ -1,0 +1,170 @@
+"""Document reading: PDF text pages/s with PDFium vs pypdf, OCR pages/s, peak RSS and accuracy.
+
+    .venv/bin/python bench/extract.py [--text-pages 200] [--ocr-pages 3]
+
+Text PDFs: a generated document of --text-pages pages of Chinese text (reportlab, UniGB-UCS2-H CID
+font), read whole by services.documents.pdf (PDFium, garbage scoring, OCR off) and by pypdf's
+extract_text, in one run. OCR: --ocr-pages generated A4-like pages of known Chinese text (rendered
+with Pillow in WenQuanYi Micro Hei, 200 DPI-like sizes), clean and degraded (Gaussian blur, a 2°
+rotation, JPEG quality 25), read by services.documents.ocr; character accuracy is
+1 − edit distance / reference length over the page's characters without whitespace. Peak RSS is the
+process's high-water mark (ru_maxrss) before and after OCR. Figures only, nothing asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pypdf
+import pypdfium2 as pdfium
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
+
+from services.documents import ocr
+from services.documents.pdf import pdf_pages
+
+FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+# Sentences of a lesson plan, cut into lines; the pages' text is drawn from them, seeded.
+PASSAGE = (
+    "秋天的雨是一把钥匙它带着清凉和温柔轻轻地打开了秋天的大门"
+    "秋天的雨有一盒五彩缤纷的颜料你看它把黄色给了银杏树黄黄的叶子像一把把小扇子扇哪扇哪扇走了夏天的炎热"
+    "它把红色给了枫树红红的枫叶像一枚枚邮票飘哇飘哇邮来了秋天的凉爽"
+    "教学目标认识本课生字会写盒颜等十三个字正确流利有感情地朗读课文背诵第二自然段"
+    "教学重点理解课文内容体会秋天的美丽和丰收的喜悦教学难点学习作者观察和表达的方法"
+    "课后练习读一读说一说秋天的雨还有哪些颜色小组合作完成练习题第三单元期中考试试卷"
+)
+
+
+def lines_of(seed: int, count: int, width: int) -> list[str]:
+    chooser = random.Random(seed)
+    lines = []
+    for _ in range(count):
+        start = chooser.randrange(0, len(PASSAGE) - width)
+        lines.append(PASSAGE[start : start + width])
+    return lines
+
+
+def text_pdf(pages: int) -> bytes:
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    output = io.BytesIO()
+    document = canvas.Canvas(output, invariant=1)
+    for page in range(pages):
+        document.setFont("STSong-Light", 12)
+        for number, line in enumerate(lines_of(page, 30, 36)):
+            document.drawString(60, 780 - 24 * number, line)
+        document.showPage()
+    document.save()
+    return output.getvalue()
+
+
+def bench_text(pages: int) -> None:
+    data = text_pdf(pages)
+    with tempfile.TemporaryDirectory() as workdir:
+        path = Path(workdir) / "text.pdf"
+        path.write_bytes(data)
+        started = time.process_time()
+        read = pdf_pages(path, ocr.OcrBudget(enabled=False))
+        ours_s = time.process_time() - started
+        started = time.process_time()
+        document = pdfium.PdfDocument(str(path))
+        raw = [document[index].get_textpage().get_text_range() for index in range(len(document))]
+        document.close()
+        pdfium_s = time.process_time() - started
+        started = time.process_time()
+        reader = pypdf.PdfReader(path)
+        pypdf_texts = [page.extract_text() for page in reader.pages]
+        pypdf_s = time.process_time() - started
+    assert len(read) == len(raw) == len(pypdf_texts) == pages
+    print(f"text PDF, {pages} pages of ~1080 characters ({len(data) / 1e6:.1f} MB); per CPU-second:")
+    print(f"  PDFium text alone:                    {pages / pdfium_s:8.1f} pages/s")
+    print(f"  services.documents.pdf (+ scoring):   {pages / ours_s:8.1f} pages/s")
+    print(f"  pypdf extract_text:                   {pages / pypdf_s:8.1f} pages/s")
+    print(f"  PDFium alone vs pypdf:                {pypdf_s / pdfium_s:8.1f}x")
+
+
+def page_image(lines: list[str]) -> Image.Image:
+    # A5-ish at ~200 DPI: 1240 px wide, 28 px text (about 10 pt).
+    font = ImageFont.truetype(str(FONT), 28)
+    image = Image.new("RGB", (1240, 120 + 56 * len(lines)), "white")
+    draw = ImageDraw.Draw(image)
+    for number, line in enumerate(lines):
+        draw.text((80, 60 + 56 * number), line, fill="black", font=font)
+    return image
+
+
+def degraded(image: Image.Image) -> Image.Image:
+    blurred = image.filter(ImageFilter.GaussianBlur(1.2)).rotate(2, expand=True, fillcolor="white")
+    output = io.BytesIO()
+    blurred.save(output, format="JPEG", quality=25)
+    return Image.open(io.BytesIO(output.getvalue()))
+
+
+def edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i]
+        for j, char_b in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
+
+
+def bench_ocr(pages: int) -> None:
+    if pages < 1:
+        return
+    if not FONT.exists():
+        print(f"OCR: skipped, no CJK font at {FONT} (scripts/install-browser.sh installs it)")
+        return
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    ocr.recognize(Image.new("RGB", (200, 60), "white"))  # the engine's start-up, timed apart
+    startup_s = time.perf_counter() - started
+    for label, transform in (("clean", lambda image: image), ("degraded", degraded)):
+        total_chars = 0
+        errors = 0
+        elapsed = 0.0
+        cpu = 0.0
+        for page in range(pages):
+            lines = lines_of(1000 + page, 12, 30)
+            image = transform(page_image(lines))
+            started, started_cpu = time.perf_counter(), time.process_time()
+            found = ocr.recognize(image)
+            elapsed += time.perf_counter() - started
+            cpu += time.process_time() - started_cpu
+            reference = "".join(lines)
+            got = "".join((found.text if found else "").split())
+            total_chars += len(reference)
+            errors += edit_distance(reference, got)
+        print(
+            f"OCR {label:8}: {pages} pages of 360 characters, {pages / elapsed:5.2f} pages/s wall, "
+            f"{cpu / pages:4.1f} CPU-s/page, character accuracy {100 * (1 - errors / total_chars):5.1f}%"
+        )
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"OCR engine start-up {startup_s:.1f} s wall")
+    print(f"peak RSS {rss_before:.0f} MB before OCR, {rss_after:.0f} MB after")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--text-pages", type=int, default=200)
+    parser.add_argument("--ocr-pages", type=int, default=3)
+    args = parser.parse_args()
+    print(f"CPUs: {os.cpu_count()}")
+    bench_text(args.text_pages)
+    bench_ocr(args.ocr_pages)
+
+
+if __name__ == "__main__":
+    main()
