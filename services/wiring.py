@@ -12,8 +12,9 @@ from services.maintenance.service import drain_blob_deletions, run_maintenance_i
 from services.research.topics import indexing as topic_indexing
 from services.resources import indexing as resource_indexing
 from services.resources import processing as resource_processing
+from services.video import service as video_service
 
-REGISTERED_MODULES = (resource_indexing, resource_processing, topic_indexing)
+REGISTERED_MODULES = (resource_indexing, resource_processing, topic_indexing, video_service)
 
 for _task in (
     resource_indexing.reindex_popularity_if_due,

@@ -39,6 +39,7 @@ from storage.models.resources import (
     UploadStatus,
 )
 from storage.models.search import SearchOutbox, SynonymGroup
+from storage.models.video import RenditionStatus, VideoRenditions, WatchDay, WatchProgress
 
 __all__ = [
     "Base",
@@ -55,6 +56,7 @@ __all__ = [
     "Post",
     "ProcessingStatus",
     "PublicationStatus",
+    "RenditionStatus",
     "Resource",
     "ResourceFile",
     "ResourceType",
@@ -76,5 +78,8 @@ __all__ = [
     "UploadSession",
     "UploadStatus",
     "User",
+    "VideoRenditions",
     "Visibility",
+    "WatchDay",
+    "WatchProgress",
 ]
