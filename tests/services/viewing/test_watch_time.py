@@ -4,6 +4,7 @@ a micro-lesson's student progress."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -34,7 +35,7 @@ async def lesson(world: District, **metadata: Any) -> tuple[dict[str, Any], str]
 
 
 async def watch(
-    client: httpx.AsyncClient, url: str, ranges: list[list[float]], position: float, **kwargs: Any
+    client: httpx.AsyncClient, url: str, ranges: Sequence[Sequence[float]], position: float, **kwargs: Any
 ) -> httpx.Response:
     body: dict[str, Any] = {"ranges": ranges, "position_s": position}
     if "guest_id" in kwargs:
