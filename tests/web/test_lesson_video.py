@@ -5,6 +5,7 @@ jumps keep working; the storyboard previews on hover and sits beside the comment
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -67,7 +68,7 @@ def _source(page: Page) -> str:
 
 
 def test_the_hls_ladder_plays_and_quality_switches(browser: Browser, site: Site) -> None:
-    resource_id, _ = _lesson(site)
+    resource_id, file_id = _lesson(site)
     page = signed_in_page(browser, site, "colleague")
     page.goto(f"/resources/{resource_id}?t=4")
     menu = page.get_by_label("清晰度")
@@ -108,3 +109,22 @@ def test_the_hls_ladder_plays_and_quality_switches(browser: Browser, site: Site)
     expect(page.locator(".scrubber-preview")).to_be_visible()
     expect(page.locator(".scrubber-preview .thumb")).to_have_css("width", "160px")
     screenshot(page, site, "lesson-video")
+
+    # Watch time: pausing reports what was played; the next visit offers to resume there, and the
+    # lesson's teacher sees the viewer in the round's statistics.
+    page.eval_on_selector("#lesson-video", "video => { video.currentTime = 5; return video.play(); }")
+    page.wait_for_function("() => document.getElementById('lesson-video').currentTime > 6.5")
+    page.eval_on_selector("#lesson-video", "video => video.pause()")
+    with site.api("colleague") as api:
+        watch_url = f"/api/v1/resources/{resource_id}/files/{file_id}/watch"
+        deadline = time.monotonic() + 10
+        while api.get(watch_url).json()["position_s"] < 6.5 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert api.get(watch_url).json()["watched_s"] > 1
+    page.goto(f"/resources/{resource_id}")
+    expect(page.get_by_role("button", name=re.compile(r"从 00:0[6-9] 继续"))).to_be_visible()
+    teacher = signed_in_page(browser, site, "teacher")
+    teacher.goto(f"/resources/{resource_id}")
+    expect(teacher.locator("[data-stat='观看人数']")).to_have_text("1")
+    expect(teacher.locator(".retention polyline")).to_be_attached()
+    screenshot(teacher, site, "lesson-watch-stats")
