@@ -125,3 +125,31 @@ async def test_teachers_see_which_students_finished_a_micro_lesson(
     assert (
         await client.get(progress_url, headers=world.outsider_auth)
     ).status_code == 404  # not theirs to read
+
+
+async def test_watch_minutes_of_colleagues_lessons_count_in_research_stats(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await district(client, context)
+    async with context.sessionmaker() as session, session.begin():
+        lead = await make_user(session, Role.research_lead)
+    content = samples.video_bytes("mp4", duration_s=130.0, fps=1, width=64, height=48)
+    resource = await world.created("长课.mp4", content, resource_type="lesson_record")
+    await world.process()
+    url = file_url(resource, main_file(await world.detail(resource["id"]))["id"], "watch")
+    await watch(client, url, [[0, 70]], 70, headers=world.colleague_auth)
+    await watch(client, url, [[60, 130], [0, 10]], 130, headers=world.colleague_auth)  # 130 s in all
+    await watch(client, url, [[0, 130]], 130, headers=world.teacher_auth)  # one's own lesson: not 观课
+
+    params: dict[str, str | int] = {"school_id": str(world.school.id), "limit": 100}
+    stats = (
+        await client.get("/api/v1/research/stats", params=params, headers=await token_for(client, lead))
+    ).json()
+    minutes = {row["user_id"]: row["watch_minutes"] for row in stats["teachers"]}
+    assert minutes[str(world.colleague.id)] == 2 and minutes[str(world.teacher.id)] == 0
+    assert stats["totals"]["watch_minutes"] == 2 and stats["schools"][0]["watch_minutes"] == 2
+    later: dict[str, str | int] = {**params, "since": "2999-01-01"}
+    stats = (
+        await client.get("/api/v1/research/stats", params=later, headers=await token_for(client, lead))
+    ).json()
+    assert stats["totals"]["watch_minutes"] == 0
