@@ -9,6 +9,8 @@ import { clock } from "./api.js";
 
 const video = document.getElementById("lesson-video");
 const POLL_MS = 3000;
+// The viewer's last quality choice, kept for the next lesson (a slow school link stays on 360p).
+const QUALITY_KEY = "jiaoyun.quality";
 
 let hls = null;
 let status = null;
@@ -116,7 +118,10 @@ function qualityMenu() {
     option.textContent = text;
     menu.append(option);
   }
-  menu.addEventListener("change", () => useSource(menu.value));
+  menu.addEventListener("change", () => {
+    localStorage.setItem(QUALITY_KEY, menu.value);
+    useSource(menu.value);
+  });
   const now = document.createElement("span");
   now.className = "meta";
   now.dataset.qualityCurrent = "";
@@ -152,7 +157,9 @@ async function follow() {
   }
   document.querySelector("[data-rendition-status]")?.remove();
   video.closest("section").querySelector(".player-status").after(qualityMenu());
-  await useSource("auto");
+  const remembered = localStorage.getItem(QUALITY_KEY);
+  const known = ["auto", "original", ...status.renditions.map((item) => item.name)];
+  await useSource(known.includes(remembered) ? remembered : "auto");
   if (status.storyboard) storyboard(status.storyboard);
 }
 
