@@ -23,6 +23,7 @@ from av.audio.stream import AudioStream
 from av.container import InputContainer, OutputContainer
 from av.filter import Graph
 from av.video.frame import VideoFrame
+from av.video.reformatter import VideoReformatter
 from av.video.stream import VideoStream
 from PIL import Image
 
@@ -223,6 +224,8 @@ class _Output:
             "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0",
         }
         self.video = video
+        # One scaler kept for the whole run: a new one per frame would rebuild swscale's context.
+        self.scaler = VideoReformatter()
         self.audio: AudioStream | None = None
         if with_audio:
             audio = self.container.add_stream("aac", rate=AUDIO_RATE)
