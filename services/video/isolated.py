@@ -31,8 +31,14 @@ _MAX_LINE = 1024 * 1024
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
+    # The time limit is time_s, or time_factor × the duration the child finds in the header once
+    # it says so, whichever is longer: a 45-minute lesson gets hours, a hang on a short clip not.
     time_s: float
     memory_mb: int
+    time_factor: float = 0.0
+
+    def allowing(self, duration_s: float) -> float:
+        return max(self.time_s, self.time_factor * duration_s)
 
 
 def _limit_memory(memory_mb: int) -> Callable[[], None]:
@@ -69,28 +75,41 @@ async def run_transcode(
     stderr_task = asyncio.ensure_future(process.stderr.read())
     report: dict[str, Any] = {}
 
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    allowed = limits.time_s
+
     async def read_reports() -> None:
+        nonlocal allowed
         assert process.stdout is not None
-        async for line in process.stdout:
+        while True:
+            remaining = started + allowed - loop.time()
+            if remaining <= 0:
+                raise TimeoutError
+            line = await asyncio.wait_for(process.stdout.readline(), remaining)
+            if not line:
+                return
             try:
                 message = json.loads(line)
             except ValueError:
                 continue
             if "progress" in message:
                 await on_progress(float(message["progress"]))
+            elif "duration" in message:
+                allowed = limits.allowing(float(message["duration"] or 0))
             else:
                 report.update(message)
 
     try:
-        await asyncio.wait_for(read_reports(), limits.time_s)
-        await process.wait()
+        await read_reports()
+        await asyncio.wait_for(process.wait(), max(1.0, started + allowed - loop.time()))
     except BaseException as exc:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
         await process.wait()
         stderr_task.cancel()
         if isinstance(exc, TimeoutError):
-            raise TranscodeError(f"Transcoding took longer than {limits.time_s:g} s and was stopped") from exc
+            raise TranscodeError(f"Transcoding took longer than {allowed:g} s and was stopped") from exc
         raise
     stderr = await stderr_task
     if "error" in report:
@@ -113,8 +132,11 @@ def _child(source: Path, output: Path, options: Options) -> dict[str, Any]:
     def progress(fraction: float) -> None:
         print(json.dumps({"progress": round(fraction, 3)}), flush=True)
 
+    def announce(duration_s: float) -> None:
+        print(json.dumps({"duration": duration_s}), flush=True)
+
     try:
-        return {"result": transcode(source, output, options, progress=progress).as_json()}
+        return {"result": transcode(source, output, options, progress=progress, announce=announce).as_json()}
     except TranscodeError as exc:
         return {"error": str(exc)}
 

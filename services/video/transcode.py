@@ -360,6 +360,7 @@ def transcode(
     options: Options,
     *,
     progress: Callable[[float], None] = lambda fraction: None,
+    announce: Callable[[float], None] = lambda duration_s: None,
 ) -> Result:
     """Make every rendition and the storyboard of `source` under `output`, in one decode."""
     try:
@@ -379,6 +380,8 @@ def transcode(
             container.duration / av.time_base if container.duration and container.duration > 0 else 0.0
         )
         rate = output_frame_rate(video_in)
+        # Before the long part: what the header claims, so the parent can size the time limit.
+        announce(header_duration)
         return _Run(container, video_in, audio_in, output, options, rate, header_duration, progress).run()
 
 

@@ -166,3 +166,20 @@ def test_the_child_reports_progress_and_the_result(tmp_path: Path) -> None:
     result = asyncio.run(run_transcode(source, tmp_path / "out", SMALL_LADDER, Limits(60, 3072), record))
     assert seen and seen == sorted(seen) and seen[-1] == 1.0
     assert "master.m3u8" in result["files"]
+
+
+def test_the_time_limit_follows_the_duration_the_header_claims(tmp_path: Path) -> None:
+    """A hang costs the time limit; a lesson claiming an hour gets factor × an hour once the child has
+    read its header."""
+    source = tmp_path / "source"
+    source.write_bytes(samples.video_bytes("mp4", duration_s=1.0))
+
+    async def ignore(fraction: float) -> None:
+        pass
+
+    with pytest.raises(TranscodeError, match=r"longer than 0\.01 s"):
+        asyncio.run(
+            run_transcode(source, tmp_path / "a", SMALL_LADDER, Limits(time_s=0.01, memory_mb=3072), ignore)
+        )
+    limits = Limits(time_s=600, memory_mb=3072, time_factor=4.0)
+    assert (limits.allowing(45 * 60), limits.allowing(10)) == (4 * 45 * 60, 600)
