@@ -26,6 +26,8 @@ from services.resources.router import router as resources_router
 from services.search.router import router as search_router
 from services.security_headers import SecurityHeadersMiddleware
 from services.settings import Settings
+from services.video.router import router as video_router
+from services.viewing.router import router as viewing_router
 from services.web.pages import error_page
 from services.web.query import DropBlankPageQueryValues
 from services.web.router import router as web_router
@@ -91,6 +93,8 @@ def create_app(
     app.include_router(notifications_router)
     app.include_router(review_router)
     app.include_router(research_stats_router)
+    app.include_router(video_router)
+    app.include_router(viewing_router)
     app.include_router(topics_router)
     app.include_router(web_router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")

@@ -147,6 +147,21 @@ class Settings(BaseSettings):
     # Pages or pictures OCR'd per file at most (about 1-3 s each on one CPU); the rest stay unread.
     ocr_max_pages: int = Field(default=50, ge=0)
 
+    # -- Lesson video: renditions (issue 14) and watch time ---------------------------------------
+    # Rendition heights (the short side), H.264 + AAC in HLS; a source is never upscaled.
+    video_ladder: list[int] = [360, 720, 1080]
+    # libx264 preset: speed against size; veryfast keeps a 45-minute lesson well under realtime.
+    video_preset: str = "veryfast"
+    # The transcoding child process: address-space limit and time limit (this many times the
+    # video's duration, and never less than the minimum).
+    video_transcode_memory_mb: int = 3072
+    video_transcode_time_factor: float = 4.0
+    video_transcode_min_time_s: float = 600.0
+    # How long presigned segment URLs in rewritten playlists stay valid (S3 mode): a whole lesson.
+    video_segment_url_ttl_minutes: int = 360
+    # Watch reports per viewer and recording within a minute before 429.
+    watch_reports_per_minute: int = 12
+
     @model_validator(mode="after")
     def _secret_key_from_data_dir_or_required(self) -> Settings:
         if self.secret_key.get_secret_value():

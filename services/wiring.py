@@ -17,8 +17,9 @@ from services.maintenance.service import (
 from services.research.topics import indexing as topic_indexing
 from services.resources import indexing as resource_indexing
 from services.resources import processing as resource_processing
+from services.video import service as video_service
 
-REGISTERED_MODULES = (resource_indexing, resource_processing, screen_jobs, topic_indexing)
+REGISTERED_MODULES = (resource_indexing, resource_processing, screen_jobs, topic_indexing, video_service)
 
 # Index changes never wait behind a slow job: the outbox drain runs on a schedule of its own.
 if drain_search_outbox not in OWN_SCHEDULE_TASKS:

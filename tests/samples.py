@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import av
 import docx
@@ -47,6 +48,7 @@ def video_bytes(
     fps: int = 10,
     with_audio: bool = False,
     rotation: int = 0,
+    codec: str | None = None,
 ) -> bytes:
     """A video in an "mp4", "mov", "webm" or "matroska" container.
 
@@ -55,11 +57,13 @@ def video_bytes(
     webm = container_format == "webm"
     output = io.BytesIO()
     with av.open(output, mode="w", format=container_format) as container:
-        video = container.add_stream("libvpx" if webm else _h264_or_mpeg4(), rate=fps)
+        video = container.add_stream(codec or ("libvpx" if webm else _h264_or_mpeg4()), rate=fps)
         assert isinstance(video, VideoStream)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         if video.codec_context.name == "h264":
             video.options = {"preset": "ultrafast", "crf": "35"}
+        if video.codec_context.name == "hevc":
+            video.options = {"preset": "ultrafast", "crf": "35", "x265-params": "log-level=error"}
         if rotation:
             video.set_display_rotation(rotation)
         # Every stream must exist before the first packet is written.
@@ -75,6 +79,28 @@ def video_bytes(
         if audio is not None:
             _add_silence(container, audio, frame_count / fps)
     return output.getvalue()
+
+
+# Each container PyAV's FFmpeg writes that schools record in, with a codec it is found with.
+RECORDING_CONTAINERS = {
+    "mp4": ("mp4", "libx264"),
+    "mov": ("mov", "libx264"),
+    "webm": ("webm", "libvpx"),
+    "mkv": ("matroska", "libx264"),
+    "flv": ("flv", "libx264"),
+    "avi": ("avi", "mpeg4"),
+    "ts": ("mpegts", "libx264"),
+    "3gp": ("3gp", "libx264"),
+    "wmv": ("asf", "wmv2"),
+    "ogv": ("ogg", "libvpx"),
+    "mpg": ("mpeg", "mpeg2video"),
+}
+
+
+def recording_bytes(format: str, **options: Any) -> bytes:
+    """A small recording in the container of `format` (a key of RECORDING_CONTAINERS)."""
+    container_format, codec = RECORDING_CONTAINERS[format]
+    return video_bytes(container_format, codec=codec, **options)
 
 
 @functools.lru_cache(maxsize=4)

@@ -16,6 +16,7 @@ from services.identity import service as identity
 from services.maintenance.repository import BlobDeletionRepository, MaintenanceRunRepository
 from services.resources import service as resources
 from services.resources.repository import ResourceRepository, UploadRepository
+from services.video import service as video
 from storage.blobs.base import BlobError, BlobNotFound, PendingMultipartUpload
 from storage.database import utcnow
 from storage.models.resources import ProcessingStatus, UploadStatus
@@ -26,7 +27,7 @@ DELETION_BATCH = 100
 EXPIRY_BATCH = 100
 GC_BATCH = 500
 # Everything Jiaoyun writes lives under these prefixes; anything else in the bucket is not ours.
-MANAGED_PREFIXES = ("res/", "poster/")
+MANAGED_PREFIXES = ("res/", "poster/", "video/")
 MISSING_CONTENT = "The file's content is missing from object storage"
 
 
@@ -92,6 +93,7 @@ async def _remove_orphan_blobs(context: AppContext, grace: timedelta, report: Gc
         async with context.sessionmaker() as session:
             referenced = await ResourceRepository(session).referenced_blob_keys(keys)
             referenced |= await BlobDeletionRepository(session).pending_keys(keys)
+            referenced |= await video.live_prefixes(session, keys)
         for key in keys:
             if key in referenced:
                 continue

@@ -45,6 +45,16 @@ TYPES: dict[str, DetectedType] = {
         _type("mp4", "video/mp4", FileCategory.video),
         _type("mov", "video/quicktime", FileCategory.video),
         _type("webm", "video/webm", FileCategory.video),
+        # What OBS, 录播 systems, camcorders and older phones write (issue 14); FFmpeg decodes them
+        # all and the worker makes browser-playable renditions of each.
+        _type("mkv", "video/x-matroska", FileCategory.video),
+        _type("flv", "video/x-flv", FileCategory.video),
+        _type("avi", "video/x-msvideo", FileCategory.video),
+        _type("ts", "video/mp2t", FileCategory.video),
+        _type("3gp", "video/3gpp", FileCategory.video),
+        _type("wmv", "video/x-ms-wmv", FileCategory.video),
+        _type("ogv", "video/ogg", FileCategory.video),
+        _type("mpg", "video/mpeg", FileCategory.video),
         _type("pdf", "application/pdf", FileCategory.document),
         _type("docx", f"{_OOXML}.wordprocessingml.document", FileCategory.document),
         _type("pptx", f"{_OOXML}.presentationml.presentation", FileCategory.document),
@@ -101,7 +111,10 @@ def _detect_format(head: bytes, extension: str) -> str | None:
         # QuickTime files written before ftyp existed start straight with their atoms.
         return "mov"
     if head.startswith(_EBML_MAGIC):
-        return "webm" if _ebml_doctype(head) == "webm" else None
+        return {"webm": "webm", "matroska": "mkv"}.get(_ebml_doctype(head) or "")
+    video = _other_video_format(head)
+    if video is not None:
+        return video
     # Acrobat, pdf.js and pypdf accept a header anywhere in the first KiB (mail and HTTP tools prepend
     # junk), and so do we, unless what comes before it is markup: a page with "%PDF-" in a comment is
     # an HTML/PDF polyglot, meant to be rendered as a page by whatever sniffs it.
@@ -236,6 +249,8 @@ def _iso_bmff_format(head: bytes) -> str | None:
     if box_size < 16:
         return None
     major = head[8:12]
+    if major.startswith((b"3gp", b"3g2")):
+        return "3gp"
     compatible = {head[i : i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)}
     if major == _QUICKTIME_BRAND:
         return "mov"
@@ -246,6 +261,41 @@ def _iso_bmff_format(head: bytes) -> str | None:
     if _QUICKTIME_BRAND in compatible:
         return "mov"
     return None
+
+
+# -- Other video containers ---------------------------------------------------------------------
+
+_ASF_HEADER_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
+_TS_PACKET = 188
+_M2TS_PACKET = 192
+_TS_PACKETS_CHECKED = 8
+_MPEG_PACK_START = b"\x00\x00\x01\xba"
+# Ogg pages are audio unless a video codec's identification header is among the first ones.
+_OGG_VIDEO_HEADERS = (b"\x80theora", b"OVP80", b"\x80daala")
+
+
+def _other_video_format(head: bytes) -> str | None:
+    if head.startswith(b"FLV\x01"):
+        return "flv"
+    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
+        return "avi"
+    if head.startswith(_ASF_HEADER_GUID):
+        # Windows Media: .wmv and .wma share the container; an audio-only one fails at probing.
+        return "wmv"
+    if head.startswith(b"OggS"):
+        return "ogv" if any(marker in head for marker in _OGG_VIDEO_HEADERS) else None
+    if head.startswith(_MPEG_PACK_START):
+        return "mpg"
+    if _is_transport_stream(head, _TS_PACKET, 0) or _is_transport_stream(head, _M2TS_PACKET, 4):
+        # MPEG-TS (.ts, broadcast and 录播 systems) and BDAV (.mts/.m2ts from AVCHD camcorders).
+        return "ts"
+    return None
+
+
+def _is_transport_stream(head: bytes, packet: int, offset: int) -> bool:
+    """A sync byte at the start of each of the first packets; one lone 0x47 proves nothing."""
+    checked = min(_TS_PACKETS_CHECKED, (len(head) - offset) // packet)
+    return checked >= 3 and all(head[offset + index * packet] == 0x47 for index in range(checked))
 
 
 # -- EBML (Matroska / WebM) ----------------------------------------------------------------------

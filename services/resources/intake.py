@@ -101,8 +101,9 @@ def check_type(head: bytes, filename: str, allowed: Collection[FileCategory], wh
         )
     if detected is None:
         raise UnsupportedFileType(
-            f"{filename!r} is not a file type Jiaoyun accepts (video: mp4/mov/webm; documents: "
-            "pdf/docx/pptx/xlsx/doc/ppt/xls; images: jpeg/png/gif/webp; subtitles: srt/vtt)"
+            f"{filename!r} is not a file type Jiaoyun accepts (video: mp4/mov/webm/mkv/flv/avi/ts/3gp/wmv/"
+            "ogv/mpg; documents: pdf/docx/pptx/xlsx/doc/ppt/xls; images: jpeg/png/gif/webp; "
+            "subtitles: srt/vtt)"
         )
     if detected.category not in allowed:
         kinds = "/".join(sorted(category.value for category in allowed))

@@ -27,6 +27,7 @@ from services.resources.intake import PRIMARY_CATEGORIES, StagedBlob
 from services.resources.repository import ResourceFilters, ResourceRepository
 from services.resources.schemas import FileCreate, ResourceCreate, ResourceUpdate, VersionCreate
 from services.settings import Settings
+from services.video import service as video
 from storage.database import utcnow
 from storage.models.identity import PublicationStatus, Visibility
 from storage.models.resources import (
@@ -90,12 +91,14 @@ def _new_file(
     )
 
 
-def _queue_processing(session: AsyncSession, file: ResourceFile, staged: StagedBlob) -> None:
+async def _queue_processing(session: AsyncSession, file: ResourceFile, staged: StagedBlob) -> None:
     # The blob too: a job outlived by a replacement of the content then knows it is stale.
     payload: dict[str, str] = {"file_id": str(file.id), "blob_key": file.blob_key}
     if staged.expected_sha256:
         payload["expected_sha256"] = staged.expected_sha256
     JobRepository(session).add(PROCESS_FILE_JOB, payload)
+    # A recording's streaming renditions (services/video), remade whenever its content is.
+    await video.queue_renditions(session, file)
 
 
 def _touch(session: AsyncSession, resource: Resource) -> None:
@@ -144,7 +147,7 @@ async def create_resource(
     file = _new_file(resource, version, FilePurpose.primary, staged)
     ResourceRepository(session).add(resource, version, file)
     await session.flush()
-    _queue_processing(session, file, staged)
+    await _queue_processing(session, file, staged)
     enqueue_reindex(session, SEARCH_PARENT, resource.id)
     return resource
 
@@ -298,6 +301,7 @@ async def delete_resource(session: AsyncSession, principal: Principal, resource_
     files = await repository.files_of_resource(resource.id)
     # The blobs go once this transaction has committed; if it rolls back, they are still referenced.
     BlobDeletionRepository(session).add([key for file in files for key in (file.blob_key, file.poster_key)])
+    await video.forget_renditions(session, [file.id for file in files])
     await repository.delete(resource)
     enqueue_reindex(session, SEARCH_PARENT, resource_id)
 
@@ -328,7 +332,7 @@ async def add_version(
     file = _new_file(resource, version, FilePurpose.primary, staged)
     repository.add(version, file)
     await session.flush()
-    _queue_processing(session, file, staged)
+    await _queue_processing(session, file, staged)
     _touch(session, resource)
     return version
 
@@ -365,7 +369,7 @@ async def add_file(
     file = _new_file(resource, version, FilePurpose(data.purpose), staged, language=data.language)
     repository.add(file)
     await session.flush()
-    _queue_processing(session, file, staged)
+    await _queue_processing(session, file, staged)
     _touch(session, resource)
     return file
 
@@ -404,7 +408,7 @@ async def replace_file(
     # _touch below has the index drop it.
     await ResourceRepository(session).clear_extracted_text(file.id)
     await session.flush()
-    _queue_processing(session, file, staged)
+    await _queue_processing(session, file, staged)
     _touch(session, resource)
     return file
 

@@ -56,6 +56,7 @@ ACTIVITY_LABELS: dict[str, str] = {
     "lessons_with_rounds": "多轮磨课",
     "rounds": "轮次",
     "rounds_per_lesson": "平均轮次",
+    "watch_minutes": "观课时长（分钟）",
 }
 
 TOPIC_STATES: dict[str, str] = {

@@ -42,6 +42,7 @@ from storage.models.resources import (
     UploadStatus,
 )
 from storage.models.search import SearchOutbox, SynonymGroup
+from storage.models.video import RenditionStatus, VideoRenditions, WatchDay, WatchProgress
 
 __all__ = [
     "Base",
@@ -58,6 +59,7 @@ __all__ = [
     "Post",
     "ProcessingStatus",
     "PublicationStatus",
+    "RenditionStatus",
     "Resource",
     "ResourceFile",
     "ResourceType",
@@ -82,5 +84,8 @@ __all__ = [
     "UploadSession",
     "UploadStatus",
     "User",
+    "VideoRenditions",
     "Visibility",
+    "WatchDay",
+    "WatchProgress",
 ]

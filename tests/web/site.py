@@ -89,6 +89,9 @@ def start_site(kind: str, workdir: Path) -> Site:
         "JIAOYUN_SECRET_KEY": SECRET_KEY,
         "JIAOYUN_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "JIAOYUN_WORKER_POLL_INTERVAL_S": "0.2",
+        # Small renditions, fast: two rungs even for the tests' 320×240 clips, so quality can switch.
+        "JIAOYUN_VIDEO_LADDER": "[120, 240]",
+        "JIAOYUN_VIDEO_PRESET": "ultrafast",
     }
     try:
         if kind == "servers":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, Subquery, case, func, or_, select
@@ -18,7 +18,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models.identity import Role, School, User
 from storage.models.research import Post, ReviewComment, RubricScore, Topic
-from storage.models.resources import Resource, ResourceType, ResourceVersion
+from storage.models.resources import Resource, ResourceFile, ResourceType, ResourceVersion
+from storage.models.video import WatchDay
 
 _Ts = TypeVarTuple("_Ts")
 
@@ -57,6 +58,8 @@ class Counts:
     lessons: int = 0
     lessons_with_rounds: int = 0
     rounds: int = 0
+    # 观课时长: minutes of colleagues' recordings watched (services/viewing), counted per day.
+    watch_minutes: int = 0
 
     @classmethod
     def of(cls, values: Sequence[Any]) -> Counts:
@@ -145,13 +148,39 @@ def _per_person(
         Resource.owner_id,
         Resource.created_at,
     ).subquery()
-    subqueries = [topics, posts, comments, scored, lessons]
+    subqueries = [topics, posts, comments, scored, lessons, _watched(window)]
     columns: dict[str, ColumnElement[int]] = {}
     for subquery in subqueries:
         for column in subquery.c:
             if column.name != "user_id":
                 columns[column.name] = func.coalesce(column, 0)
     return subqueries, {name: columns[name] for name in COUNTED}
+
+
+def _watched(window: Window) -> Subquery:
+    """Minutes of colleagues' recordings each person watched (new seconds, as kept per day), within
+    the window's days: a day counts when it starts in the period (since/until are day-precise here)."""
+    query = (
+        select(WatchDay.viewer_id.label("user_id"), (func.sum(WatchDay.seconds) / 60).label("watch_minutes"))
+        .join(ResourceFile, ResourceFile.id == WatchDay.file_id)
+        .join(Resource, Resource.id == ResourceFile.resource_id)
+        .where(Resource.owner_id != WatchDay.viewer_id)
+        .group_by(WatchDay.viewer_id)
+    )
+    if window.school_id is not None:
+        query = query.where(WatchDay.viewer_id.in_(select(User.id).where(User.school_id == window.school_id)))
+    if window.since is not None:
+        first = (
+            window.since.date() if window.since.time() == time() else window.since.date() + timedelta(days=1)
+        )
+        query = query.where(WatchDay.day >= first)
+    if window.until is not None:
+        query = query.where(
+            WatchDay.day < window.until.date()
+            if window.until.time() == time()
+            else WatchDay.day <= window.until.date()
+        )
+    return query.subquery()
 
 
 class StatsRepository:

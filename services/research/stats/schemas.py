@@ -41,6 +41,9 @@ class Activity(BaseModel):
     lessons_with_rounds: int = 0
     rounds: int = 0
     rounds_per_lesson: float | None = None
+    # 观课时长: minutes of colleagues' lesson recordings watched (the union of what was played, so
+    # replaying adds nothing), each day counted in the period it falls in.
+    watch_minutes: int = 0
 
 
 class SchoolActivity(Activity):
