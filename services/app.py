@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from services.assignments.router import router as assignments_router
 from services.blob_links.router import router as blob_links_router
+from services.classes.router import router as classes_router
 from services.context import AppContext, build_context, mixed_mode_warning, prepare_backends
 from services.errors import install_error_handlers
 from services.health.router import router as health_router
@@ -87,6 +89,8 @@ def create_app(
     app.include_router(review_router)
     app.include_router(research_stats_router)
     app.include_router(topics_router)
+    app.include_router(classes_router)
+    app.include_router(assignments_router)
     app.include_router(web_router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,6 +1,16 @@
 """Every ORM model, imported in one place so Alembic and the app see the same metadata."""
 
 from storage.database import Base
+from storage.models.assignments import (
+    Assignment,
+    AssignmentClass,
+    AssignmentResource,
+    Grading,
+    Submission,
+    SubmissionFile,
+    SubmissionStatus,
+)
+from storage.models.classes import ClassStudent, ClassTeacher, SchoolClass
 from storage.models.identity import (
     LoginThrottle,
     PublicationStatus,
@@ -11,6 +21,7 @@ from storage.models.identity import (
     Visibility,
 )
 from storage.models.jobs import Job, JobStatus
+from storage.models.library import Favorite, ViewHistory
 from storage.models.maintenance import BlobDeletion, MaintenanceRun
 from storage.models.research import (
     Notification,
@@ -39,12 +50,21 @@ from storage.models.resources import (
     UploadStatus,
 )
 from storage.models.search import SearchOutbox, SynonymGroup
+from storage.models.textbooks import CatalogLesson, SchoolEdition
 
 __all__ = [
+    "Assignment",
+    "AssignmentClass",
+    "AssignmentResource",
     "Base",
     "BlobDeletion",
+    "CatalogLesson",
+    "ClassStudent",
+    "ClassTeacher",
+    "Favorite",
     "FilePage",
     "FilePurpose",
+    "Grading",
     "Job",
     "JobStatus",
     "LoginThrottle",
@@ -66,8 +86,13 @@ __all__ = [
     "RubricCriterion",
     "RubricScore",
     "School",
+    "SchoolClass",
+    "SchoolEdition",
     "SearchOutbox",
     "ShareLink",
+    "Submission",
+    "SubmissionFile",
+    "SubmissionStatus",
     "SubtitleCue",
     "SynonymGroup",
     "Topic",
@@ -76,5 +101,6 @@ __all__ = [
     "UploadSession",
     "UploadStatus",
     "User",
+    "ViewHistory",
     "Visibility",
 ]
