@@ -219,10 +219,10 @@ async def remove_student(
 
 
 def check_subject(subject: str) -> str:
-    normalized = normalize_subject(subject)
-    if normalized not in SUBJECTS:
-        raise InvalidMember(f"{subject!r} is not a subject ({'、'.join(SUBJECTS)})")
-    return normalized
+    try:
+        return normalize_subject(subject)
+    except ValueError as exc:
+        raise InvalidMember(f"{subject!r} is not a subject ({'、'.join(SUBJECTS)})") from exc
 
 
 async def add_teacher(
