@@ -4,7 +4,7 @@ teachers, classes for school admins. They call the same services as the API, and
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -39,7 +39,8 @@ ROSTER_STATES = {
 }
 GRADINGS = {"level": "等级（A/B/C/D）", "score": "分数", "none": "只写评语"}
 CATEGORY_LABELS = {"image": "照片", "document": "文档", "audio": "录音", "video": "视频"}
-CLASSROOM_CONTEXT = {
+# Labels every page of this module hands its templates.
+CLASSROOM_CONTEXT: dict[str, Any] = {
     "TASK_STATES": TASK_STATES,
     "ROSTER_STATES": ROSTER_STATES,
     "GRADINGS": GRADINGS,
