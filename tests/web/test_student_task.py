@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, FilePayload, expect
 
 from tests import samples
 from tests.services.assignments.world import photo_bytes
@@ -71,12 +71,11 @@ def test_student_hands_in_on_a_phone_and_the_teacher_grades_on_the_desktop(
     student.get_by_role("link", name=re.compile("朗读《曹冲称象》")).click()
     expect(student.get_by_role("link", name=re.compile("《曹冲称象》学案"))).to_be_visible()
     student.get_by_label("文字").fill("我读了三遍。")
-    student.get_by_label(re.compile("照片、文档")).set_input_files(
-        [
-            {"name": "IMG_2024.JPG", "mimeType": "image/jpeg", "buffer": photo_bytes(80, 40)},
-            {"name": "朗读.m4a", "mimeType": "audio/mp4", "buffer": samples.m4a_bytes()},
-        ]
-    )
+    files: list[FilePayload] = [
+        {"name": "IMG_2024.JPG", "mimeType": "image/jpeg", "buffer": photo_bytes(80, 40)},
+        {"name": "朗读.m4a", "mimeType": "audio/mp4", "buffer": samples.m4a_bytes()},
+    ]
+    student.get_by_label(re.compile("照片、文档")).set_input_files(files)
     screenshot(student, site, "task-phone")
     student.get_by_role("button", name="提交").click()
     expect(student.get_by_role("heading", name="我交的作业")).to_be_visible()
