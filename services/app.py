@@ -26,6 +26,7 @@ from services.research.topics.router import router as topics_router
 from services.resources.router import router as resources_router
 from services.search.router import router as search_router
 from services.settings import Settings
+from services.textbooks.router import router as textbooks_router
 from services.web.classroom import router as classroom_router
 from services.web.pages import error_page
 from services.web.query import DropBlankPageQueryValues
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(topics_router)
     app.include_router(classes_router)
     app.include_router(assignments_router)
+    app.include_router(textbooks_router)
     app.include_router(web_router)
     app.include_router(classroom_router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
