@@ -18,6 +18,7 @@ from services.errors import install_error_handlers
 from services.health.router import router as health_router
 from services.identity.router import router as identity_router
 from services.jobs.worker import Worker
+from services.library.router import router as library_router
 from services.notifications.router import router as notifications_router
 from services.request_limits import BodyLimitMiddleware
 from services.research.review.router import router as review_router
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(classes_router)
     app.include_router(assignments_router)
     app.include_router(textbooks_router)
+    app.include_router(library_router)
     app.include_router(web_router)
     app.include_router(classroom_router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")

@@ -309,7 +309,7 @@ async def read_resource(
 ) -> ResourceRead:
     """A resource with all its rounds (newest first) and files; counts as a view."""
     resource = await service.readable_resource(session, settings, principal, resource_id, share)
-    await service.count_view(session, resource)
+    await service.count_view(session, resource, principal)
     return await _detail(session, resource.id)
 
 

@@ -19,6 +19,7 @@ from services.errors import AppError, Conflict, Forbidden, NotFound
 from services.identity import service as identity
 from services.indexing.service import enqueue_reindex
 from services.jobs.repository import JobRepository
+from services.library import service as library
 from services.maintenance.repository import BlobDeletionRepository
 from services.resources import curriculum
 from services.resources.intake import PRIMARY_CATEGORIES, StagedBlob
@@ -182,8 +183,10 @@ async def resource_with_files(session: AsyncSession, resource_id: uuid.UUID) -> 
     return resource
 
 
-async def count_view(session: AsyncSession, resource: Resource) -> None:
+async def count_view(session: AsyncSession, resource: Resource, viewer: Principal | None = None) -> None:
+    """A view counts for popularity and, for a signed-in viewer, goes to their history (我的空间)."""
     await ResourceRepository(session).count_view(resource)
+    await library.record_view(session, viewer, resource.id)
 
 
 async def list_resources(

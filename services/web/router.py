@@ -281,7 +281,7 @@ async def resource_page(
     """The player (or document pages), its rounds, the comment timeline, scoring and the score chart."""
     principal = principal_of(user)
     resource = await resources.readable_resource(session, settings, principal, resource_id, share)
-    await resources.count_view(session, resource)
+    await resources.count_view(session, resource, principal)
     loaded = await resources.resource_with_files(session, resource.id)
     detail = resource_read(loaded)
     version = _round_of(detail.versions, v, file)
