@@ -29,6 +29,7 @@ from services.search.router import router as search_router
 from services.settings import Settings
 from services.textbooks.router import router as textbooks_router
 from services.web.classroom import router as classroom_router
+from services.web.library import router as library_pages_router
 from services.web.pages import error_page
 from services.web.query import DropBlankPageQueryValues
 from services.web.router import router as web_router
@@ -98,6 +99,7 @@ def create_app(
     app.include_router(library_router)
     app.include_router(web_router)
     app.include_router(classroom_router)
+    app.include_router(library_pages_router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

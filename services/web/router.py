@@ -32,6 +32,7 @@ from services.identity.browser import (
     set_session_cookies,
 )
 from services.identity.tokens import issue_access_token
+from services.library import service as library
 from services.notifications import service as notifications
 from services.research.review import service as review
 from services.research.review.router import comment_read, rubric_read
@@ -343,6 +344,7 @@ async def resource_page(
         rubrics=rubrics,
         score_charts=views.score_charts(scores) if scores else [],
         is_recording=is_recording,
+        favorite=await library.is_favorite(session, principal, resource.id),
     )
 
 
