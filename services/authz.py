@@ -150,6 +150,12 @@ def can_upload(principal: Principal) -> bool:
     return principal.role in _CONTRIBUTORS
 
 
+def can_start_upload(principal: Principal) -> bool:
+    """Resumable uploads: whoever uploads resources, and students for the work they hand in (their
+    uploads attach only to their own submissions, as creating a resource asks `can_upload`)."""
+    return can_upload(principal) or principal.role == Role.student
+
+
 def can_use_upload(principal: Principal, upload_owner_id: uuid.UUID) -> bool:
     """A resumable upload is its starter's alone: only they see it, send its parts, complete, attach or
     abort it, whatever their role."""

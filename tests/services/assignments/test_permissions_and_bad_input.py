@@ -8,6 +8,8 @@ import httpx
 import pytest
 
 from services.context import AppContext
+from tests import samples
+from tests.factories import resource_metadata
 from tests.services.assignments.world import Classroom, classroom, photo_bytes
 
 pytestmark = pytest.mark.anyio
@@ -117,3 +119,34 @@ async def test_bad_input(client: httpx.AsyncClient, context: AppContext) -> None
     await world.call(
         "POST", f"/api/v1/submissions/{work['id']}/review", "teacher", 422, json={"grade_level": "E"}
     )
+
+
+async def test_big_work_goes_through_a_resumable_upload(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await classroom(client, context)
+    task = (await world.assign())["id"]
+    video = samples.mp4_bytes()
+    upload = await world.ok(
+        "POST", "/api/v1/uploads", "s1", 201, json={"filename": "朗读.mp4", "size": len(video)}
+    )
+    await world.call("PUT", f"/api/v1/uploads/{upload['id']}/parts/1", "s1", 200, content=video)
+    await world.ok("POST", f"/api/v1/uploads/{upload['id']}/complete", "s1")
+    # Not someone else's to hand in, and not a way for a student to publish a resource.
+    await world.call(
+        "POST", f"/api/v1/assignments/{task}/submission", "s2", 404, json={"upload_ids": [upload["id"]]}
+    )
+    await world.call(
+        "POST", "/api/v1/resources", "s1", 403, json={**resource_metadata(), "upload_id": upload["id"]}
+    )
+    work = await world.ok(
+        "POST",
+        f"/api/v1/assignments/{task}/submission",
+        "s1",
+        json={"text": "视频", "upload_ids": [upload["id"]]},
+    )
+    assert [(file["category"], file["size"]) for file in work["files"]] == [("video", len(video))]
+    content = await world.call("GET", work["files"][0]["content_url"], "teacher", 200)
+    assert content.content == video
+    # Beyond the submission limit, a student's upload does not even start.
+    await world.call("POST", "/api/v1/uploads", "s1", 413, json={"filename": "big.mp4", "size": 10**9})
