@@ -10,13 +10,16 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from services.assignments.router import router as assignments_router
 from services.blob_links.router import router as blob_links_router
+from services.classes.router import router as classes_router
 from services.context import AppContext, build_context, mixed_mode_warning, prepare_backends
 from services.documents.router import router as screens_router
 from services.errors import install_error_handlers
 from services.health.router import router as health_router
 from services.identity.router import router as identity_router
 from services.jobs.worker import Worker
+from services.library.router import router as library_router
 from services.notifications.router import router as notifications_router
 from services.request_limits import BodyLimitMiddleware
 from services.research.review.router import router as review_router
@@ -26,8 +29,11 @@ from services.resources.router import router as resources_router
 from services.search.router import router as search_router
 from services.security_headers import SecurityHeadersMiddleware
 from services.settings import Settings
+from services.textbooks.router import router as textbooks_router
 from services.video.router import router as video_router
 from services.viewing.router import router as viewing_router
+from services.web.classroom import router as classroom_router
+from services.web.library import router as library_pages_router
 from services.web.pages import error_page
 from services.web.query import DropBlankPageQueryValues
 from services.web.router import router as web_router
@@ -96,7 +102,13 @@ def create_app(
     app.include_router(video_router)
     app.include_router(viewing_router)
     app.include_router(topics_router)
+    app.include_router(classes_router)
+    app.include_router(assignments_router)
+    app.include_router(textbooks_router)
+    app.include_router(library_router)
     app.include_router(web_router)
+    app.include_router(classroom_router)
+    app.include_router(library_pages_router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -151,6 +151,12 @@ def can_upload(principal: Principal) -> bool:
     return principal.role in _CONTRIBUTORS
 
 
+def can_start_upload(principal: Principal) -> bool:
+    """Resumable uploads: whoever uploads resources, and students for the work they hand in (their
+    uploads attach only to their own submissions, as creating a resource asks `can_upload`)."""
+    return can_upload(principal) or principal.role == Role.student
+
+
 def can_use_upload(principal: Principal, upload_owner_id: uuid.UUID) -> bool:
     """A resumable upload is its starter's alone: only they see it, send its parts, complete, attach or
     abort it, whatever their role."""
@@ -417,3 +423,63 @@ def user_scope(principal: Principal) -> uuid.UUID | None:
 def require_district_admin(principal: Principal) -> None:
     if not principal.is_district_admin:
         raise Forbidden("Only district administrators can do this")
+
+
+# -- classes, assignments and submissions (the students' half) ---------------------------------
+# Minors' work is the narrowest data here: a student's submissions are theirs, their class's
+# teachers' and their school's administrators', and nobody else's (district admins included).
+
+
+def can_manage_classes(principal: Principal, school_id: uuid.UUID) -> bool:
+    """School admins manage their school's classes; district admins any school's."""
+    return principal.is_district_admin or (
+        principal.role == Role.school_admin and principal.school_id == school_id
+    )
+
+
+def can_see_class(principal: Principal, school_id: uuid.UUID, *, teaches: bool, member: bool) -> bool:
+    """A class shows to its students and teachers and to whoever manages the school's classes."""
+    return teaches or member or can_manage_classes(principal, school_id)
+
+
+def can_assign(principal: Principal) -> bool:
+    """Teachers (and school admins who teach) give work to the classes they teach."""
+    return principal.role in (Role.teacher, Role.school_admin, Role.research_lead)
+
+
+def can_read_assignment(
+    principal: Principal, school_id: uuid.UUID, teacher_id: uuid.UUID, *, teaches: bool, member: bool
+) -> bool:
+    """Its teacher, the students and teachers of the classes it was given to, the school's admins."""
+    return (
+        principal.user_id == teacher_id
+        or teaches
+        or member
+        or (principal.role == Role.school_admin and principal.school_id == school_id)
+    )
+
+
+def can_change_assignment(principal: Principal, teacher_id: uuid.UUID) -> bool:
+    return principal.user_id == teacher_id
+
+
+def can_read_submission(
+    principal: Principal, student_id: uuid.UUID, school_id: uuid.UUID, *, teaches: bool
+) -> bool:
+    """The student themselves, the teachers of the class it was handed in for (and the assignment's
+    teacher, who counts as teaching it), the school's admins. Anyone else gets 404."""
+    if principal.user_id == student_id:
+        return True
+    if principal.role == Role.student:
+        return False
+    return teaches or (principal.role == Role.school_admin and principal.school_id == school_id)
+
+
+def can_review_submission(principal: Principal, student_id: uuid.UUID, *, teaches: bool) -> bool:
+    """Grading and returning work is for the teachers of the class, never the student."""
+    return teaches and principal.user_id != student_id and principal.role != Role.student
+
+
+def can_submit(principal: Principal, *, member: bool) -> bool:
+    """Students hand in work for assignments given to their class."""
+    return principal.role == Role.student and member

@@ -23,6 +23,8 @@ admin_app = typer.Typer(help="Administration", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 users_app = typer.Typer(help="Users", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+classes_app = typer.Typer(help="Classes (班级)", no_args_is_help=True)
+app.add_typer(classes_app, name="classes")
 
 
 def _settings() -> Settings:
@@ -261,6 +263,41 @@ def users_import(
     if generated:
         typer.echo(f"wrote {generated} generated passwords to {credentials_out}")
     typer.echo(f"imported {imported} users ({skipped} skipped)")
+
+
+@classes_app.command("import-teachers")
+def classes_import_teachers(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV (UTF-8 or GBK) with columns username,class,subject (class: 一年级五班, 高一3班 or 1-5)",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    school_year: Annotated[
+        int | None, typer.Option(help="The school year (its starting year); default: the current one")
+    ] = None,
+) -> None:
+    """Import teachers' class–subject assignments (任课安排): all rows or none. Classes that do not exist
+    yet in the teacher's school are made."""
+    from services.classes import importing
+
+    data = file.read_bytes()
+
+    async def work(context: AppContext) -> tuple[int, int]:
+        async with context.sessionmaker() as session, session.begin():
+            teachings = await importing.validate_teachings(session, data)
+            return len(teachings), await importing.import_teachings(session, teachings, school_year)
+
+    try:
+        rows, added = _with_context(work)
+    except importing.TeachingImportRejected as exc:
+        for message in exc.errors:
+            typer.echo(message, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"imported {rows} class–subject assignments ({added} new)")
 
 
 if __name__ == "__main__":

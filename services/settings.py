@@ -161,6 +161,17 @@ class Settings(BaseSettings):
     video_segment_url_ttl_minutes: int = 360
     # Watch reports per viewer and recording within a minute before 429.
     watch_reports_per_minute: int = 12
+    # -- the students' half: classes, assignments, submissions (issue 17) --
+    # Audio files (朗读), accepted in students' submissions only (MiB).
+    max_audio_mb: int = 200
+    # Each file a student hands in, whatever its kind (MiB); the per-kind limits above apply too.
+    max_submission_file_mb: int = 100
+    max_submission_files: int = 10
+    # Whether new assignments take work after their due time (marked late) unless the teacher says.
+    accept_late_submissions: bool = False
+    # Submissions are removed by `jiaoyun gc` this many days after their class's school year ends
+    # (31 August); 0 keeps them forever.
+    submission_retention_days: int = 365
 
     @model_validator(mode="after")
     def _secret_key_from_data_dir_or_required(self) -> Settings:

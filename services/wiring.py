@@ -6,6 +6,7 @@ is all the wiring there is.
 
 from __future__ import annotations
 
+from services.assignments import previews as submission_previews
 from services.documents import screen_jobs
 from services.indexing.service import drain_search_outbox
 from services.jobs.worker import OWN_SCHEDULE_TASKS, PERIODIC_TASKS
@@ -19,7 +20,14 @@ from services.resources import indexing as resource_indexing
 from services.resources import processing as resource_processing
 from services.video import service as video_service
 
-REGISTERED_MODULES = (resource_indexing, resource_processing, screen_jobs, topic_indexing, video_service)
+REGISTERED_MODULES = (
+    resource_indexing,
+    resource_processing,
+    screen_jobs,
+    topic_indexing,
+    video_service,
+    submission_previews,
+)
 
 # Index changes never wait behind a slow job: the outbox drain runs on a schedule of its own.
 if drain_search_outbox not in OWN_SCHEDULE_TASKS:

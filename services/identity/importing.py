@@ -28,6 +28,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.classes.importing import parse_class_name, place_students
 from services.identity.passwords import MIN_PASSWORD_LENGTH, hash_password
 from services.identity.repository import SchoolRepository, UserRepository
 from services.identity.service import SCHOOL_ROLES
@@ -46,7 +47,8 @@ LOOKUP_BATCH_SIZE = 500
 # argon2 takes tens of milliseconds and 64 MiB per hash and releases the GIL while it works.
 HASH_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
-COLUMNS = ("username", "display_name", "role", "school", "password")
+# `class` (optional, students only): 一年级五班, 高一3班 or 1-5, in the current school year; made if missing.
+COLUMNS = ("username", "display_name", "role", "school", "password", "class")
 REQUIRED_COLUMNS = frozenset({"username", "display_name", "role"})
 
 ROLE_LABELS: dict[str, Role] = {
@@ -71,6 +73,7 @@ class ImportRow:
     role: str
     school: str
     password: str | None
+    class_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class UserToImport:
     school_id: uuid.UUID | None
     password: str
     password_generated: bool
+    # (grade, number) of the class a student goes into.
+    class_key: tuple[int, int] | None = None
 
 
 class ImportRejected(Exception):
@@ -163,6 +168,7 @@ def parse_user_csv(data: bytes) -> tuple[list[ImportRow], list[str]]:
                 role=values.get("role", "").strip(),
                 school=values.get("school", "").strip(),
                 password=password if password.strip() else None,
+                class_name=values.get("class", "").strip(),
             )
         )
     if not rows and not errors:
@@ -219,7 +225,7 @@ async def validate_rows(
 
     schools = await _resolve_schools(session, {row.school for row in rows if row.school})
     first_line: dict[str, int] = {}
-    candidates: list[tuple[ImportRow, Role, uuid.UUID | None]] = []
+    candidates: list[tuple[ImportRow, Role, uuid.UUID | None, tuple[int, int] | None]] = []
     for row in rows:
         if not USERNAME_PATTERN.fullmatch(row.username):
             fail(row, f"username {row.username!r} must be 3-64 letters, digits or _ . -")
@@ -247,13 +253,24 @@ async def validate_rows(
                 school_id = schools[row.school]
         elif row.school:
             fail(row, f"a {role.value} works across schools; leave school empty")
+        class_key: tuple[int, int] | None = None
+        if row.class_name:
+            try:
+                class_key = parse_class_name(row.class_name)
+            except ValueError as exc:
+                fail(row, str(exc))
+            if role is not None and role != Role.student:
+                fail(
+                    row,
+                    f"only students go in a class; a {role.value}'s come from the teachers' import",
+                )
         if role is not None and row.line not in errors:
-            candidates.append((row, role, school_id))
+            candidates.append((row, role, school_id, class_key))
 
-    taken = await existing_usernames(session, [row.username for row, _, _ in candidates])
+    taken = await existing_usernames(session, [row.username for row, _, _, _ in candidates])
     users: list[UserToImport] = []
     skipped = 0
-    for row, role, school_id in candidates:
+    for row, role, school_id, class_key in candidates:
         if row.username.lower() in taken:
             if skip_existing:
                 skipped += 1
@@ -270,6 +287,7 @@ async def validate_rows(
                 school_id=school_id,
                 password=password,
                 password_generated=row.password is None,
+                class_key=class_key,
             )
         )
     messages = [f"line {line}: {message}" for line in sorted(errors) for message in errors[line]]
@@ -344,6 +362,7 @@ async def import_users(
     if taken:
         raise ImportConflict(sorted(user.username for user in users if user.username.lower() in taken))
     repository = UserRepository(session)
+    placements: list[tuple[uuid.UUID, uuid.UUID, int, int]] = []
     for start in range(0, len(users), INSERT_BATCH_SIZE):
         batch = [
             User(
@@ -361,6 +380,10 @@ async def import_users(
         ]
         repository.add_all(batch)
         await session.flush()
+        for user, row in zip(users[start : start + INSERT_BATCH_SIZE], batch, strict=True):
+            if user.class_key is not None and user.school_id is not None:
+                placements.append((row.id, user.school_id, *user.class_key))
+    await place_students(session, placements)
     return len(users)
 
 

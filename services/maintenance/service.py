@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass, fields
 from datetime import timedelta
 
+from services.assignments.repository import SubmissionRepository
+from services.assignments.retention import purge_expired_submissions
 from services.context import AppContext
 from services.identity import service as identity
 from services.maintenance.repository import BlobDeletionRepository, MaintenanceRunRepository
@@ -27,7 +29,7 @@ DELETION_BATCH = 100
 EXPIRY_BATCH = 100
 GC_BATCH = 500
 # Everything Jiaoyun writes lives under these prefixes; anything else in the bucket is not ours.
-MANAGED_PREFIXES = ("res/", "poster/", "video/")
+MANAGED_PREFIXES = ("res/", "poster/", "video/", "sub/")
 MISSING_CONTENT = "The file's content is missing from object storage"
 
 
@@ -42,6 +44,8 @@ class GcReport:
     orphan_multipart_uploads_aborted: int = 0
     # Local store only: files of writes killed midway.
     temporary_files_removed: int = 0
+    # Students' work past JIAOYUN_SUBMISSION_RETENTION_DAYS after its school year.
+    expired_submissions_removed: int = 0
 
     def lines(self) -> list[str]:
         return [f"{field.name.replace('_', ' ')}: {getattr(self, field.name)}" for field in fields(self)]
@@ -92,6 +96,7 @@ async def _remove_orphan_blobs(context: AppContext, grace: timedelta, report: Gc
     async def settle(keys: list[str]) -> None:
         async with context.sessionmaker() as session:
             referenced = await ResourceRepository(session).referenced_blob_keys(keys)
+            referenced |= await SubmissionRepository(session).referenced_blob_keys(keys)
             referenced |= await BlobDeletionRepository(session).pending_keys(keys)
             referenced |= await video.live_prefixes(session, keys)
         for key in keys:
@@ -167,6 +172,7 @@ async def collect_garbage(context: AppContext, *, grace: timedelta | None = None
         grace = timedelta(minutes=context.settings.gc_grace_minutes)
     while count := await expire_uploads(context):
         report.expired_uploads += count
+    report.expired_submissions_removed = await purge_expired_submissions(context)
     while count := await drain_blob_deletions(context):
         report.deleted_blobs += count
     await _remove_orphan_blobs(context, grace, report)

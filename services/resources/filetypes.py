@@ -24,6 +24,8 @@ class FileCategory(StrEnum):
     document = "document"
     image = "image"
     subtitle = "subtitle"
+    # Reading aloud (朗读) handed in as homework; resources are never audio alone.
+    audio = "audio"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,10 @@ TYPES: dict[str, DetectedType] = {
         _type("png", "image/png", FileCategory.image),
         _type("gif", "image/gif", FileCategory.image),
         _type("webp", "image/webp", FileCategory.image),
+        _type("mp3", "audio/mpeg", FileCategory.audio),
+        _type("m4a", "audio/mp4", FileCategory.audio),
+        _type("wav", "audio/wav", FileCategory.audio),
+        _type("ogg", "audio/ogg", FileCategory.audio),
         # SRT has no registered type; this is the one servers and players agree on. No charset:
         # SRT files from Chinese tools are often GB18030.
         _type("srt", "application/x-subrip", FileCategory.subtitle),
@@ -98,6 +104,12 @@ def _detect_format(head: bytes, extension: str) -> str | None:
         return "webp"
     if head.startswith(b"%PDF-"):
         return "pdf"
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return "wav"
+    if head.startswith(b"OggS"):
+        return "ogg"
+    if head.startswith(b"ID3") or _mp3_frame(head):
+        return "mp3"
     if head.startswith(b"PK\x03\x04"):
         return _ooxml_format(head, extension)
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
@@ -134,6 +146,18 @@ def served_filename(filename: str, format: str) -> str:
     if dot and f".{extension.lower()}" in {detected.extension, f".{detected.format}"}:
         return filename
     return (stem if dot and stem else filename) + detected.extension
+
+
+def _mp3_frame(head: bytes) -> bool:
+    """An MPEG audio layer III frame header without ID3 tag: 11 sync bits, layer bits 01, and a valid
+    bitrate. Layer III only, so a UTF-16 byte-order mark (FF FE) never passes for audio."""
+    return (
+        len(head) >= 4
+        and head[0] == 0xFF
+        and head[1] & 0xE0 == 0xE0
+        and head[1] & 0x06 == 0x02
+        and head[2] & 0xF0 not in (0x00, 0xF0)
+    )
 
 
 def _extension(filename: str) -> str:
@@ -241,6 +265,7 @@ _NON_VIDEO_BRANDS = frozenset(
     {b"M4A ", b"M4B ", b"M4P ", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
     | {b"avif", b"avis", b"crx "}
 )
+_AUDIO_BRANDS = frozenset({b"M4A ", b"M4B "})
 _LEGACY_QUICKTIME_ATOMS = frozenset({b"moov", b"mdat", b"wide", b"free", b"skip"})
 
 
@@ -254,6 +279,8 @@ def _iso_bmff_format(head: bytes) -> str | None:
     compatible = {head[i : i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)}
     if major == _QUICKTIME_BRAND:
         return "mov"
+    if major in _AUDIO_BRANDS:
+        return "m4a"
     if major in _NON_VIDEO_BRANDS:
         return None
     if major in _MP4_BRANDS or compatible & _MP4_BRANDS:

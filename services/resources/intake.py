@@ -86,6 +86,7 @@ def size_limit(settings: Settings, category: FileCategory) -> int:
         FileCategory.document: settings.max_document_mb,
         FileCategory.image: settings.max_image_mb,
         FileCategory.subtitle: settings.max_subtitle_mb,
+        FileCategory.audio: settings.max_audio_mb,
     }[category]
     return megabytes * 1024 * 1024
 
@@ -103,7 +104,7 @@ def check_type(head: bytes, filename: str, allowed: Collection[FileCategory], wh
         raise UnsupportedFileType(
             f"{filename!r} is not a file type Jiaoyun accepts (video: mp4/mov/webm/mkv/flv/avi/ts/3gp/wmv/"
             "ogv/mpg; documents: pdf/docx/pptx/xlsx/doc/ppt/xls; images: jpeg/png/gif/webp; "
-            "subtitles: srt/vtt)"
+            "subtitles: srt/vtt; audio, in submissions: mp3/m4a/wav/ogg)"
         )
     if detected.category not in allowed:
         kinds = "/".join(sorted(category.value for category in allowed))
@@ -111,8 +112,8 @@ def check_type(head: bytes, filename: str, allowed: Collection[FileCategory], wh
     return detected
 
 
-def check_size(settings: Settings, detected: DetectedType, size: int) -> None:
-    limit = size_limit(settings, detected.category)
+def check_size(settings: Settings, detected: DetectedType, size: int, limit: int | None = None) -> None:
+    limit = size_limit(settings, detected.category) if limit is None else limit
     if size > limit:
         raise PayloadTooLarge(
             f"{detected.category.value} files are limited to {limit // (1024 * 1024)} MB",
@@ -138,14 +139,19 @@ async def stream_to_store(
     chunks: AsyncIterable[bytes],
     allowed: Collection[FileCategory],
     what: str = "The file",
+    key_prefix: str = BLOB_PREFIX,
+    max_bytes: int | None = None,
 ) -> StagedBlob:
-    """Check and store a file arriving as a stream, in constant memory; nothing is left on failure."""
+    """Check and store a file arriving as a stream, in constant memory; nothing is left on failure.
+    `max_bytes` lowers the limit of the file's category (students' submissions have their own)."""
     name = check_filename(filename)
     iterator = aiter(chunks)
     head, ended = await _read_head(iterator)
     detected = check_type(head, name, allowed, what)
     limit = size_limit(settings, detected.category)
-    check_size(settings, detected, len(head))
+    if max_bytes is not None:
+        limit = min(limit, max_bytes)
+    check_size(settings, detected, len(head), limit)
 
     async def checked() -> AsyncIterator[bytes]:
         received = len(head)
@@ -156,11 +162,11 @@ async def stream_to_store(
             received += len(chunk)
             if received > limit:
                 # Raised inside the store's put, which aborts and removes what it wrote.
-                check_size(settings, detected, received)
+                check_size(settings, detected, received, limit)
             yield chunk
 
     try:
-        stored = await store.put(new_blob_key(BLOB_PREFIX), checked(), content_type=detected.media_type)
+        stored = await store.put(new_blob_key(key_prefix), checked(), content_type=detected.media_type)
     except BlobStoreUnavailable as exc:
         raise ServiceUnavailable("Object storage is unavailable, try again shortly") from exc
     return StagedBlob(

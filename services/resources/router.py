@@ -313,7 +313,7 @@ async def read_resource(
     JIAOYUN_VIEW_WINDOW_MINUTES)."""
     resource = await service.readable_resource(session, settings, principal, resource_id, share)
     viewer = service.viewer_key(principal, share, request.client.host if request.client else "unknown")
-    await service.count_view(session, settings, resource, viewer)
+    await service.count_view(session, settings, resource, viewer, principal)
     return await _detail(session, resource.id)
 
 

@@ -21,6 +21,7 @@ from services.errors import AppError, Conflict, Forbidden, NotFound
 from services.identity import service as identity
 from services.indexing.service import enqueue_reindex
 from services.jobs.repository import JobRepository
+from services.library import service as library
 from services.maintenance.repository import BlobDeletionRepository
 from services.resources import curriculum
 from services.resources.intake import PRIMARY_CATEGORIES, StagedBlob
@@ -199,12 +200,20 @@ def viewer_key(principal: Principal | None, share_token: str | None, client_addr
     return hashlib.sha256(who.encode()).hexdigest()
 
 
-async def count_view(session: AsyncSession, settings: Settings, resource: Resource, viewer: str) -> None:
-    """Count a view of the resource, at most once per viewer per window (it drives sort=popular)."""
+async def count_view(
+    session: AsyncSession,
+    settings: Settings,
+    resource: Resource,
+    viewer: str,
+    principal: Principal | None = None,
+) -> None:
+    """Count a view of the resource, at most once per viewer per window (it drives sort=popular); every
+    opening by a signed-in viewer goes to their history (我的空间)."""
     repository = ResourceRepository(session)
     window = timedelta(minutes=settings.view_window_minutes)
     if await repository.take_view(resource.id, viewer, utcnow(), window):
         await repository.count_view(resource)
+    await library.record_view(session, principal, resource.id)
 
 
 async def forget_old_views(session: AsyncSession, settings: Settings) -> int:

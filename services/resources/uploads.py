@@ -112,9 +112,13 @@ def detected_of(upload: UploadSession) -> DetectedType | None:
 async def start_upload(
     session: AsyncSession, store: BlobStore, settings: Settings, principal: Principal, data: UploadCreate
 ) -> UploadSession:
-    check_can_upload(principal)
+    if not authz.can_start_upload(principal):
+        check_can_upload(principal)
     filename = check_filename(data.filename)
     largest = max(size_limit(settings, category) for category in FileCategory)
+    if not authz.can_upload(principal):
+        # A student's upload can only become a file of their submission.
+        largest = min(largest, settings.max_submission_file_mb * MEBIBYTE)
     if data.size > largest:
         raise PayloadTooLarge(f"Files are limited to {largest // MEBIBYTE} MB")
     part_size = choose_part_size(data.size, data.part_size)

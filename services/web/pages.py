@@ -21,8 +21,8 @@ from services.notifications import service as notifications
 from services.web.templating import render
 from storage.models.identity import Role, User
 
-# The module whose routes are pages (their errors are always HTML).
-PAGE_ROUTES_MODULE = "services.web.router"
+# The modules whose routes are pages (their errors are always HTML).
+PAGE_ROUTES_MODULES = ("services.web.router", "services.web.classroom", "services.web.library")
 # Paths that are not pages: their errors stay in the API's JSON shape.
 _NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz", "/static/")
 
@@ -101,7 +101,7 @@ def is_page_request(request: Request) -> bool:
         return False
     endpoint = request.scope.get("endpoint")
     if endpoint is not None:
-        return getattr(endpoint, "__module__", "") == PAGE_ROUTES_MODULE
+        return getattr(endpoint, "__module__", "") in PAGE_ROUTES_MODULES
     return "text/html" in request.headers.get("accept", "")
 
 

@@ -69,6 +69,9 @@ NOTIFICATION_KINDS: dict[str, str] = {
     NotificationKind.reply: "回复",
     NotificationKind.lesson_comment: "评课",
     NotificationKind.topic_summarized: "研讨总结",
+    NotificationKind.assignment_given: "新任务",
+    NotificationKind.submission_reviewed: "作业已批改",
+    NotificationKind.submission_returned: "作业被退回",
 }
 MATCH_KINDS: dict[str, str] = {
     "resource": "资源信息",

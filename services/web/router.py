@@ -34,6 +34,7 @@ from services.identity.browser import (
     set_session_cookies,
 )
 from services.identity.tokens import issue_access_token
+from services.library import service as library
 from services.notifications import service as notifications
 from services.research.review import service as review
 from services.research.review.router import comment_read, rubric_read
@@ -300,7 +301,7 @@ async def resource_page(
     principal = principal_of(user)
     resource = await resources.readable_resource(session, settings, principal, resource_id, share)
     viewer = resources.viewer_key(principal, share, request.client.host if request.client else "unknown")
-    await resources.count_view(session, settings, resource, viewer)
+    await resources.count_view(session, settings, resource, viewer, principal)
     loaded = await resources.resource_with_files(session, resource.id)
     detail = resource_read(loaded)
     version = _round_of(detail.versions, v, file)
@@ -371,6 +372,7 @@ async def resource_page(
         score_charts=views.score_charts(scores) if scores else [],
         is_recording=is_recording,
         **await sharing.share_panel(session, settings, principal, resource),
+        favorite=await library.is_favorite(session, principal, resource.id),
     )
 
 

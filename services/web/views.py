@@ -392,6 +392,8 @@ class NotificationItem:
 
 
 def notification_url(subject: Mapping[str, str]) -> str:
+    if "assignment_id" in subject:
+        return f"/tasks/{subject['assignment_id']}"
     if "topic_id" in subject:
         anchor = f"#post-{subject['post_id']}" if "post_id" in subject else ""
         return f"/topics/{subject['topic_id']}{anchor}"

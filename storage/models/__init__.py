@@ -1,6 +1,16 @@
 """Every ORM model, imported in one place so Alembic and the app see the same metadata."""
 
 from storage.database import Base
+from storage.models.assignments import (
+    Assignment,
+    AssignmentClass,
+    AssignmentResource,
+    Grading,
+    Submission,
+    SubmissionFile,
+    SubmissionStatus,
+)
+from storage.models.classes import ClassStudent, ClassTeacher, SchoolClass
 from storage.models.identity import (
     LoginThrottle,
     PublicationStatus,
@@ -12,6 +22,7 @@ from storage.models.identity import (
     Visibility,
 )
 from storage.models.jobs import Job, JobStatus
+from storage.models.library import Favorite, ViewHistory
 from storage.models.maintenance import BlobDeletion, MaintenanceRun
 from storage.models.research import (
     Notification,
@@ -42,13 +53,22 @@ from storage.models.resources import (
     UploadStatus,
 )
 from storage.models.search import SearchOutbox, SynonymGroup
+from storage.models.textbooks import CatalogLesson, SchoolEdition
 from storage.models.video import RenditionStatus, VideoRenditions, WatchDay, WatchProgress
 
 __all__ = [
+    "Assignment",
+    "AssignmentClass",
+    "AssignmentResource",
     "Base",
     "BlobDeletion",
+    "CatalogLesson",
+    "ClassStudent",
+    "ClassTeacher",
+    "Favorite",
     "FilePage",
     "FilePurpose",
+    "Grading",
     "Job",
     "JobStatus",
     "LoginThrottle",
@@ -73,8 +93,13 @@ __all__ = [
     "RubricCriterion",
     "RubricScore",
     "School",
+    "SchoolClass",
+    "SchoolEdition",
     "SearchOutbox",
     "ShareLink",
+    "Submission",
+    "SubmissionFile",
+    "SubmissionStatus",
     "SubtitleCue",
     "SynonymGroup",
     "Topic",
@@ -85,6 +110,7 @@ __all__ = [
     "UploadStatus",
     "User",
     "VideoRenditions",
+    "ViewHistory",
     "Visibility",
     "WatchDay",
     "WatchProgress",

@@ -182,6 +182,10 @@ class NotificationKind(StrEnum):
     reply = "reply"
     lesson_comment = "lesson_comment"  # a new comment on my lesson recording
     topic_summarized = "topic_summarized"
+    # The students' half: a task given to my class, my work graded or given back for redo.
+    assignment_given = "assignment_given"
+    submission_reviewed = "submission_reviewed"
+    submission_returned = "submission_returned"
 
 
 class Notification(UUIDPrimaryKey, Base):

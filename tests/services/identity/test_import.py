@@ -265,11 +265,11 @@ def test_parse_tracks_line_numbers_across_blank_lines_and_reports_bad_lines() ->
 def test_parse_header_problems_and_undecodable_files() -> None:
     assert importing.parse_user_csv(b"") == (
         [],
-        ["line 1: the file is empty; expected the header " + HEADER.strip()],
+        ["line 1: the file is empty; expected the header " + ",".join(importing.COLUMNS)],
     )
     _, errors = importing.parse_user_csv(b"username,name,role\nx,y,z\n")
     assert errors == [
-        "line 1: unknown column(s) 'name'; expected username,display_name,role,school,password",
+        "line 1: unknown column(s) 'name'; expected username,display_name,role,school,password,class",
         "line 1: missing column(s) 'display_name'",
     ]
     _, errors = importing.parse_user_csv(b"\xff\xfe\x00\x80\xff")

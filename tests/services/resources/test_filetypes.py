@@ -267,7 +267,7 @@ def test_the_bytes_decide_not_the_name(make: Callable[[], bytes], lying_name: st
         (b"\x89PNG\r\n", "x.png"),
         (b"\xff\xd8", "x.jpg"),
         (b"GIF8", "x.gif"),
-        (b"RIFF\x00\x00\x00\x00WAVE", "x.webp"),
+        (b"RIFF\x00\x00\x00\x00AVI ", "x.webp"),
         (b"%PD", "x.pdf"),
         (b"PK\x03\x04\x14\x00", "x.docx"),
         (OLE_MAGIC[:6], "x.doc"),
@@ -282,8 +282,7 @@ def test_unsupported_or_unrecognisable_bytes(data: bytes, filename: str) -> None
 @pytest.mark.parametrize(
     "data",
     [
-        # Audio and still images use the same container; they are not videos.
-        ftyp(b"M4A ", b"M4A ", b"isom", b"mp42"),
+        # Still images use the same container; they are not videos (audio is audio, below).
         ftyp(b"heic", b"mif1", b"heic"),
         ftyp(b"avif", b"avif", b"mif1", b"miaf"),
         # A box too small to hold brands.
@@ -294,8 +293,29 @@ def test_iso_media_that_is_not_a_playable_video(data: bytes) -> None:
     assert detected_format(data, "x.mp4") is None
 
 
-def test_real_m4a_audio_is_not_a_video() -> None:
-    assert detected_format(samples.m4a_bytes(), "录音.mp4") is None
+def test_real_m4a_audio_is_audio_not_a_video() -> None:
+    detected = detect_file_type(samples.m4a_bytes(), "录音.mp4")
+    assert detected is not None
+    assert (detected.format, detected.category) == ("m4a", "audio")
+    assert detected_format(ftyp(b"M4A ", b"M4A ", b"isom", b"mp42"), "x.mp4") == "m4a"
+
+
+@pytest.mark.parametrize(
+    ("data", "format"),
+    [
+        (b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(64), "mp3"),
+        # A bare MPEG-1 layer III frame header (128 kbit/s, 44.1 kHz).
+        (b"\xff\xfb\x90\x64" + bytes(64), "mp3"),
+        (b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(64), "wav"),
+        (b"OggS\x00\x02" + bytes(64), "ogg"),
+    ],
+)
+def test_audio_of_reading_aloud(data: bytes, format: str) -> None:
+    assert detected_format(data, "朗读.bin") == format
+
+
+def test_utf16_text_is_not_taken_for_mp3() -> None:
+    assert detected_format("1\n00:00:01,000 --> 00:00:02,000\n你好\n".encode("utf-16"), "x.srt") != "mp3"
 
 
 def test_matroska_that_is_not_webm_is_mkv() -> None:

@@ -1,5 +1,5 @@
 // Forms marked data-api-form are sent to the JSON API with fetch(): their fields become a JSON
-// object (data-type says how: int, float, bool, list, int-list, csv, words, text), groups of fields
+// object (data-type says how: int, float, bool, list, int-list, csv, words, text, china-time), groups of fields
 // inside [data-list=NAME] [data-item] become a list of objects. Then the page reloads or moves on:
 // data-redirect to the created object, data-then to a fixed page, data-reload to the same one.
 
@@ -13,6 +13,8 @@ function convert(element, raw) {
   if (type === "int") return raw === "" ? undefined : parseInt(raw, 10);
   if (type === "float") return raw === "" ? undefined : parseFloat(raw);
   if (type === "bool") return element.type === "checkbox" ? element.checked : raw === "true";
+  // A datetime-local field read as China Standard Time (no daylight saving), sent with its offset.
+  if (type === "china-time") return raw === "" ? undefined : `${raw.length === 16 ? `${raw}:00` : raw}+08:00`;
   if (type === "csv") return raw.split(/[,，、]/).map((part) => part.trim()).filter(Boolean);
   if (type === "words") return raw.split(/[\s,，、=]+/).map((part) => part.trim()).filter(Boolean);
   return raw === "" ? undefined : raw;
