@@ -17,6 +17,9 @@ from services.health.router import router as health_router
 from services.identity.router import router as identity_router
 from services.jobs.worker import Worker
 from services.notifications.router import router as notifications_router
+from services.observability.logs import configure_logging
+from services.observability.middleware import RequestObservationMiddleware
+from services.observability.router import router as metrics_router
 from services.request_limits import BodyLimitMiddleware
 from services.research.review.router import router as review_router
 from services.research.stats.router import router as research_stats_router
@@ -78,7 +81,10 @@ def create_app(
     install_error_handlers(app, error_page)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(DropBlankPageQueryValues)
+    # Outermost: its access line and metrics see every answer, error pages and 413s included.
+    app.add_middleware(RequestObservationMiddleware)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(blob_links_router)
     app.include_router(identity_router)
     app.include_router(resources_router)
@@ -94,5 +100,8 @@ def create_app(
 
 def create_app_migrated() -> FastAPI:
     """The factory `jiaoyun serve` gives uvicorn: serve has applied the migrations once already, so
-    its N worker processes do not each run them again at the same moment."""
-    return create_app(migrate=False)
+    its N worker processes do not each run them again at the same moment. Logging is configured
+    here, in each of those processes (uvicorn starts them afresh)."""
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings, migrate=False)

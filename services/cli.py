@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -54,8 +54,25 @@ def _with_context(work: Callable[[AppContext], Awaitable[T]], *, migrate: bool =
     return asyncio.run(run())
 
 
-def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _configure_logging(settings: Settings | None = None) -> None:
+    from services.observability.logs import configure_logging
+
+    settings = settings or _settings()
+    configure_logging(settings.log_format, settings.log_level)
+
+
+def _share_metrics_between_processes(settings: Settings) -> None:
+    """`serve --workers N`: every process writes its metrics where /metrics merges them from. Set
+    before the processes start (they read it when they import prometheus_client); emptied first, so
+    figures of an earlier run are not counted again."""
+    import shutil
+
+    from services.observability.metrics import MULTIPROCESS_DIR_VARIABLE
+
+    directory = Path(os.environ.get(MULTIPROCESS_DIR_VARIABLE) or settings.data_dir / "metrics")
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ[MULTIPROCESS_DIR_VARIABLE] = str(directory.resolve())
 
 
 @app.command()
@@ -67,9 +84,11 @@ def serve(
     """Apply pending migrations and serve the API (with the job worker in-process on embedded defaults)."""
     import uvicorn
 
-    _configure_logging()
     settings = _settings()
+    _configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if workers > 1:
+        _share_metrics_between_processes(settings)
     # Once, here, before the processes start (they skip it); other servers migrating at the same time
     # wait for each other on a database lock.
     upgrade_to_head(settings.resolved_database_url)
@@ -83,6 +102,9 @@ def serve(
         workers=workers,
         proxy_headers=True,
         http=BoundedHttpToolsProtocol,
+        # Logging is ours (configured in each process by the app factory): one access line per request.
+        log_config=None,
+        access_log=False,
     )
 
 
@@ -100,7 +122,13 @@ def worker() -> None:
     """Run the background job worker until interrupted."""
     from services.jobs.worker import Worker
 
-    _configure_logging()
+    settings = _settings()
+    _configure_logging(settings)
+    if settings.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        # Jobs run and processing times of this worker; queue depths come from the API's /metrics.
+        start_http_server(settings.worker_metrics_port)
 
     async def work(context: AppContext) -> None:
         stop = asyncio.Event()

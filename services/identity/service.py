@@ -27,6 +27,7 @@ from services.identity.repository import (
     UserRepository,
 )
 from services.identity.schemas import SchoolCreate, SchoolUpdate, UserCreate, UserUpdate
+from services.observability import metrics
 from services.settings import Settings
 from storage.database import utcnow
 from storage.models.identity import Role, School, ShareLink, User
@@ -73,6 +74,7 @@ async def _take_attempt(
                 for taken in counted:
                     await throttle.give_back(taken)
                 retry_after = count.window_started_at + window - now
+                metrics.rate_limited.labels("credentials").inc()
                 raise TooManyAttempts(
                     "Too many failed attempts; try again later",
                     headers={"Retry-After": str(max(1, math.ceil(retry_after.total_seconds())))},
@@ -115,6 +117,7 @@ async def login(
     # No transaction is open while argon2 runs in its thread.
     valid = await verify_password_in_thread(password, user.password_hash if user else None)
     if user is None or not valid or not user.is_active:
+        metrics.login_failures.labels("password", "invalid_credentials").inc()
         raise InvalidCredentials()
     await _settle_attempt(sessions, forget=account_key, give_back=address_key)
     async with sessions.begin() as session:

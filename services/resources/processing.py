@@ -8,7 +8,9 @@ transaction, unless the file was replaced or deleted meanwhile.
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,6 +24,8 @@ from services.context import AppContext
 from services.indexing.service import enqueue_reindex
 from services.jobs.worker import job_failure_hook, job_handler
 from services.maintenance.repository import BlobDeletionRepository
+from services.observability import metrics
+from services.observability.logs import bind
 from services.resources import extraction
 from services.resources.filetypes import FileCategory
 from services.resources.isolated_video import analyse_video
@@ -31,6 +35,8 @@ from storage.blobs.base import BlobNotFound, new_blob_key
 from storage.database import utcnow
 from storage.models.jobs import Job
 from storage.models.resources import ProcessingStatus, ResourceFile
+
+logger = logging.getLogger(__name__)
 
 POSTER_PREFIX = "poster"
 EXTRACTABLE_DOCUMENTS = frozenset({"pdf", "docx", "pptx"})
@@ -99,6 +105,7 @@ async def _single(chunk: bytes) -> AsyncIterator[bytes]:
 @job_handler(PROCESS_FILE_JOB)
 async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
     file_id = uuid.UUID(payload["file_id"])
+    bind(file_id=str(file_id))
     async with context.sessionmaker() as session:
         file = await ResourceRepository(session).get_file_by_id(file_id)
         if file is None or not _same_content(file, payload):
@@ -112,10 +119,12 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
         except BlobNotFound:
             outcome = Outcome(status=ProcessingStatus.failed, error="The file's content is missing")
         else:
+            started = time.perf_counter()
             if category == FileCategory.video:
                 outcome = await _analyse_video(path)
             else:
                 outcome = await to_thread.run_sync(_analyse, path, format, category)
+            metrics.processing_seconds.labels(str(category)).observe(time.perf_counter() - started)
             outcome.sha256 = sha256
     expected = payload.get("expected_sha256")
     if outcome.sha256 and expected and outcome.sha256 != expected:
@@ -145,6 +154,7 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
         await repository.replace_pages(current.id, [(page.number, page.text) for page in pages])
         await repository.replace_cues(current.id, [(cue.start_s, cue.end_s, cue.text) for cue in cues])
         enqueue_reindex(session, SEARCH_PARENT, current.resource_id)
+    logger.info("file processed: %s (%s)", outcome.status, category)
 
 
 def _same_content(file: ResourceFile, payload: dict[str, Any]) -> bool:

@@ -9,6 +9,7 @@ dropped connection resumes from the parts already stored. Sessions not finished 
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Collection
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from services import authz
 from services.authz import Principal
 from services.errors import AppError, Conflict, NotFound, PayloadTooLarge, ServiceUnavailable
 from services.maintenance.repository import BlobDeletionRepository
+from services.observability import metrics
 from services.resources.filetypes import SNIFF_BYTES, DetectedType, FileCategory
 from services.resources.intake import (
     BLOB_PREFIX,
@@ -205,8 +207,9 @@ async def put_part(
     _require_active(upload, utcnow())
     _check_part_number(upload, part_number)
     expected = expected_part_size(upload, part_number)
+    started = time.perf_counter()
     try:
-        return await store.upload_part(
+        part = await store.upload_part(
             upload.blob_key,
             upload.store_upload_id,
             part_number,
@@ -218,6 +221,8 @@ async def put_part(
         raise UploadNotActive("This upload can no longer take parts; start a new one") from exc
     except BlobStoreUnavailable as exc:
         raise _unavailable(exc) from exc
+    metrics.record_upload("resumable", expected, time.perf_counter() - started)
+    return part
 
 
 async def part_urls(

@@ -13,6 +13,7 @@ from search.synonyms import default_synonym_groups, merge_groups, normalize_edit
 from services import authz
 from services.authz import Principal
 from services.errors import NotFound, ServiceUnavailable
+from services.observability import metrics
 from services.resources import curriculum
 from services.search.repository import FacetLabelRepository, SynonymRepository
 from services.search.schemas import (
@@ -163,7 +164,8 @@ async def search(
         group_by_parent=request.group_by_parent,
     )
     try:
-        result = await index.search(query)
+        with metrics.time_search(index, "search"):
+            result = await index.search(query)
     except SearchUnavailable as exc:
         raise _unavailable(exc) from exc
     school_ids = [uuid.UUID(value.value) for value in result.facets.get("school_id", [])]
@@ -192,7 +194,8 @@ async def suggest(
     index: SearchIndex, principal: Principal | None, prefix: str, limit: int
 ) -> list[Suggestion]:
     try:
-        return await index.suggest(prefix, authz.search_access(principal), limit=limit)
+        with metrics.time_search(index, "suggest"):
+            return await index.suggest(prefix, authz.search_access(principal), limit=limit)
     except SearchUnavailable as exc:
         raise _unavailable(exc) from exc
 
