@@ -4,21 +4,26 @@ and who may read them."""
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 import httpx
 import pytest
 from elasticsearch import AsyncElasticsearch
+from prometheus_client import Counter, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from search.elastic import ElasticsearchSearchIndex
 from services.app import create_app
 from services.context import AppContext
+from services.observability import metrics
 from tests import factories
 from tests.samples import pdf_bytes
 
 pytestmark = pytest.mark.anyio
 
+DASHBOARD = Path(__file__).parents[3] / "deploy/grafana/dashboards/jiaoyun.json"
 PLAN = pdf_bytes(["教案 树和喜鹊"])
 
 
@@ -129,3 +134,16 @@ async def test_metrics_answer_allowed_networks_or_the_token_only(context: AppCon
     transport = httpx.ASGITransport(app=create_app(context=off))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         assert (await http.get("/metrics")).status_code == 404
+
+
+def test_the_grafana_dashboard_graphs_every_family() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    expressions = " ".join(target["expr"] for panel in dashboard["panels"] for target in panel["targets"])
+    families = {
+        collector._name
+        for collector in vars(metrics).values()
+        if isinstance(collector, Counter | Histogram)
+    } | {family.name for family in metrics.queue_families(metrics.QueueFigures({"k": (1, 1.0)}, {}, 0, 0))}
+    families.discard("jiaoyun_jobs_by_status")  # a table's figure, not a graph's
+    missing = sorted(name for name in families if name not in expressions)
+    assert not missing
