@@ -20,6 +20,7 @@ from services.notifications.router import router as notifications_router
 from services.observability.logs import configure_logging
 from services.observability.middleware import RequestObservationMiddleware
 from services.observability.router import router as metrics_router
+from services.oidc.router import router as oidc_router
 from services.request_limits import BodyLimitMiddleware
 from services.research.review.router import router as review_router
 from services.research.stats.router import router as research_stats_router
@@ -93,6 +94,7 @@ def create_app(
     app.include_router(review_router)
     app.include_router(research_stats_router)
     app.include_router(topics_router)
+    app.include_router(oidc_router)
     app.include_router(web_router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from search.elastic import ElasticsearchSearchIndex
 from search.embedded import EmbeddedSearchIndex
 from search.index import SearchIndex
+from services.oidc.client import OidcClient
 from services.settings import Settings
 from storage.blobs.base import BlobStore
 from storage.blobs.local import LocalBlobStore
@@ -33,8 +34,12 @@ class AppContext:
     blob_store: BlobStore
     search_index: SearchIndex
     link_signer: LinkSigner
+    # The district's OpenID provider, when JIAOYUN_OIDC_ISSUER is set.
+    oidc: OidcClient | None = None
 
     async def close(self) -> None:
+        if self.oidc is not None:
+            await self.oidc.close()
         await self.search_index.close()
         await self.engine.dispose()
 
@@ -98,6 +103,7 @@ def build_context(settings: Settings) -> AppContext:
         blob_store=build_blob_store(settings, signer),
         search_index=build_search_index(settings),
         link_signer=signer,
+        oidc=OidcClient.from_settings(settings) if settings.oidc_issuer else None,
     )
 
 

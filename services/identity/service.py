@@ -44,8 +44,17 @@ class TooManyAttempts(AppError):
 class InvalidCredentials(Unauthorized):
     code = "invalid_credentials"
 
+    def __init__(self, message: str = "Incorrect username or password") -> None:
+        super().__init__(message)
+
+
+class PasswordSignInOff(InvalidCredentials):
+    """JIAOYUN_LOCAL_PASSWORDS=false: only district admins sign in with a password."""
+
+    code = "password_sign_in_off"
+
     def __init__(self) -> None:
-        super().__init__("Incorrect username or password")
+        super().__init__("Password sign-in is turned off here: sign in through the identity provider")
 
 
 # -- signing in --------------------------------------------------------------------------------
@@ -119,6 +128,9 @@ async def login(
     if user is None or not valid or not user.is_active:
         metrics.login_failures.labels("password", "invalid_credentials").inc()
         raise InvalidCredentials()
+    if not settings.local_passwords and user.role != Role.district_admin:
+        metrics.login_failures.labels("password", "passwords_off").inc()
+        raise PasswordSignInOff()
     await _settle_attempt(sessions, forget=account_key, give_back=address_key)
     async with sessions.begin() as session:
         await UserRepository(session).record_sign_in(user.id, utcnow())

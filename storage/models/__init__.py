@@ -3,6 +3,7 @@
 from storage.database import Base
 from storage.models.identity import (
     LoginThrottle,
+    OidcSignIn,
     PublicationStatus,
     Role,
     School,
@@ -52,6 +53,7 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "ObservationCategory",
+    "OidcSignIn",
     "Post",
     "ProcessingStatus",
     "PublicationStatus",

@@ -140,9 +140,7 @@ def test_the_grafana_dashboard_graphs_every_family() -> None:
     dashboard = json.loads(DASHBOARD.read_text())
     expressions = " ".join(target["expr"] for panel in dashboard["panels"] for target in panel["targets"])
     families = {
-        collector._name
-        for collector in vars(metrics).values()
-        if isinstance(collector, Counter | Histogram)
+        collector._name for collector in vars(metrics).values() if isinstance(collector, Counter | Histogram)
     } | {family.name for family in metrics.queue_families(metrics.QueueFigures({"k": (1, 1.0)}, {}, 0, 0))}
     families.discard("jiaoyun_jobs_by_status")  # a table's figure, not a graph's
     missing = sorted(name for name in families if name not in expressions)
