@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -172,6 +173,68 @@ def gc(
     for line in report.lines():
         typer.echo(line)
     typer.echo("fixed nothing: blobs and rows agree" if not report.fixed_anything else "done")
+
+
+@app.command()
+def backup(
+    out: Annotated[Path, typer.Argument(help="The archive to write (OUT.sha256 is written beside it)")],
+) -> None:
+    """Embedded mode: a consistent snapshot of database, blobs and key into one archive, while serving."""
+    from services.backup import service
+
+    settings = _settings()
+    try:
+        with _byte_progress() as track:
+            manifest = service.backup(settings, out, track("backing up"))
+    except service.BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    blobs = sum(1 for name in manifest.files if name.startswith("blobs/objects/"))
+    typer.echo(f"backed up {sum(manifest.row_counts.values())} rows and {blobs} blobs to {out} (+ .sha256)")
+
+
+@app.command()
+def restore(
+    archive: Annotated[
+        Path, typer.Argument(help="An archive of `jiaoyun backup`", exists=True, dir_okay=False)
+    ],
+) -> None:
+    """Embedded mode: restore a backup into an empty data directory and verify it."""
+    import asyncio as _asyncio
+
+    from services import wiring
+    from services.backup import service
+
+    assert wiring.REGISTERED_MODULES  # search sources, for the rebuild
+    settings = _settings()
+    try:
+        with _byte_progress() as track:
+            checking, restoring = track("checking the archive"), track("restoring")
+            report = _asyncio.run(
+                service.restore(settings, archive, verify_progress=checking, extract_progress=restoring)
+            )
+    except service.BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for line in report.lines:
+        typer.echo(line)
+    typer.echo(f"restored into {settings.data_dir}")
+
+
+@contextlib.contextmanager
+def _byte_progress() -> Iterator[Callable[[str], Callable[[int, int], None]]]:
+    """One progress display; each call of what it yields adds a bar and gives its update function."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+
+        def track(description: str) -> Callable[[int, int], None]:
+            task = bar.add_task(description, total=None)
+            return lambda done, total: bar.update(task, completed=done, total=total)
+
+        yield track
 
 
 @admin_app.command("create")
