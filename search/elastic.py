@@ -91,6 +91,15 @@ MAPPINGS: dict[str, Any] = {
 SETTINGS: dict[str, Any] = {"number_of_shards": 1, "auto_expand_replicas": "0-1", "refresh_interval": "1s"}
 
 
+def index_settings(shards: int = 1, replicas: int | None = None) -> dict[str, Any]:
+    """Settings of a new versioned index: `replicas` None keeps 0-1 replicas as nodes allow."""
+    settings = SETTINGS | {"number_of_shards": shards}
+    if replicas is not None:
+        settings.pop("auto_expand_replicas")
+        settings["number_of_replicas"] = replicas
+    return settings
+
+
 def to_es_document(document: SearchDocument) -> dict[str, Any]:
     body: dict[str, Any] = {
         field: getattr(document, field)
@@ -364,8 +373,11 @@ def _hit(hit: dict[str, Any], plan: TextPlan | None) -> SearchHit:
 class ElasticsearchSearchIndex:
     name = "elasticsearch"
 
-    def __init__(self, client: AsyncElasticsearch, prefix: str) -> None:
+    def __init__(
+        self, client: AsyncElasticsearch, prefix: str, *, shards: int = 1, replicas: int | None = None
+    ) -> None:
         self.client = client
+        self.index_settings = index_settings(shards, replicas)
         self.alias = f"{prefix}-search"
         self.building_alias = f"{prefix}-search-building"
         self._index_pattern = f"{prefix}-search-v*"
@@ -394,7 +406,9 @@ class ElasticsearchSearchIndex:
         return f"{self.alias}-v{max(versions, default=0) + 1}"
 
     async def _create_index(self, name: str) -> None:
-        await self._call(self.client.indices.create(index=name, settings=SETTINGS, mappings=MAPPINGS))
+        await self._call(
+            self.client.indices.create(index=name, settings=self.index_settings, mappings=MAPPINGS)
+        )
 
     async def ensure_ready(self) -> None:
         await load_dictionary()

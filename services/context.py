@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -60,10 +61,34 @@ def build_blob_store(settings: Settings, signer: LinkSigner) -> BlobStore:
 def build_search_index(settings: Settings) -> SearchIndex:
     if not settings.elasticsearch_url:
         return EmbeddedSearchIndex(settings.search_db_path)
-    client = AsyncElasticsearch(
-        settings.elasticsearch_url, request_timeout=10, max_retries=2, retry_on_timeout=True
+    client = AsyncElasticsearch(**elasticsearch_options(settings))
+    return ElasticsearchSearchIndex(
+        client,
+        settings.search_index_prefix,
+        shards=settings.elasticsearch_shards,
+        replicas=settings.elasticsearch_replicas,
     )
-    return ElasticsearchSearchIndex(client, settings.search_index_prefix)
+
+
+def elasticsearch_options(settings: Settings) -> dict[str, Any]:
+    """The client's nodes (comma-separated URLs: requests go round them, and a dead node is retried
+    on another), credentials (an API key, or user and password) and CA bundle for TLS."""
+    options: dict[str, Any] = {
+        "hosts": [url.strip() for url in settings.elasticsearch_url.split(",") if url.strip()],
+        "request_timeout": 10,
+        "max_retries": 2,
+        "retry_on_timeout": True,
+    }
+    if settings.elasticsearch_api_key.get_secret_value():
+        options["api_key"] = settings.elasticsearch_api_key.get_secret_value()
+    elif settings.elasticsearch_username:
+        options["basic_auth"] = (
+            settings.elasticsearch_username,
+            settings.elasticsearch_password.get_secret_value(),
+        )
+    if settings.elasticsearch_ca_cert:
+        options["ca_certs"] = settings.elasticsearch_ca_cert
+    return options
 
 
 def mixed_mode_warning(settings: Settings) -> str | None:

@@ -135,13 +135,14 @@ class Settings(BaseSettings):
     # Extra CA bundle for the provider's TLS (a district's own CA).
     oidc_ca_cert: str = ""
     # Elasticsearch: several nodes are comma-separated in elasticsearch_url; API key or user/password;
-    # a CA bundle for TLS; shards and replicas of new indices (reindex to change them).
+    # a CA bundle for TLS; shards and replicas of new indices (reindex to change them; no replicas
+    # setting keeps 0-1 replicas, as many as the nodes allow).
     elasticsearch_api_key: SecretStr = SecretStr("")
     elasticsearch_username: str = ""
     elasticsearch_password: SecretStr = SecretStr("")
     elasticsearch_ca_cert: str = ""
     elasticsearch_shards: int = 1
-    elasticsearch_replicas: int = 0
+    elasticsearch_replicas: int | None = None
 
     @model_validator(mode="after")
     def _secret_key_from_data_dir_or_required(self) -> Settings:
