@@ -17,6 +17,8 @@ from pydantic import SecretStr
 from search.elastic import ElasticsearchSearchIndex
 from services.app import create_app
 from services.context import AppContext
+from services.jobs.repository import JobRepository
+from services.jobs.worker import Worker
 from services.observability import metrics
 from tests import factories
 from tests.samples import pdf_bytes
@@ -145,3 +147,33 @@ def test_the_grafana_dashboard_graphs_every_family() -> None:
     families.discard("jiaoyun_jobs_by_status")  # a table's figure, not a graph's
     missing = sorted(name for name in families if name not in expressions)
     assert not missing
+
+
+async def test_jobs_run_and_failed_are_counted_by_kind(context: AppContext) -> None:
+    async def explode(_: AppContext, payload: dict[str, object]) -> None:
+        raise RuntimeError("this job always fails")
+
+    async def succeed(_: AppContext, payload: dict[str, object]) -> None:
+        return None
+
+    async with context.sessionmaker() as session:
+        jobs = JobRepository(session)
+        jobs.add("metrics_test_fails", {}, max_attempts=1)
+        jobs.add("metrics_test_works", {})
+        await session.commit()
+    before = samples(metrics.exposition().decode())
+    worker = Worker(
+        context,
+        handlers={"metrics_test_fails": explode, "metrics_test_works": succeed},
+        failure_hooks={},
+        periodic_tasks=[],
+    )
+    await worker.run_until_idle()
+    after = samples(metrics.exposition().decode())
+
+    def grew(kind: str, outcome: str) -> float:
+        labels = {"kind": kind, "outcome": outcome}
+        return total(after, "jiaoyun_jobs_total", **labels) - total(before, "jiaoyun_jobs_total", **labels)
+
+    assert grew("metrics_test_fails", "failed") == 1
+    assert grew("metrics_test_works", "succeeded") == 1
