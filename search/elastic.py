@@ -95,6 +95,15 @@ MAPPINGS: dict[str, Any] = {
 SETTINGS: dict[str, Any] = {"number_of_shards": 1, "auto_expand_replicas": "0-1", "refresh_interval": "1s"}
 
 
+def index_settings(shards: int = 1, replicas: int | None = None) -> dict[str, Any]:
+    """Settings of a new versioned index: `replicas` None keeps 0-1 replicas as nodes allow."""
+    settings = SETTINGS | {"number_of_shards": shards}
+    if replicas is not None:
+        settings.pop("auto_expand_replicas")
+        settings["number_of_replicas"] = replicas
+    return settings
+
+
 def to_es_document(document: SearchDocument, fuzzy: FuzzyPinyin = DEFAULT_FUZZY) -> dict[str, Any]:
     body: dict[str, Any] = {
         field: getattr(document, field)
@@ -368,10 +377,19 @@ def _hit(hit: dict[str, Any], plan: TextPlan | None) -> SearchHit:
 class ElasticsearchSearchIndex:
     name = "elasticsearch"
 
-    def __init__(self, client: AsyncElasticsearch, prefix: str, fuzzy: FuzzyPinyin = DEFAULT_FUZZY) -> None:
+    def __init__(
+        self,
+        client: AsyncElasticsearch,
+        prefix: str,
+        fuzzy: FuzzyPinyin = DEFAULT_FUZZY,
+        *,
+        shards: int = 1,
+        replicas: int | None = None,
+    ) -> None:
         self.client = client
         # Titles' fuzzy pinyin is indexed folded by these pairs; other pairs rewrite the index.
         self.fuzzy = fuzzy
+        self.index_settings = index_settings(shards, replicas)
         self.alias = f"{prefix}-search"
         self.building_alias = f"{prefix}-search-building"
         self._index_pattern = f"{prefix}-search-v*"
@@ -401,7 +419,9 @@ class ElasticsearchSearchIndex:
 
     async def _create_index(self, name: str) -> None:
         mappings = {**MAPPINGS, "_meta": self._meta}
-        await self._call(self.client.indices.create(index=name, settings=SETTINGS, mappings=mappings))
+        await self._call(
+            self.client.indices.create(index=name, settings=self.index_settings, mappings=mappings)
+        )
 
     @property
     def _meta(self) -> dict[str, Any]:

@@ -21,6 +21,10 @@ from services.identity.router import router as identity_router
 from services.jobs.worker import Worker
 from services.library.router import router as library_router
 from services.notifications.router import router as notifications_router
+from services.observability.logs import configure_logging
+from services.observability.middleware import RequestObservationMiddleware
+from services.observability.router import router as metrics_router
+from services.oidc.router import router as oidc_router
 from services.request_limits import BodyLimitMiddleware
 from services.research.review.router import router as review_router
 from services.research.stats.router import router as research_stats_router
@@ -88,9 +92,12 @@ def create_app(
     install_error_handlers(app, error_page)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(DropBlankPageQueryValues)
-    # Outermost, so error responses and static files carry the headers too.
+    # Around everything but the observation, so error responses and static files carry the headers too.
     app.add_middleware(SecurityHeadersMiddleware)
+    # Outermost: its access line and metrics see every answer, error pages and 413s included.
+    app.add_middleware(RequestObservationMiddleware)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(blob_links_router)
     app.include_router(identity_router)
     app.include_router(resources_router)
@@ -106,6 +113,7 @@ def create_app(
     app.include_router(assignments_router)
     app.include_router(textbooks_router)
     app.include_router(library_router)
+    app.include_router(oidc_router)
     app.include_router(web_router)
     app.include_router(classroom_router)
     app.include_router(library_pages_router)
@@ -115,5 +123,8 @@ def create_app(
 
 def create_app_migrated() -> FastAPI:
     """The factory `jiaoyun serve` gives uvicorn: serve has applied the migrations once already, so
-    its N worker processes do not each run them again at the same moment."""
-    return create_app(migrate=False)
+    its N worker processes do not each run them again at the same moment. Logging is configured
+    here, in each of those processes (uvicorn starts them afresh)."""
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings, migrate=False)

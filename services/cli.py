@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
+import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -56,8 +57,25 @@ def _with_context(work: Callable[[AppContext], Awaitable[T]], *, migrate: bool =
     return asyncio.run(run())
 
 
-def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _configure_logging(settings: Settings | None = None) -> None:
+    from services.observability.logs import configure_logging
+
+    settings = settings or _settings()
+    configure_logging(settings.log_format, settings.log_level)
+
+
+def _share_metrics_between_processes(settings: Settings) -> None:
+    """`serve --workers N`: every process writes its metrics where /metrics merges them from. Set
+    before the processes start (they read it when they import prometheus_client); emptied first, so
+    figures of an earlier run are not counted again."""
+    import shutil
+
+    from services.observability.metrics import MULTIPROCESS_DIR_VARIABLE
+
+    directory = Path(os.environ.get(MULTIPROCESS_DIR_VARIABLE) or settings.data_dir / "metrics")
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ[MULTIPROCESS_DIR_VARIABLE] = str(directory.resolve())
 
 
 @app.command()
@@ -69,9 +87,11 @@ def serve(
     """Apply pending migrations and serve the API (with the job worker in-process on embedded defaults)."""
     import uvicorn
 
-    _configure_logging()
     settings = _settings()
+    _configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if workers > 1:
+        _share_metrics_between_processes(settings)
     # Once, here, before the processes start (they skip it); other servers migrating at the same time
     # wait for each other on a database lock.
     upgrade_to_head(settings.resolved_database_url)
@@ -85,6 +105,9 @@ def serve(
         workers=workers,
         proxy_headers=True,
         http=BoundedHttpToolsProtocol,
+        # Logging is ours (configured in each process by the app factory): one access line per request.
+        log_config=None,
+        access_log=False,
     )
 
 
@@ -102,7 +125,13 @@ def worker() -> None:
     """Run the background job worker until interrupted."""
     from services.jobs.worker import Worker
 
-    _configure_logging()
+    settings = _settings()
+    _configure_logging(settings)
+    if settings.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        # Jobs run and processing times of this worker; queue depths come from the API's /metrics.
+        start_http_server(settings.worker_metrics_port)
 
     async def work(context: AppContext) -> None:
         stop = asyncio.Event()
@@ -146,6 +175,68 @@ def gc(
     for line in report.lines():
         typer.echo(line)
     typer.echo("fixed nothing: blobs and rows agree" if not report.fixed_anything else "done")
+
+
+@app.command()
+def backup(
+    out: Annotated[Path, typer.Argument(help="The archive to write (OUT.sha256 is written beside it)")],
+) -> None:
+    """Embedded mode: a consistent snapshot of database, blobs and key into one archive, while serving."""
+    from services.backup import service
+
+    settings = _settings()
+    try:
+        with _byte_progress() as track:
+            manifest = service.backup(settings, out, track("backing up"))
+    except service.BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    blobs = sum(1 for name in manifest.files if name.startswith("blobs/objects/"))
+    typer.echo(f"backed up {sum(manifest.row_counts.values())} rows and {blobs} blobs to {out} (+ .sha256)")
+
+
+@app.command()
+def restore(
+    archive: Annotated[
+        Path, typer.Argument(help="An archive of `jiaoyun backup`", exists=True, dir_okay=False)
+    ],
+) -> None:
+    """Embedded mode: restore a backup into an empty data directory and verify it."""
+    import asyncio as _asyncio
+
+    from services import wiring
+    from services.backup import service
+
+    assert wiring.REGISTERED_MODULES  # search sources, for the rebuild
+    settings = _settings()
+    try:
+        with _byte_progress() as track:
+            checking, restoring = track("checking the archive"), track("restoring")
+            report = _asyncio.run(
+                service.restore(settings, archive, verify_progress=checking, extract_progress=restoring)
+            )
+    except service.BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for line in report.lines:
+        typer.echo(line)
+    typer.echo(f"restored into {settings.data_dir}")
+
+
+@contextlib.contextmanager
+def _byte_progress() -> Iterator[Callable[[str], Callable[[int, int], None]]]:
+    """One progress display; each call of what it yields adds a bar and gives its update function."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+
+        def track(description: str) -> Callable[[int, int], None]:
+            task = bar.add_task(description, total=None)
+            return lambda done, total: bar.update(task, completed=done, total=total)
+
+        yield track
 
 
 @admin_app.command("create")

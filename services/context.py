@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from search.elastic import ElasticsearchSearchIndex
 from search.embedded import EmbeddedSearchIndex
 from search.index import SearchIndex
+from services.oidc.client import OidcClient
 from services.settings import Settings
 from storage.blobs.base import BlobStore
 from storage.blobs.local import LocalBlobStore
@@ -33,8 +35,12 @@ class AppContext:
     blob_store: BlobStore
     search_index: SearchIndex
     link_signer: LinkSigner
+    # The district's OpenID provider, when JIAOYUN_OIDC_ISSUER is set.
+    oidc: OidcClient | None = None
 
     async def close(self) -> None:
+        if self.oidc is not None:
+            await self.oidc.close()
         await self.search_index.close()
         await self.engine.dispose()
         if isinstance(self.blob_store, S3BlobStore):
@@ -62,10 +68,35 @@ def build_blob_store(settings: Settings, signer: LinkSigner) -> BlobStore:
 def build_search_index(settings: Settings) -> SearchIndex:
     if not settings.elasticsearch_url:
         return EmbeddedSearchIndex(settings.search_db_path, settings.fuzzy_pinyin)
-    client = AsyncElasticsearch(
-        settings.elasticsearch_url, request_timeout=10, max_retries=2, retry_on_timeout=True
+    client = AsyncElasticsearch(**elasticsearch_options(settings))
+    return ElasticsearchSearchIndex(
+        client,
+        settings.search_index_prefix,
+        settings.fuzzy_pinyin,
+        shards=settings.elasticsearch_shards,
+        replicas=settings.elasticsearch_replicas,
     )
-    return ElasticsearchSearchIndex(client, settings.search_index_prefix, settings.fuzzy_pinyin)
+
+
+def elasticsearch_options(settings: Settings) -> dict[str, Any]:
+    """The client's nodes (comma-separated URLs: requests go round them, and a dead node is retried
+    on another), credentials (an API key, or user and password) and CA bundle for TLS."""
+    options: dict[str, Any] = {
+        "hosts": [url.strip() for url in settings.elasticsearch_url.split(",") if url.strip()],
+        "request_timeout": 10,
+        "max_retries": 2,
+        "retry_on_timeout": True,
+    }
+    if settings.elasticsearch_api_key.get_secret_value():
+        options["api_key"] = settings.elasticsearch_api_key.get_secret_value()
+    elif settings.elasticsearch_username:
+        options["basic_auth"] = (
+            settings.elasticsearch_username,
+            settings.elasticsearch_password.get_secret_value(),
+        )
+    if settings.elasticsearch_ca_cert:
+        options["ca_certs"] = settings.elasticsearch_ca_cert
+    return options
 
 
 def mixed_mode_warning(settings: Settings) -> str | None:
@@ -105,6 +136,7 @@ def build_context(settings: Settings) -> AppContext:
         blob_store=build_blob_store(settings, signer),
         search_index=build_search_index(settings),
         link_signer=signer,
+        oidc=OidcClient.from_settings(settings) if settings.oidc_issuer else None,
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from services.observability.metrics import count_backend_error
 from storage.database import UnstorableText, is_database_outage
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,8 @@ def install_error_handlers(app: FastAPI, error_page: ErrorPageRenderer | None = 
 
     @app.exception_handler(AppError)
     async def handle_app_error(request: Request, exc: AppError) -> Response:
+        if exc.status_code == 503:
+            count_backend_error(exc.__cause__ or exc)
         return respond(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -145,6 +148,7 @@ def install_error_handlers(app: FastAPI, error_page: ErrorPageRenderer | None = 
         # Registered for these classes (not only caught by the catch-all below) so that Starlette's
         # exception middleware answers: the catch-all re-raises, and uvicorn then drops the connection.
         if is_database_outage(exc):
+            count_backend_error(exc)
             logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
             return respond(
                 request,

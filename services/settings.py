@@ -8,6 +8,7 @@ import secrets
 import time
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -172,6 +173,50 @@ class Settings(BaseSettings):
     # Submissions are removed by `jiaoyun gc` this many days after their class's school year ends
     # (31 August); 0 keeps them forever.
     submission_retention_days: int = 365
+    # -- operations (issue 20): metrics, logs, single sign-on, Elasticsearch clusters --------------
+    # /metrics answers clients from these networks (comma-separated CIDRs), or anyone sending
+    # `Authorization: Bearer <metrics_token>`; everyone else gets 403. Empty token: networks only.
+    metrics_enabled: bool = True
+    metrics_allow_from: str = "127.0.0.1/32,::1/128"
+    metrics_token: SecretStr = SecretStr("")
+    # `jiaoyun worker` serves its own /metrics on this port (0: none); API processes serve theirs.
+    worker_metrics_port: int = 0
+    # "text" for a terminal, "json" for a log shipper: one object per line.
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    # OpenID Connect sign-in; off while oidc_issuer is empty.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_scopes: str = "openid profile email"
+    # Which claims say who someone is: the external id (matched first), the username (matched next,
+    # so accounts imported from CSV are taken over), the name, the school (a code or a name).
+    oidc_external_id_claim: str = "sub"
+    oidc_username_claim: str = "preferred_username"
+    oidc_display_name_claim: str = "name"
+    oidc_school_claim: str = "school"
+    oidc_role_claim: str = "groups"
+    # Values of the role claim → our roles, e.g. "teachers=teacher,leads=research_lead"; first match
+    # in our order of precedence (district admin first) wins; nobody matching is oidc_default_role.
+    oidc_role_map: str = ""
+    oidc_default_role: str = "student"
+    # Unknown people signing in get an account, or are refused (accounts then come from CSV only).
+    oidc_create_users: bool = True
+    # Shown on the sign-in page's button.
+    oidc_button_label: str = "统一身份认证登录"
+    # Off: only district admins sign in with a password (everyone else through OIDC).
+    local_passwords: bool = True
+    # Extra CA bundle for the provider's TLS (a district's own CA).
+    oidc_ca_cert: str = ""
+    # Elasticsearch: several nodes are comma-separated in elasticsearch_url; API key or user/password;
+    # a CA bundle for TLS; shards and replicas of new indices (reindex to change them; no replicas
+    # setting keeps 0-1 replicas, as many as the nodes allow).
+    elasticsearch_api_key: SecretStr = SecretStr("")
+    elasticsearch_username: str = ""
+    elasticsearch_password: SecretStr = SecretStr("")
+    elasticsearch_ca_cert: str = ""
+    elasticsearch_shards: int = 1
+    elasticsearch_replicas: int | None = None
 
     @model_validator(mode="after")
     def _secret_key_from_data_dir_or_required(self) -> Settings:

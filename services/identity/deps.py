@@ -54,6 +54,7 @@ async def get_optional_user(
     # A bad token is an error, never a silent downgrade to guest.
     if user is None:
         raise Unauthorized("Invalid or expired token")
+    request.state.user_id = user.id  # for the access line
     return user
 
 

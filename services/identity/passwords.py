@@ -29,8 +29,9 @@ def _stand_in_hash() -> str:
 
 
 def _verify_or_stand_in(password: str, password_hash: str | None) -> bool:
-    if password_hash is None:
-        # No such account: hash anyway, so the response time does not tell which usernames exist.
+    if password_hash is None or not password_hash.startswith("$"):
+        # No such account, or one without a password (it signs in through the identity provider):
+        # hash anyway, so the response time does not tell which usernames exist.
         verify_password(password, _stand_in_hash())
         return False
     return verify_password(password, password_hash)

@@ -30,6 +30,7 @@ from services.identity.repository import (
 )
 from services.identity.schemas import SchoolCreate, SchoolUpdate, UserCreate, UserUpdate
 from services.identity.tokens import read_access_token
+from services.observability import metrics
 from services.settings import Settings
 from storage.database import utcnow
 from storage.models.identity import PublicationStatus, Role, School, ShareLink, User, Visibility
@@ -46,8 +47,17 @@ class TooManyAttempts(AppError):
 class InvalidCredentials(Unauthorized):
     code = "invalid_credentials"
 
+    def __init__(self, message: str = "Incorrect username or password") -> None:
+        super().__init__(message)
+
+
+class PasswordSignInOff(InvalidCredentials):
+    """JIAOYUN_LOCAL_PASSWORDS=false: only district admins sign in with a password."""
+
+    code = "password_sign_in_off"
+
     def __init__(self) -> None:
-        super().__init__("Incorrect username or password")
+        super().__init__("Password sign-in is turned off here: sign in through the identity provider")
 
 
 # -- signing in --------------------------------------------------------------------------------
@@ -76,6 +86,7 @@ async def _take_attempt(
                 for taken in counted:
                     await throttle.give_back(taken)
                 retry_after = count.window_started_at + window - now
+                metrics.rate_limited.labels("credentials").inc()
                 raise TooManyAttempts(
                     "Too many failed attempts; try again later",
                     headers={"Retry-After": str(max(1, math.ceil(retry_after.total_seconds())))},
@@ -118,7 +129,11 @@ async def login(
     # No transaction is open while argon2 runs in its thread.
     valid = await verify_password_in_thread(password, user.password_hash if user else None)
     if user is None or not valid or not user.is_active:
+        metrics.login_failures.labels("password", "invalid_credentials").inc()
         raise InvalidCredentials()
+    if not settings.local_passwords and user.role != Role.district_admin:
+        metrics.login_failures.labels("password", "passwords_off").inc()
+        raise PasswordSignInOff()
     await _settle_attempt(sessions, forget=account_key, give_back=address_key)
     async with sessions.begin() as session:
         await UserRepository(session).record_sign_in(user.id, utcnow())

@@ -17,7 +17,9 @@ from search.documents import SearchDocument
 from search.index import SearchUnavailable
 from services.context import AppContext
 from services.indexing.repository import OutboxRepository
+from services.observability import metrics
 from storage.database import utcnow
+from storage.models.search import SearchOutbox
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +64,20 @@ async def drain_search_outbox(context: AppContext) -> int:
             logger.exception("search outbox: batch failed; applying its %d parents one by one", len(parents))
             return await _apply_one_by_one(context, session, repository, parents)
         applied = [i for ids in parents.values() for i in ids]
+        _observe_drained([entry for entry in entries if entry.id in set(applied)])
         await repository.remove(applied)
         if any(entry.attempts for entry in entries if entry.id in set(applied)):
             # Entries that had failed went through: the backend is back, so everything still waiting
             # out its backoff is due now, and the index catches up at once instead of within a minute.
             await repository.retry_now()
         return len(applied)
+
+
+def _observe_drained(entries: Sequence[SearchOutbox]) -> None:
+    now = utcnow()
+    metrics.index_drained.inc(len(entries))
+    for entry in entries:
+        metrics.index_drain_lag.observe(max(0.0, (now - entry.created_at).total_seconds()))
 
 
 async def _apply(

@@ -30,6 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.context import AppContext
 from services.jobs.repository import JobRepository
+from services.observability import metrics
+from services.observability.logs import log_context
 from storage.models.jobs import Job
 
 logger = logging.getLogger(__name__)
@@ -116,6 +118,12 @@ class Worker:
         return len(jobs)
 
     async def _run_job(self, job: Job, leases: _Leases) -> None:
+        # Every line logged while it runs names the job (and, once its handler binds it, the file).
+        with log_context(job_id=str(job.id), job_kind=job.kind):
+            outcome = await self._run_job_logged(job, leases)
+        metrics.jobs_finished.labels(job.kind, outcome).inc()
+
+    async def _run_job_logged(self, job: Job, leases: _Leases) -> str:
         handler = self.handlers[job.kind]
         running: asyncio.Future[None] = asyncio.ensure_future(handler(self.context, job.payload))
         leases.running = (job.id, running)
@@ -127,7 +135,7 @@ class Worker:
                 # Its lease ran out (the database was unreachable for that long) and another
                 # worker may run it now; stop rather than run it twice at once.
                 logger.warning("job %s (%s): lease lost, left to its new worker", job.id, job.kind)
-                return
+                return "lease_lost"
             raise
         except Exception as exc:
             logger.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, exc)
@@ -136,12 +144,14 @@ class Worker:
                 if await JobRepository(session).mark_failed(job, self.worker_id, error):
                     job.last_error = error
                     await self._failed_for_good(session, job)
-            return
+                    return "failed"
+            return "retried"
         finally:
             leases.running = None
             leases.release(job.id)
         async with self.context.sessionmaker() as session, session.begin():
             await JobRepository(session).mark_succeeded(job.id, self.worker_id)
+        return "succeeded"
 
     async def _run_batch(self, jobs: list[Job]) -> None:
         if not jobs:

@@ -6,11 +6,13 @@ Content-Type, not its Content-Length.
 
 from __future__ import annotations
 
+import time
 import unicodedata
 from collections.abc import AsyncIterable, AsyncIterator, Collection
 from dataclasses import dataclass
 
 from services.errors import AppError, PayloadTooLarge, ServiceUnavailable
+from services.observability import metrics
 from services.resources.filetypes import (
     SNIFF_BYTES,
     DetectedType,
@@ -165,10 +167,12 @@ async def stream_to_store(
                 check_size(settings, detected, received, limit)
             yield chunk
 
+    started = time.perf_counter()
     try:
         stored = await store.put(new_blob_key(key_prefix), checked(), content_type=detected.media_type)
     except BlobStoreUnavailable as exc:
         raise ServiceUnavailable("Object storage is unavailable, try again shortly") from exc
+    metrics.record_upload("direct", stored.size, time.perf_counter() - started)
     return StagedBlob(
         key=stored.key, size=stored.size, sha256=stored.sha256, filename=name, detected=detected
     )

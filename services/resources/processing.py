@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -29,6 +31,8 @@ from services.jobs.isolation import ChildLimits
 from services.jobs.repository import JobRepository
 from services.jobs.worker import job_failure_hook, job_handler
 from services.maintenance.repository import BlobDeletionRepository
+from services.observability import metrics
+from services.observability.logs import bind
 from services.resources import extraction
 from services.resources.filetypes import FileCategory
 from services.resources.isolated_video import analyse_video
@@ -39,6 +43,8 @@ from storage.blobs.base import BlobNotFound, new_blob_key
 from storage.database import utcnow
 from storage.models.jobs import Job
 from storage.models.resources import ProcessingStatus, ResourceFile
+
+logger = logging.getLogger(__name__)
 
 POSTER_PREFIX = "poster"
 # Called with each video file whose processing succeeded, in the transaction that records it
@@ -153,6 +159,7 @@ async def _single(chunk: bytes) -> AsyncIterator[bytes]:
 @job_handler(PROCESS_FILE_JOB)
 async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
     file_id = uuid.UUID(payload["file_id"])
+    bind(file_id=str(file_id))
     async with context.sessionmaker() as session:
         file = await ResourceRepository(session).get_file_by_id(file_id)
         if file is None or not _same_content(file, payload):
@@ -166,10 +173,12 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
         except BlobNotFound:
             outcome = Outcome(status=ProcessingStatus.failed, error="The file's content is missing")
         else:
+            started = time.perf_counter()
             if category == FileCategory.video:
                 outcome = await _analyse_video(context.settings, path)
             else:
                 outcome = await _analyse_isolated(context.settings, path, format, category)
+            metrics.processing_seconds.labels(str(category)).observe(time.perf_counter() - started)
             outcome.sha256 = sha256
     expected = payload.get("expected_sha256")
     if outcome.sha256 and expected and outcome.sha256 != expected:
@@ -205,6 +214,7 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
             for hook in AFTER_VIDEO_READY:
                 hook(JobRepository(session), current)
         enqueue_reindex(session, SEARCH_PARENT, current.resource_id)
+    logger.info("file processed: %s (%s)", outcome.status, category)
 
 
 def _same_content(file: ResourceFile, payload: dict[str, Any]) -> bool:

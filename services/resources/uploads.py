@@ -9,6 +9,7 @@ dropped connection resumes from the parts already stored. Sessions not finished 
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Collection
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from services import authz
 from services.authz import Principal
 from services.errors import AppError, Conflict, NotFound, PayloadTooLarge, ServiceUnavailable
 from services.maintenance.repository import BlobDeletionRepository
+from services.observability import metrics
 from services.resources.filetypes import SNIFF_BYTES, DetectedType, FileCategory
 from services.resources.intake import (
     BLOB_PREFIX,
@@ -254,6 +256,7 @@ async def put_part(
     _check_part_number(upload, part_number)
     expected = expected_part_size(upload, part_number)
     head = bytearray()
+    started = time.perf_counter()
     try:
         part = await store.upload_part(
             upload.blob_key,
@@ -269,6 +272,7 @@ async def put_part(
         raise AppError(str(exc), 503, code="service_unavailable", headers={"Retry-After": "5"}) from exc
     except BlobStoreUnavailable as exc:
         raise _unavailable(exc) from exc
+    metrics.record_upload("resumable", part.size, time.perf_counter() - started)
     if part_number == 1:
         try:
             detected = check_type(bytes(head), upload.filename, set(FileCategory), "The file")

@@ -23,6 +23,7 @@ from search.synonyms import default_synonym_groups, merge_groups, normalize_edit
 from services import authz
 from services.authz import Principal
 from services.errors import NotFound, ServiceUnavailable
+from services.observability import metrics
 from services.resources import curriculum
 from services.search.repository import FacetLabelRepository, ParentStateRepository, SynonymRepository
 from services.search.schemas import (
@@ -231,7 +232,8 @@ async def search(
         forgiving=True,
     )
     try:
-        result = await index.search(query)
+        with metrics.time_search(index, "search"):
+            result = await index.search(query)
     except SearchUnavailable as exc:
         raise _unavailable(exc) from exc
     hits = await still_readable(
@@ -268,7 +270,8 @@ async def suggest(
     session: AsyncSession, index: SearchIndex, principal: Principal | None, prefix: str, limit: int
 ) -> list[Suggestion]:
     try:
-        suggestions = await index.suggest(prefix, authz.search_access(principal), limit=limit)
+        with metrics.time_search(index, "suggest"):
+            suggestions = await index.suggest(prefix, authz.search_access(principal), limit=limit)
     except SearchUnavailable as exc:
         raise _unavailable(exc) from exc
     return await still_readable(

@@ -75,6 +75,7 @@ async def get_page_user(request: Request, session: SessionDep, settings: Setting
     user = await user_for_token(session, settings, token) if token else None
     if user is not None:
         request.state.viewer = Viewer.of(user)
+        request.state.user_id = user.id  # for the access line
     return user
 
 

@@ -120,6 +120,8 @@ async def login(
         user = await identity.login(context.sessionmaker, settings, username, password, client_address)
     except identity.TooManyAttempts:
         return await again(429, "登录失败次数过多，请稍后再试。")
+    except identity.PasswordSignInOff:
+        return await again(401, "密码登录已关闭，请使用统一身份认证登录。")
     except identity.InvalidCredentials:
         return await again(401, "用户名或密码错误。")
     token, expires_in = issue_access_token(user, settings)

@@ -13,6 +13,7 @@ from storage.models.assignments import (
 from storage.models.classes import ClassStudent, ClassTeacher, SchoolClass
 from storage.models.identity import (
     LoginThrottle,
+    OidcSignIn,
     PublicationStatus,
     RevokedToken,
     Role,
@@ -76,6 +77,7 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "ObservationCategory",
+    "OidcSignIn",
     "Post",
     "ProcessingStatus",
     "PublicationStatus",

@@ -41,6 +41,9 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     # Written into every token issued; a password change or deactivation moves it on, which ends all
     # tokens issued before (stolen ones included) without a list of revoked tokens.
     token_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Who the OpenID provider says this is (its `sub`, or the configured claim); None until the
+    # account first signs in through it. Accounts imported from CSV are matched by username then.
+    external_id: Mapped[str | None] = mapped_column(String(255))
 
     school: Mapped[School | None] = relationship(lazy="raise")
 
@@ -48,6 +51,7 @@ class User(UUIDPrimaryKey, Timestamps, Base):
 # Usernames are looked up case-insensitively (lower() on both sides), so they are unique that way too:
 # "Li.Ming" and "li.ming" are one account, even when two requests create them at the same moment.
 Index("uq_users_username_lower", func.lower(User.username), unique=True)
+Index("uq_users_external_id", User.external_id, unique=True)
 
 
 class Visibility(StrEnum):
@@ -73,6 +77,19 @@ class LoginThrottle(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     attempts: Mapped[int]
     window_started_at: Mapped[datetime]
+
+
+class OidcSignIn(Base):
+    """A sign-in through the OpenID provider under way: its state comes back once, with the code."""
+
+    __tablename__ = "oidc_sign_ins"
+
+    # sha256 of the state: a leaked table gives nobody a state to complete a sign-in with.
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next_url: Mapped[str] = mapped_column(String(2000))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ShareLink(UUIDPrimaryKey, Base):

@@ -1,0 +1,1 @@
+"""Backup and restore of an embedded installation (`jiaoyun backup` / `jiaoyun restore`)."""
