@@ -118,7 +118,9 @@ class Settings(BaseSettings):
     # Every extraction (documents, subtitles, images) runs in a child process killed after this many
     # seconds, with at most this much address space (RLIMIT_AS, MiB); the file then fails alone.
     processing_timeout_s: float = 300.0
-    processing_memory_mb: int = 1536
+    # OCR's ONNX Runtime alone maps about 2 GB of address space (its arenas and three models), so
+    # less than this fails every scan; documents without OCR need a fraction of it.
+    processing_memory_mb: int = 3072
     # The same for probing a video and cutting its poster (FFmpeg decodes with several threads).
     video_probe_timeout_s: float = 300.0
     video_probe_memory_mb: int = 2048
