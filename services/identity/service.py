@@ -519,6 +519,8 @@ async def live_share_links(
     live: list[LiveShareLink] = []
     for link in links:
         key = (link.object_type, link.object_id)
+        if link.object_type not in SHAREABLE:
+            continue  # a kind no longer shareable: its links open nothing
         if key not in shared:
             shared[key] = await _load_shareable(session, *key)
         obj, creator = shared[key], creators.get(link.created_by_id)
