@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, expect
 from tests import samples
 from tests.web.browsing import screenshot, signed_in_page
 from tests.web.site import Site
+from tests.web.test_accessibility import _serious_violations
 
 LESSONS = {
     "falls": ("望庐山瀑布 赏析课件", "第二单元"),
@@ -59,6 +60,7 @@ def test_did_you_mean_and_understood_chips(browser: Browser, site: Site) -> None
     offer = page.locator(".did-you-mean")
     expect(offer).to_contain_text("你要找的是不是")
     screenshot(page, site, "search-did-you-mean")
+    assert _serious_violations(page) == []
     offer.get_by_role("link", name="望庐山瀑布").click()
     page.wait_for_url(re.compile(r"/search\?q="))
     assert parse_qs(urlparse(page.url).query)["q"] == ["望庐山瀑布"]
@@ -70,6 +72,7 @@ def test_did_you_mean_and_understood_chips(browser: Browser, site: Site) -> None
     expect(chips).to_have_text(["年级：七年级 ×", "册次：上册 ×", "单元：第二单元 ×"])
     expect(page.locator(".hit h3")).to_have_text([LESSONS["falls"][0]])
     screenshot(page, site, "search-understood")
+    assert _serious_violations(page) == []
     # Without the unit, both lessons of 七年级上册.
     page.get_by_role("link", name="不按单元：第二单元筛选").click()
     page.wait_for_url(re.compile(r"/search\?q="))
