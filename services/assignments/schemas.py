@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 from services.schemas import Omittable
 from storage.models.assignments import Grading, SubmissionStatus
@@ -16,6 +16,16 @@ GradeLevel = Literal["A", "B", "C", "D"]
 TaskState = Literal["due", "overdue", "done", "returned"]
 # What the roster says about a student's work.
 RosterState = Literal["submitted", "late", "missing", "returned", "graded"]
+
+
+def _in_utc_range(value: datetime | None) -> datetime | None:
+    """A moment that stays within years 1–9999 once in UTC (else it cannot be stored or compared)."""
+    if value is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValueError("due_at is out of range") from exc
+    return value
 
 
 class AssignmentCreate(BaseModel):
@@ -29,12 +39,16 @@ class AssignmentCreate(BaseModel):
     grading: Grading = Grading.level
     max_score: int | None = Field(None, ge=1, le=1000, description="For grading=score; default 100")
 
+    _due_in_range = field_validator("due_at")(_in_utc_range)
+
 
 class AssignmentUpdate(BaseModel):
     title: Omittable[str] = Field(None, min_length=1, max_length=200)
     instructions: Omittable[str] = Field(None, max_length=20_000)
     due_at: Omittable[AwareDatetime] = None
     accept_late: Omittable[bool] = None
+
+    _due_in_range = field_validator("due_at")(_in_utc_range)
 
 
 class NamedRef(BaseModel):

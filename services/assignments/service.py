@@ -59,9 +59,6 @@ class Access:
     class_ids: list[uuid.UUID]
     relation: classes.Relation
 
-    def teaches_class(self, principal: Principal, class_id: uuid.UUID) -> bool:
-        return principal.user_id == self.assignment.teacher_id or class_id in self.relation.teaches
-
     @property
     def member_class(self) -> uuid.UUID | None:
         return next(iter(self.relation.member), None)

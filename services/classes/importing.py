@@ -130,6 +130,13 @@ async def validate_teachings(session: AsyncSession, data: bytes) -> list[Teachin
     except ValueError as exc:
         raise TeachingImportRejected([f"line 1: {exc}"]) from exc
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return await _teachings(session, reader)
+    except csv.Error as exc:
+        raise TeachingImportRejected([f"the file is not valid CSV: {exc}"]) from exc
+
+
+async def _teachings(session: AsyncSession, reader: csv.DictReader[str]) -> list[Teaching]:
     header = [name.strip().lower() for name in reader.fieldnames or []]
     if sorted(header) != sorted(TEACHING_COLUMNS):
         raise TeachingImportRejected([f"line 1: expected the header {','.join(TEACHING_COLUMNS)}"])

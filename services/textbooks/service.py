@@ -180,8 +180,7 @@ async def set_school_editions(
         raise AppError("Only the school's administrators set its editions", 403, code="forbidden")
     try:
         chosen = {
-            curriculum.normalize_subject(subject): curriculum.normalize_edition(edition)
-            for subject, edition in editions.items()
+            curriculum.normalize_subject(subject): _edition(edition) for subject, edition in editions.items()
         }
     except ValueError as exc:
         raise AppError(str(exc), 422, code="invalid_payload") from exc
@@ -205,7 +204,13 @@ def parse_catalog(data: bytes) -> list[CatalogLesson]:
             text = data.decode("gbk")
         except UnicodeDecodeError as exc:
             raise InvalidCatalog("The catalog is neither UTF-8 nor GBK text") from exc
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _catalog_rows(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise InvalidCatalog(f"The catalog is not valid CSV: {exc}") from exc
+
+
+def _catalog_rows(reader: csv.DictReader[str]) -> list[CatalogLesson]:
     missing = [column for column in CATALOG_COLUMNS if column not in (reader.fieldnames or [])]
     if missing:
         raise InvalidCatalog(

@@ -9,6 +9,7 @@ from playwright.sync_api import Browser, FilePayload, expect
 
 from tests import samples
 from tests.services.assignments.world import photo_bytes
+from tests.web.axe import serious_violations
 from tests.web.browsing import PHONE, screenshot, signed_in_page
 from tests.web.site import Site
 
@@ -76,6 +77,7 @@ def test_student_hands_in_on_a_phone_and_the_teacher_grades_on_the_desktop(
         {"name": "朗读.m4a", "mimeType": "audio/mp4", "buffer": samples.m4a_bytes()},
     ]
     student.get_by_label(re.compile("照片、文档")).set_input_files(files)
+    assert serious_violations(student) == []
     screenshot(student, site, "task-phone")
     student.get_by_role("button", name="提交").click()
     expect(student.get_by_role("heading", name="我交的作业")).to_be_visible()
@@ -89,10 +91,12 @@ def test_student_hands_in_on_a_phone_and_the_teacher_grades_on_the_desktop(
     # The teacher sees it handed in and grades it.
     teacher.reload()
     expect(teacher.locator("[data-class-summary='二年级三班']")).to_contain_text("100%")
+    assert serious_violations(teacher) == []
     teacher.get_by_role("link", name="小明").click()
     expect(teacher.locator("[data-submitted-text]")).to_have_text("我读了三遍。")
     teacher.get_by_label("等级").select_option("A")
     teacher.get_by_label("评语").fill("读得很流利，字也工整！")
+    assert serious_violations(teacher) == []
     screenshot(teacher, site, "submission-review")
     teacher.get_by_role("button", name="保存批改").click()
     expect(teacher.locator("[data-grade]")).to_have_text("A")
