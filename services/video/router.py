@@ -16,12 +16,13 @@ from fastapi import APIRouter, Header, Path, Query, Response
 
 from services.blob_http import blob_response
 from services.deps import BlobStoreDep, SessionDep, SettingsDep
-from services.errors import NotFound
+from services.errors import NotFound, ServiceUnavailable
 from services.identity.deps import OptionalPrincipal
 from services.resources import service as resources
 from services.video import service
 from services.video.schemas import RenditionRead, RenditionsRead, StoryboardRead
 from services.video.transcode import MASTER_PLAYLIST, MEDIA_PLAYLIST, STORYBOARD_TRACK, Rendition
+from storage.blobs.base import BlobNotFound, BlobStoreUnavailable
 from storage.models.video import RenditionStatus, VideoRenditions
 
 router = APIRouter(prefix="/api/v1/resources/{resource_id}/files/{file_id}", tags=["video"])
@@ -74,7 +75,12 @@ def _stored(renditions: VideoRenditions, name: str) -> str:
 
 
 async def _text(store: BlobStoreDep, key: str) -> str:
-    chunks = [chunk async for chunk in store.get(key)]
+    try:
+        chunks = [chunk async for chunk in store.get(key)]
+    except BlobNotFound as exc:
+        raise NotFound("This part of the renditions is missing from object storage") from exc
+    except BlobStoreUnavailable as exc:
+        raise ServiceUnavailable("Object storage is unavailable, try again shortly") from exc
     return b"".join(chunks).decode("utf-8")
 
 

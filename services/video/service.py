@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -116,6 +117,15 @@ def prefix_of(key: str) -> str:
 
 def options_from(settings: Settings) -> Options:
     return Options(ladder=tuple(settings.video_ladder), preset=settings.video_preset)
+
+
+def segment_origin(settings: Settings) -> str | None:
+    """Where browsers fetch segments from when playlists list presigned URLs (S3 mode), else None."""
+    if not (settings.s3_endpoint and settings.content_redirects):
+        return None
+    endpoint = settings.s3_public_endpoint or settings.s3_endpoint
+    parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def segment_url_ttl(settings: Settings) -> timedelta:

@@ -18,6 +18,7 @@ from services.errors import AppError
 from services.identity.browser import CSRF_COOKIE, SESSION_COOKIE
 from services.identity.deps import user_for_token
 from services.notifications import service as notifications
+from services.video import service as video
 from services.web.templating import render
 from storage.models.identity import Role, User
 
@@ -141,8 +142,23 @@ async def render_page(
     body = render(template, {**_frame(request, user, principal_of(user), unread), **context})
     # Pages show what one user may see: never kept by shared caches, nor reused after signing out.
     return HTMLResponse(
-        body, status_code=status_code, headers={"Cache-Control": "private, no-store", **PAGE_HEADERS}
+        body,
+        status_code=status_code,
+        headers={"Cache-Control": "private, no-store", **_page_headers(request)},
     )
+
+
+def _page_headers(request: Request) -> dict[str, str]:
+    """PAGE_HEADERS; in S3 mode the lesson player also fetches HLS segments from object storage
+    (presigned URLs in the playlists, services/video), whose origin the policy then names."""
+    context = getattr(request.app.state, "context", None)
+    origin = video.segment_origin(context.settings) if context is not None else None
+    if origin is None:
+        return PAGE_HEADERS
+    policy = PAGE_HEADERS["Content-Security-Policy"]
+    policy = policy.replace("media-src 'self' blob:", f"media-src 'self' blob: {origin}")
+    policy = policy.replace("connect-src 'self'", f"connect-src 'self' {origin}")
+    return {**PAGE_HEADERS, "Content-Security-Policy": policy}
 
 
 def error_page(request: Request, status_code: int, code: str, message: str) -> Response | None:

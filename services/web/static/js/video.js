@@ -65,7 +65,8 @@ async function useSource(choice) {
     const Hls = await loadHlsJs().catch(() => null);
     if (Hls && Hls.isSupported()) {
       if (!hls) {
-        hls = new Hls({ startPosition: position, capLevelToPlayerSize: false });
+        // No worker: the pages' policy allows no script from blob: URLs; transmuxing stays on the page.
+        hls = new Hls({ startPosition: position, capLevelToPlayerSize: false, enableWorker: false });
         hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => {
           video.dataset.level = levels[data.level] || "";
           showLevel();
