@@ -139,7 +139,12 @@ async def test_a_stuck_worker_never_lets_search_leak(
         stuck_for_s = time.monotonic() - stuck_since
         assert still_stuck, "the stalling file was done before the index caught up: nothing was proven"
         assert leaks == [], f"{len(leaks)} hidden resources shown: {leaks[:10]}"
-        assert await found() == set(ids) - hidden
+
+        async def all_visible_found() -> bool:  # Elasticsearch shows what it was sent within a second
+            return await found() == set(ids) - hidden
+
+        await wait_for(all_visible_found, timeout_s=10, interval_s=0.2, what="the visible ones found again")
+        assert await stalling_status() == "pending"
 
         async def stalling_stopped() -> bool:
             return await stalling_status() != "pending"
