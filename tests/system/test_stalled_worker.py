@@ -57,14 +57,21 @@ async def test_a_stuck_worker_never_lets_search_leak(
             )
             ids.append(created["id"])
 
-        async def found() -> set[str]:
-            body = expect(
-                await client.get("/api/v1/search", params={"q": WORD, "limit": 100}, headers=colleague), 200
-            )
-            return {hit["resource_id"] for hit in body["hits"]}
+        unavailable = 0
+
+        async def found() -> set[str] | None:
+            """What search shows the colleague; None when it answers 503 (Elasticsearch timing out on a
+            busy machine is no leak: the answer carries no hits)."""
+            nonlocal unavailable
+            response = await client.get("/api/v1/search", params={"q": WORD, "limit": 100}, headers=colleague)
+            if response.status_code == 503:
+                unavailable += 1
+                return None
+            return {hit["resource_id"] for hit in expect(response, 200)["hits"]}
 
         async def all_found() -> bool:
-            return len(await found()) == RESOURCES and await pending_index_changes(context) == 0
+            shown = await found()
+            return shown is not None and len(shown) == RESOURCES and await pending_index_changes(context) == 0
 
         await wait_for(all_found, timeout_s=300, what="the 100 resources processed and indexed")
 
@@ -98,14 +105,12 @@ async def test_a_stuck_worker_never_lets_search_leak(
             nonlocal samples_taken
             while changing:
                 must_not_show = set(hidden)
-                shown = await found()
-                suggested = expect(
-                    await client.get(
-                        "/api/v1/search/suggest", params={"q": WORD, "limit": 20}, headers=colleague
-                    ),
-                    200,
+                shown = await found() or set()
+                suggested = await client.get(
+                    "/api/v1/search/suggest", params={"q": WORD, "limit": 20}, headers=colleague
                 )
-                shown |= {item["resource_id"] for item in suggested}
+                if suggested.status_code != 503:
+                    shown |= {item["resource_id"] for item in expect(suggested, 200)}
                 # Hidden all along the request: one made visible again meanwhile may rightly show.
                 leaks.extend(sorted(shown & must_not_show & hidden))
                 samples_taken += 1
@@ -167,7 +172,7 @@ async def test_a_stuck_worker_never_lets_search_leak(
     figures.add(
         f"worker stuck on a {len(stalling_pdf())}-byte PDF for {stuck_for_s:.0f} s: {changes} visibility "
         f"changes in {changes_s:.1f} s, {samples_taken} search+suggest samples meanwhile, "
-        f"{len(leaks)} leaks; "
+        f"{len(leaks)} leaks ({unavailable} searches answered 503); "
         f"outbox drained {caught_up_s:.1f} s after the last change with the file still being read; "
         f"re-check dropped stale hits in {dropped} responses; the file failed at the {TIME_LIMIT_S} s limit; "
         f"index = database ({stored} documents)"
