@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from search.documents import SearchDocument
 from search.elastic import ElasticsearchSearchIndex
 from services.indexing.service import pending_index_changes
 from tests import samples
@@ -27,6 +28,10 @@ RESOURCES = 100
 WORD = "可见性切换"
 # Long enough for every change below to happen while the worker is still reading the stalling file.
 TIME_LIMIT_S = 60
+
+
+def _without_popularity(documents: dict[str, SearchDocument]) -> dict[str, SearchDocument]:
+    return {key: document.model_copy(update={"popularity": 0}) for key, document in documents.items()}
 
 
 async def test_a_stuck_worker_never_lets_search_leak(
@@ -166,7 +171,8 @@ async def test_a_stuck_worker_never_lets_search_leak(
         expected = await database_documents(context)
         indexed, stored = await indexed_documents(context.search_index)
         assert stored == len(indexed) == len(expected)
-        assert indexed == expected
+        # Views (this test polled the stalling resource) reach the index every 5 minutes by design.
+        assert _without_popularity(indexed) == _without_popularity(expected)
 
     dropped = api.log_text().count("stale search index")
     figures.add(
