@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import ctypes
 import errno
+import functools
 import json
 import logging
 import multiprocessing
@@ -98,10 +99,21 @@ def crashed(task: str, exit_code: int | None) -> ChildCrashed:
 # -- in the child ------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, looked up once (before a fork: a child of a threaded process must not dlopen)."""
+    try:
+        function: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: no parent-death signal, the time limit remains
+        return None
+    return function
+
+
 def limit_child(memory_bytes: int) -> None:
     """First thing in a child: die with the parent, and cap the address space."""
-    with contextlib.suppress(Exception):  # not Linux: no parent-death signal, the time limit remains
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
@@ -276,6 +288,7 @@ async def _reap(process: BaseProcess) -> int | None:
 async def run_command(argv: list[str], *, limits: ChildLimits, task: str) -> bytes:
     """A program to its end under ``limits``; its standard output. ChildTimedOut if it outlives the
     time limit (it is killed), ChildOutOfMemory / ChildCrashed if it fails."""
+    _prctl()  # resolved here, so that the child between fork and exec only calls it
     process = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.DEVNULL,

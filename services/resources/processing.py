@@ -96,12 +96,15 @@ async def _analyse_isolated(settings: Settings, path: Path, format: str, categor
         )
     except isolation.ChildFailed as exc:
         return Outcome(status=ProcessingStatus.failed, error=str(exc))
+    # Every field `_analyse` fills comes back as JSON; the dataclasses among them are rebuilt here.
+    pages, cues = answer.pop("pages"), answer.pop("cues")
     return Outcome(
-        status=ProcessingStatus(answer["status"]),
-        error=answer["error"],
-        pages=None if answer["pages"] is None else [extraction.PageText(**page) for page in answer["pages"]],
-        cues=None if answer["cues"] is None else [extraction.Cue(**cue) for cue in answer["cues"]],
-        extra=answer["extra"],
+        **answer
+        | {
+            "status": ProcessingStatus(answer["status"]),
+            "pages": None if pages is None else [extraction.PageText(**page) for page in pages],
+            "cues": None if cues is None else [extraction.Cue(**cue) for cue in cues],
+        }
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from search.documents import SearchDocument
 from search.elastic import ElasticsearchSearchIndex
 from services.indexing.service import pending_index_changes
 from tests import samples
@@ -27,6 +28,10 @@ RESOURCES = 100
 WORD = "可见性切换"
 # Long enough for every change below to happen while the worker is still reading the stalling file.
 TIME_LIMIT_S = 60
+
+
+def _without_popularity(documents: dict[str, SearchDocument]) -> dict[str, SearchDocument]:
+    return {key: document.model_copy(update={"popularity": 0}) for key, document in documents.items()}
 
 
 async def test_a_stuck_worker_never_lets_search_leak(
@@ -57,14 +62,21 @@ async def test_a_stuck_worker_never_lets_search_leak(
             )
             ids.append(created["id"])
 
-        async def found() -> set[str]:
-            body = expect(
-                await client.get("/api/v1/search", params={"q": WORD, "limit": 100}, headers=colleague), 200
-            )
-            return {hit["resource_id"] for hit in body["hits"]}
+        unavailable = 0
+
+        async def found() -> set[str] | None:
+            """What search shows the colleague; None when it answers 503 (Elasticsearch timing out on a
+            busy machine is no leak: the answer carries no hits)."""
+            nonlocal unavailable
+            response = await client.get("/api/v1/search", params={"q": WORD, "limit": 100}, headers=colleague)
+            if response.status_code == 503:
+                unavailable += 1
+                return None
+            return {hit["resource_id"] for hit in expect(response, 200)["hits"]}
 
         async def all_found() -> bool:
-            return len(await found()) == RESOURCES and await pending_index_changes(context) == 0
+            shown = await found()
+            return shown is not None and len(shown) == RESOURCES and await pending_index_changes(context) == 0
 
         await wait_for(all_found, timeout_s=300, what="the 100 resources processed and indexed")
 
@@ -87,7 +99,8 @@ async def test_a_stuck_worker_never_lets_search_leak(
         await asyncio.sleep(2)
         stuck_since = time.monotonic()
 
-        # Hidden: made private and confirmed by the API. A search started after that must not show it.
+        # Hidden: made private and confirmed by the API, and not yet being made visible again. A search
+        # that starts after that and ends before it must not show it.
         hidden: set[str] = set()
         samples_taken = 0
         leaks: list[str] = []
@@ -97,15 +110,14 @@ async def test_a_stuck_worker_never_lets_search_leak(
             nonlocal samples_taken
             while changing:
                 must_not_show = set(hidden)
-                shown = await found()
-                suggested = expect(
-                    await client.get(
-                        "/api/v1/search/suggest", params={"q": WORD, "limit": 20}, headers=colleague
-                    ),
-                    200,
+                shown = await found() or set()
+                suggested = await client.get(
+                    "/api/v1/search/suggest", params={"q": WORD, "limit": 20}, headers=colleague
                 )
-                shown |= {item["resource_id"] for item in suggested}
-                leaks.extend(sorted(shown & must_not_show))
+                if suggested.status_code != 503:
+                    shown |= {item["resource_id"] for item in expect(suggested, 200)}
+                # Hidden all along the request: one made visible again meanwhile may rightly show.
+                leaks.extend(sorted(shown & must_not_show & hidden))
                 samples_taken += 1
 
         sampler = asyncio.create_task(sample())
@@ -137,7 +149,12 @@ async def test_a_stuck_worker_never_lets_search_leak(
         stuck_for_s = time.monotonic() - stuck_since
         assert still_stuck, "the stalling file was done before the index caught up: nothing was proven"
         assert leaks == [], f"{len(leaks)} hidden resources shown: {leaks[:10]}"
-        assert await found() == set(ids) - hidden
+
+        async def all_visible_found() -> bool:  # Elasticsearch shows what it was sent within a second
+            return await found() == set(ids) - hidden
+
+        await wait_for(all_visible_found, timeout_s=10, interval_s=0.2, what="the visible ones found again")
+        assert await stalling_status() == "pending"
 
         async def stalling_stopped() -> bool:
             return await stalling_status() != "pending"
@@ -154,13 +171,14 @@ async def test_a_stuck_worker_never_lets_search_leak(
         expected = await database_documents(context)
         indexed, stored = await indexed_documents(context.search_index)
         assert stored == len(indexed) == len(expected)
-        assert indexed == expected
+        # Views (this test polled the stalling resource) reach the index every 5 minutes by design.
+        assert _without_popularity(indexed) == _without_popularity(expected)
 
     dropped = api.log_text().count("stale search index")
     figures.add(
         f"worker stuck on a {len(stalling_pdf())}-byte PDF for {stuck_for_s:.0f} s: {changes} visibility "
         f"changes in {changes_s:.1f} s, {samples_taken} search+suggest samples meanwhile, "
-        f"{len(leaks)} leaks; "
+        f"{len(leaks)} leaks ({unavailable} searches answered 503); "
         f"outbox drained {caught_up_s:.1f} s after the last change with the file still being read; "
         f"re-check dropped stale hits in {dropped} responses; the file failed at the {TIME_LIMIT_S} s limit; "
         f"index = database ({stored} documents)"

