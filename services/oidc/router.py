@@ -9,12 +9,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.deps import ContextDep, SessionDep, SettingsDep
 from services.errors import AppError, Forbidden, NotFound
-from services.identity.browser import clear_session_cookies, form_csrf_matches, set_session_cookies
+from services.identity import service as identity
+from services.identity.browser import (
+    SESSION_COOKIE,
+    clear_session_cookies,
+    form_csrf_matches,
+    set_session_cookies,
+)
 from services.identity.tokens import issue_access_token
 from services.oidc import service
 from services.oidc.client import OidcClient
 from services.settings import Settings
-from services.web.pages import render_page
+from services.web.pages import PageUser, render_page
 
 router = APIRouter(tags=["single sign-on"], include_in_schema=False)
 
@@ -102,6 +108,7 @@ async def logout_everywhere(
     context: ContextDep,
     session: SessionDep,
     settings: SettingsDep,
+    user: PageUser,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Ends our session and offers the provider's end-session page, to end the single sign-on
@@ -109,6 +116,10 @@ async def logout_everywhere(
     if not form_csrf_matches(request, csrf_token):
         raise Forbidden("The sign-out form is out of date")
     end_session_url = await _client(context.oidc).end_session_url()
+    # Our token ends on the server too, as with the plain sign-out: a copy of the cookie is useless.
+    token = request.cookies.get(SESSION_COOKIE)
+    if user is not None and token is not None:
+        await identity.sign_out(session, settings, user, token)
     response = await render_page(
         request, session, None, "oidc_signed_out.html", end_session_url=end_session_url
     )

@@ -252,9 +252,13 @@ async def test_signing_out_everywhere_ends_our_session_and_goes_to_the_provider(
 ) -> None:
     assert (await sso.sign_in("u-1001")).status_code == 303
     csrf = sso.app_client.cookies["jiaoyun_csrf"]
+    session_token = sso.app_client.cookies["jiaoyun_session"]
     out = await sso.app_client.post("/auth/oidc/logout", data={"csrf_token": csrf})
     assert out.status_code == 200
     assert f'href="{provider.issuer}/session/end?client_id=jiaoyun&amp;post_logout_redirect_uri=' in out.text
     cleared = [c for c in out.headers.get_list("set-cookie") if c.startswith("jiaoyun_session=")]
     assert cleared and "Max-Age=0" in cleared[0]
     assert (await sso.app_client.get("/api/v1/me")).status_code == 401
+    # The token ended on the server too: a copy of the cookie kept elsewhere is refused.
+    copied = {"Authorization": f"Bearer {session_token}"}
+    assert (await sso.app_client.get("/api/v1/me", headers=copied)).status_code == 401
