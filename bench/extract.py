@@ -1,6 +1,6 @@
 """Document reading: PDF text pages/s with PDFium vs pypdf, OCR pages/s, peak RSS and accuracy.
 
-    .venv/bin/python bench/extract.py [--text-pages 200] [--ocr-pages 3]
+    .venv/bin/python bench/extract.py [--text-pages 200] [--ocr-pages 3] [--screen-seconds 60]
 
 Text PDFs: a generated document of --text-pages pages of Chinese text (reportlab, UniGB-UCS2-H CID
 font), read whole by services.documents.pdf (PDFium, garbage scoring, OCR off) and by pypdf's
@@ -8,7 +8,9 @@ extract_text, in one run. OCR: --ocr-pages generated A4-like pages of known Chin
 with Pillow in WenQuanYi Micro Hei, 200 DPI-like sizes), clean and degraded (Gaussian blur, a 2°
 rotation, JPEG quality 25), read by services.documents.ocr; character accuracy is
 1 − edit distance / reference length over the page's characters without whitespace. Peak RSS is the
-process's high-water mark (ru_maxrss) before and after OCR. Figures only, nothing asserted.
+process's high-water mark (ru_maxrss) before and after OCR. Screen text: a generated 1280×720
+recording of slides (one per 10 s) read by services.documents.screens, in seconds of processing per
+minute of video. Figures only, nothing asserted.
 """
 
 from __future__ import annotations
@@ -156,14 +158,58 @@ def bench_ocr(pages: int) -> None:
     print(f"peak RSS {rss_before:.0f} MB before OCR, {rss_after:.0f} MB after")
 
 
+def slide_video(path: Path, seconds: int, seconds_per_slide: int = 10, fps: int = 5) -> int:
+    """A screen recording of slides of generated text, 1280×720, a keyframe every 2 s."""
+    import av
+
+    font = ImageFont.truetype(str(FONT), 40)
+    slides = []
+    for slide in range(max(1, seconds // seconds_per_slide)):
+        image = Image.new("RGB", (1280, 720), "white")
+        draw = ImageDraw.Draw(image)
+        for number, line in enumerate(lines_of(2000 + slide, 6, 20)):
+            draw.text((80, 80 + 90 * number), line, fill="black", font=font)
+        slides.append(image)
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        stream.codec_context.gop_size = 2 * fps
+        for index in range(seconds * fps):
+            frame = av.VideoFrame.from_image(slides[min(len(slides) - 1, index // (seconds_per_slide * fps))])
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return len(slides)
+
+
+def bench_screens(seconds: int) -> None:
+    if seconds < 1 or not FONT.exists():
+        return
+    from services.documents.screens import screen_texts
+
+    with tempfile.TemporaryDirectory() as workdir:
+        path = Path(workdir) / "slides.mp4"
+        slides = slide_video(path, seconds)
+        started, started_cpu = time.perf_counter(), time.process_time()
+        screens = screen_texts(path)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    minutes = seconds / 60
+    print(
+        f"screen text: {seconds} s of 1280x720 slides ({slides} slides), {len(screens)} screens found; "
+        f"{elapsed / minutes:.0f} s wall and {cpu / minutes:.0f} CPU-s per minute of video"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--text-pages", type=int, default=200)
     parser.add_argument("--ocr-pages", type=int, default=3)
+    parser.add_argument("--screen-seconds", type=int, default=60)
     args = parser.parse_args()
     print(f"CPUs: {os.cpu_count()}")
     bench_text(args.text_pages)
     bench_ocr(args.ocr_pages)
+    bench_screens(args.screen_seconds)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,11 @@ SIGNATURE_SIZE = (96, 54)
 SAME_TEXT_RATIO = 0.85
 # Fewer characters are a clock, a logo or a caption: not a screen worth listing.
 MIN_CHARS = 4
+# Text is dense in sharp edges: at least this share of pixels of a 320-wide grey copy must step by
+# more than EDGE_STEP (of 255) to their neighbours for a picture to be OCR'd.
+EDGE_CHECK_WIDTH = 320
+EDGE_STEP = 60.0
+MIN_EDGE_SHARE = 0.0015
 THUMBNAIL_WIDTH = 320
 THUMBNAIL_QUALITY = 80
 
@@ -135,7 +140,19 @@ def _same(text: str, other: str) -> bool:
     return difflib.SequenceMatcher(None, text, other).ratio() >= SAME_TEXT_RATIO
 
 
+def _may_hold_text(image: Image.Image) -> bool:
+    """Whether enough of the picture is sharp edges for it to hold text: plain footage (a colour
+    field, a blurred room) is passed over without OCR."""
+    width = EDGE_CHECK_WIDTH
+    height = max(1, round(image.height * width / image.width))
+    grey = np.asarray(image.convert("L").resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
+    edges = (np.abs(np.diff(grey, axis=1))[:-1, :] + np.abs(np.diff(grey, axis=0))[:, :-1]) > EDGE_STEP
+    return float(edges.mean()) >= MIN_EDGE_SHARE
+
+
 def _read_screen(time_s: float, image: Image.Image) -> ScreenText | None:
+    if not _may_hold_text(image):
+        return None
     recognised = ocr.recognize(image)
     if recognised is None:
         return None
