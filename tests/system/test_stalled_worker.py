@@ -120,10 +120,15 @@ async def test_a_stuck_worker_never_lets_search_leak(
                 leaks.extend(sorted(shown & must_not_show & hidden))
                 samples_taken += 1
 
-        sampler = asyncio.create_task(sample())
+        # Three samplers, from the first change until the outbox has drained.
+        samplers = [asyncio.create_task(sample()) for _ in range(3)]
         rng = random.Random(13)
         changes = 0
         started = time.monotonic()
+
+        async def index_caught_up() -> bool:
+            return await pending_index_changes(context) == 0
+
         try:
             for resource_id in rng.sample(ids, len(ids)):
                 url = f"/api/v1/resources/{resource_id}"
@@ -136,15 +141,13 @@ async def test_a_stuck_worker_never_lets_search_leak(
                 url = f"/api/v1/resources/{resource_id}"
                 expect(await client.patch(url, json={"visibility": "school"}, headers=owner), 200)
                 changes += 1
+            changes_s = time.monotonic() - started
+            caught_up_s = await wait_for(
+                index_caught_up, timeout_s=30, interval_s=0.1, what="the outbox drained"
+            )
         finally:
             changing = False
-            await sampler
-        changes_s = time.monotonic() - started
-
-        async def index_caught_up() -> bool:
-            return await pending_index_changes(context) == 0
-
-        caught_up_s = await wait_for(index_caught_up, timeout_s=30, interval_s=0.1, what="the outbox drained")
+            await asyncio.gather(*samplers)
         still_stuck = await stalling_status() == "pending"
         stuck_for_s = time.monotonic() - stuck_since
         assert still_stuck, "the stalling file was done before the index caught up: nothing was proven"
