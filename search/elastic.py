@@ -559,17 +559,20 @@ class ElasticsearchSearchIndex:
         for target in await self._write_targets():
             await self._bulk(entries, index=target)
 
-    async def delete_by_parent(self, parent_ids: Sequence[str]) -> None:
+    async def delete_by_parent(self, parent_ids: Sequence[str], keep: Sequence[str] = ()) -> None:
         # Found by search and bulk-deleted: server-core Elasticsearch has no _delete_by_query.
         if not parent_ids:
             return
+        query: dict[str, Any] = {"bool": {"filter": [{"terms": {"parent_id": list(parent_ids)}}]}}
+        if keep:
+            query["bool"]["must_not"] = [{"ids": {"values": list(keep)}}]
         for target in await self._write_targets():
             await self._call(self.client.indices.refresh(index=target))
             while True:
                 response = await self._call(
                     self.client.search(
                         index=target,
-                        query={"terms": {"parent_id": list(parent_ids)}},
+                        query=query,
                         size=1000,
                         source=False,
                     )

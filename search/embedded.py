@@ -433,27 +433,29 @@ class EmbeddedSearchIndex:
 
         await self._run(write)
 
-    async def _delete_where(self, column: str, values: Sequence[str]) -> None:
+    async def _delete_where(self, column: str, values: Sequence[str], keep: Sequence[str] = ()) -> None:
         if not values:
             return
 
         def write(connection: sqlite3.Connection) -> None:
             def work() -> None:
                 marks = ", ".join("?" for _ in values)
+                # The ids kept travel as one JSON array: a parent may have more than SQLite's limit
+                # of bound parameters.
+                where = f"{column} IN ({marks}) AND id NOT IN (SELECT value FROM json_each(?))"
+                arguments = [*values, json.dumps(list(keep))]
                 for generation in self._write_targets(connection):
                     connection.execute(
                         f"DELETE FROM suggest_{generation} WHERE doc_rowid IN "
-                        f"(SELECT rowid FROM docs_{generation} WHERE {column} IN ({marks}))",
-                        list(values),
+                        f"(SELECT rowid FROM docs_{generation} WHERE {where})",
+                        arguments,
                     )
                     connection.execute(
                         f"DELETE FROM fts_{generation} WHERE rowid IN "
-                        f"(SELECT rowid FROM docs_{generation} WHERE {column} IN ({marks}))",
-                        list(values),
+                        f"(SELECT rowid FROM docs_{generation} WHERE {where})",
+                        arguments,
                     )
-                    connection.execute(
-                        f"DELETE FROM docs_{generation} WHERE {column} IN ({marks})", list(values)
-                    )
+                    connection.execute(f"DELETE FROM docs_{generation} WHERE {where}", arguments)
 
             self._in_transaction(connection, work)
 
@@ -462,8 +464,8 @@ class EmbeddedSearchIndex:
     async def delete(self, ids: Sequence[str]) -> None:
         await self._delete_where("id", ids)
 
-    async def delete_by_parent(self, parent_ids: Sequence[str]) -> None:
-        await self._delete_where("parent_id", parent_ids)
+    async def delete_by_parent(self, parent_ids: Sequence[str], keep: Sequence[str] = ()) -> None:
+        await self._delete_where("parent_id", parent_ids, keep)
 
     async def refresh(self) -> None:
         # Writes are committed synchronously; nothing to wait for.

@@ -28,8 +28,10 @@ class SearchIndex(Protocol):
     async def delete(self, ids: Sequence[str]) -> None:
         """Delete documents by id; unknown ids are ignored."""
 
-    async def delete_by_parent(self, parent_ids: Sequence[str]) -> None:
-        """Delete every document belonging to these parents (a resource's pages and cues)."""
+    async def delete_by_parent(self, parent_ids: Sequence[str], keep: Sequence[str] = ()) -> None:
+        """Delete every document belonging to these parents (a resource's pages and cues), but for the
+        ids in `keep`: a parent is replaced by writing its new documents first and then deleting what
+        they no longer include, so searches never see it missing meanwhile."""
 
     async def refresh(self) -> None:
         """Make every write so far visible to search."""

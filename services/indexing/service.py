@@ -87,10 +87,14 @@ async def _apply(
     for parent_type, parent_id in parents:
         loaded = await PARENT_LOADERS[parent_type](session, parent_id)
         documents.extend(loaded or [])
-    # Replace, not merge: pages of a replaced file or cues of a removed subtitle must go.
-    await context.search_index.delete_by_parent([str(parent_id) for _, parent_id in parents])
+    # Replace, not merge: pages of a replaced file or cues of a removed subtitle must go. The new
+    # documents are written first and only what they no longer include is deleted, so a parent being
+    # refreshed never drops out of search meanwhile.
     if documents:
         await context.search_index.upsert(documents)
+    await context.search_index.delete_by_parent(
+        [str(parent_id) for _, parent_id in parents], keep=[document.id for document in documents]
+    )
 
 
 async def _apply_one_by_one(

@@ -248,6 +248,25 @@ async def test_delete_by_parent_removes_pages_and_cues(search_index: SearchIndex
     assert await ids(search_index) == ["s"]
 
 
+async def test_delete_by_parent_keeps_the_documents_a_refresh_wrote_again(search_index: SearchIndex) -> None:
+    """A parent is refreshed by writing its documents first and then deleting only what they no longer
+    include, so it never drops out of search while that happens."""
+    await load(
+        search_index,
+        search_document(id="r", parent_id="r", title="课件"),
+        search_document(
+            id="r:p1", parent_id="r", kind=DocKind.file_page, title="课件", body="第一页", page=1
+        ),
+        search_document(
+            id="r:p2", parent_id="r", kind=DocKind.file_page, title="课件", body="第二页", page=2
+        ),
+        search_document(id="s", parent_id="s", title="课件 二"),
+    )
+    await search_index.delete_by_parent(["r", "s"], keep=["r", "r:p2"])
+    await search_index.refresh()
+    assert sorted(await ids(search_index)) == ["r", "r:p2"]
+
+
 async def test_kind_filter(search_index: SearchIndex) -> None:
     await load(
         search_index,
