@@ -111,16 +111,25 @@ def detected_of(upload: UploadSession) -> DetectedType | None:
     )
 
 
+# What a resource's files may be: audio (reading aloud) only comes in with submissions.
+RESOURCE_FILE_CATEGORIES = frozenset(FileCategory) - {FileCategory.audio}
+
+
 async def start_upload(
     session: AsyncSession, store: BlobStore, settings: Settings, principal: Principal, data: UploadCreate
 ) -> UploadSession:
     if not authz.can_start_upload(principal):
         check_can_upload(principal)
     filename = check_filename(data.filename)
-    largest = max(size_limit(settings, category) for category in FileCategory)
-    if not authz.can_upload(principal):
+    if authz.can_upload(principal):
+        # A teacher's upload becomes a file of a resource, which is never audio (audio is handed in).
+        largest = max(size_limit(settings, category) for category in RESOURCE_FILE_CATEGORIES)
+    else:
         # A student's upload can only become a file of their submission.
-        largest = min(largest, settings.max_submission_file_mb * MEBIBYTE)
+        largest = min(
+            max(size_limit(settings, category) for category in FileCategory),
+            settings.max_submission_file_mb * MEBIBYTE,
+        )
     if data.size > largest:
         raise PayloadTooLarge(f"Files are limited to {largest // MEBIBYTE} MB")
     part_size = choose_part_size(data.size, data.part_size)
