@@ -269,9 +269,9 @@ async def test_office_zip_bombs_are_refused_by_the_worker_which_carries_on(
 # -- files that stall the reader (issue 13, finding 2) ----------------------------------------------
 
 TIME_LIMIT_S = 8.0
-# Enough for the readers themselves (the children fork from a server holding ~330 MB of libraries),
-# not for the DOCX's 24 MB of markup parsed into a tree.
-MEMORY_LIMIT_MB = 640
+# Room for the readers' libraries and for PDFium's working set on the stalling PDF (over 1.5 GB:
+# below that it fails at once on memory instead of keeping the reader busy until the time limit).
+MEMORY_LIMIT_MB = 2048
 
 
 @pytest.fixture(scope="module", params=["embedded", "servers"])
@@ -359,13 +359,18 @@ def test_files_that_stall_the_reader_fail_alone_and_never_hold_back_the_index(
 
     out_of_time = f"took longer than {TIME_LIMIT_S:g} s and was stopped"
     out_of_memory = f"needed more than {MEMORY_LIMIT_MB} MB of memory and was stopped"
-    # The DOCX runs out of whichever comes first: memory on a quick machine, time on a busy one.
-    expected_errors = [(out_of_time,), (out_of_time,), (out_of_memory, out_of_time), (out_of_time,)]
+    # The DOCX's markup is bounded (32 MB a part), so it costs seconds and about 1.5 GB: read within
+    # the limits on a quick machine, stopped by one of them on a busy one.
+    expected_errors = [(out_of_time,), (out_of_time,), (out_of_memory, out_of_time, None), (out_of_time,)]
     for resource, expected in zip(stalling, expected_errors, strict=True):
         wait_for(lambda: site.status(resource["id"]) != "pending", 60, "stalling file stopped")  # noqa: B023
         file = site.main_file(resource["id"])
+        if None in expected and file["processing_status"] == "ready":
+            continue
         assert file["processing_status"] == "failed", file
-        assert any(error in file["processing_error"] for error in expected), file["processing_error"]
+        assert any(error and error in file["processing_error"] for error in expected), file[
+            "processing_error"
+        ]
     # The worker went on: the file after them is read as usual.
     wait_for(lambda: site.status(fine["id"]) != "pending", 60, "the normal file processed")
     assert site.status(fine["id"]) == "ready"
