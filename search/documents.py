@@ -14,7 +14,7 @@ from search.fuzzy import DEFAULT_FUZZY, FuzzyPinyin
 from search.pinyin import MIN_HOMOPHONE_SYLLABLES
 from search.plan import TIER_WEIGHT, Tier
 from search.text import CJK_CHAR
-from search.understand import understand
+from search.understand import Understanding, understand
 
 
 class DocKind(StrEnum):
@@ -158,6 +158,13 @@ class SearchQuery(BaseModel):
                 filters[part.field] = [part.value]
             query = self.model_copy(update={"text": understanding.text, "filters": filters})
         result = await query._run(execute)
+        if understanding.parts and not result.total:
+            # Nothing declares that position (a scan's words, 第三单元练习题, are no metadata): the text
+            # is then words to find as typed, and nothing is said to be understood.
+            literal = await self._run(execute)
+            if literal.total:
+                query, result = self, literal
+                understanding = Understanding(text=self.text, parts=())
         if query.text.strip() and result.total < FEW_HITS and not _good_hit(query, result):
             if len(CJK_CHAR.findall(query.text)) >= MIN_HOMOPHONE_SYLLABLES:
                 retried = await query.model_copy(update={"homophones": True})._run(execute)

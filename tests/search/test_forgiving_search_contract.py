@@ -177,6 +177,22 @@ async def test_curriculum_positions_become_filters(search_index: SearchIndex) ->
     assert await ids(search_index, "七年级上册第二单元") == []
 
 
+async def test_a_position_nothing_declares_is_searched_as_words(search_index: SearchIndex) -> None:
+    """The words of a scanned worksheet name its unit, but the resource declares none: the position
+    filter finds nothing, so the text is searched as typed."""
+    await load(
+        search_index,
+        search_document(id="scan", title="三年级语文 单元测验", body="期中考试试卷 第三单元练习题"),
+        search_document(id="other", title="第二单元 古诗", unit="第二单元"),
+    )
+    result = await forgiving(search_index, "第三单元练习题")
+    assert ([hit.parent_id for hit in result.hits], result.understood) == (["scan"], [])
+    # Where the position does find something, it stays a filter.
+    result = await forgiving(search_index, "第二单元 古诗")
+    assert [hit.parent_id for hit in result.hits] == ["other"]
+    assert [(u.field, u.value) for u in result.understood] == [("unit", "第二单元")]
+
+
 # -- question words ---------------------------------------------------------------------------------
 
 
