@@ -9,6 +9,8 @@ const transcript = document.querySelector("[data-transcript]");
 
 function seek(seconds) {
   if (!video) return;
+  // While the player changes source (original → HLS) the new source takes this position when ready.
+  if (video.dataset.switching) video.dataset.pendingSeek = String(seconds);
   video.currentTime = seconds;
   video.closest("section")?.scrollIntoView({ block: "nearest" });
   updateTime();

@@ -39,10 +39,15 @@ function loadHlsJs() {
   });
 }
 
-/** Put the player on another source, keeping its position and whether it was playing. */
+/** Put the player on another source, keeping its position and whether it was playing. A seek asked
+ * for while the source was switching (a comment or screen clicked meanwhile) wins over the position. */
 function resumeAfterSwitch(position, playing) {
   const restore = () => {
-    if (Math.abs(video.currentTime - position) > 0.5) video.currentTime = position;
+    const asked = parseFloat(video.dataset.pendingSeek);
+    delete video.dataset.pendingSeek;
+    delete video.dataset.switching;
+    const target = Number.isNaN(asked) ? position : asked;
+    if (Math.abs(video.currentTime - target) > 0.5) video.currentTime = target;
     if (playing) video.play().catch(() => {});
   };
   if (video.readyState >= 1) restore();
@@ -50,6 +55,7 @@ function resumeAfterSwitch(position, playing) {
 }
 
 async function useSource(choice) {
+  video.dataset.switching = "true";
   const position = startPosition();
   const playing = !video.paused && !video.ended;
   const levels = status ? status.renditions.map((item) => item.name) : [];
@@ -80,6 +86,7 @@ async function useSource(choice) {
       } else {
         // Switching within the ladder: hls.js changes at the next segment, no reload.
         hls.currentLevel = level;
+        delete video.dataset.switching;
       }
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
       const master = status.master_url;
