@@ -175,6 +175,10 @@ class Settings(BaseSettings):
     # Submissions are removed by `jiaoyun gc` this many days after their class's school year ends
     # (31 August); 0 keeps them forever.
     submission_retention_days: int = 365
+    # -- students' half, round two: words in handed-in work (issue 17) --
+    # The worker reads the text of handed-in PDF/DOCX/PPTX files and photos (OCR, as ocr_enabled
+    # says) for teachers' search, keeping up to this many characters per file; 0 reads none.
+    submission_text_max_chars: int = Field(default=20_000, ge=0, le=1_000_000)
     # -- operations (issue 20): metrics, logs, single sign-on, Elasticsearch clusters --------------
     # /metrics answers clients from these networks (comma-separated CIDRs), or anyone sending
     # `Authorization: Bearer <metrics_token>`; everyone else gets 403. Empty token: networks only.

@@ -7,6 +7,7 @@ is all the wiring there is.
 from __future__ import annotations
 
 from services.assignments import previews as submission_previews
+from services.assignments import texts as submission_texts
 from services.documents import screen_jobs
 from services.indexing.service import drain_search_outbox
 from services.jobs.worker import OWN_SCHEDULE_TASKS, PERIODIC_TASKS
@@ -27,6 +28,7 @@ REGISTERED_MODULES = (
     topic_indexing,
     video_service,
     submission_previews,
+    submission_texts,
 )
 
 # Index changes never wait behind a slow job: the outbox drain runs on a schedule of its own.

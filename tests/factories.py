@@ -8,13 +8,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from search.documents import DocKind, SearchDocument
 from services.identity.passwords import hash_password
 from storage.models.identity import PublicationStatus, Role, School, User, Visibility
 from storage.models.research import Topic
-from storage.models.resources import Resource, ResourceType, ResourceVersion
+from storage.models.resources import (
+    FilePurpose,
+    ProcessingStatus,
+    Resource,
+    ResourceFile,
+    ResourceType,
+    ResourceVersion,
+)
 
 _sequence = itertools.count(1)
 _EPOCH = datetime(2026, 9, 1, tzinfo=UTC)
@@ -146,6 +154,36 @@ async def make_resource(
     session.add(ResourceVersion(resource_id=resource.id, number=1, label="第1次试课", created_by_id=owner.id))
     await session.flush()
     return resource
+
+
+async def make_video_file(
+    session: AsyncSession, resource: Resource, duration_s: float = 20.0
+) -> ResourceFile:
+    """A processed video row in the resource's newest round, with no content stored: enough for
+    watch reports and progress, which never read the bytes."""
+    version = await session.scalar(
+        select(ResourceVersion)
+        .where(ResourceVersion.resource_id == resource.id)
+        .order_by(ResourceVersion.number.desc())
+        .limit(1)
+    )
+    assert version is not None
+    file = ResourceFile(
+        resource_id=resource.id,
+        version_id=version.id,
+        purpose=FilePurpose.primary,
+        filename="微课.mp4",
+        format="mp4",
+        media_type="video/mp4",
+        category="video",
+        size=1000,
+        blob_key=f"test/video-{next(_sequence)}-{resource.id}",
+        processing_status=ProcessingStatus.ready,
+        duration_s=duration_s,
+    )
+    session.add(file)
+    await session.flush()
+    return file
 
 
 async def make_topic(session: AsyncSession, owner: User, **overrides: Any) -> Topic:

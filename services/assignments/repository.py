@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models.assignments import (
     Assignment,
@@ -14,6 +15,7 @@ from storage.models.assignments import (
     AssignmentResource,
     Submission,
     SubmissionFile,
+    SubmissionFileText,
 )
 from storage.models.classes import ClassStudent, ClassTeacher, SchoolClass
 from storage.models.identity import User
@@ -165,6 +167,9 @@ class SubmissionRepository:
         files = await self.files([submission_id])
         keys = [key for file in files for key in (file.blob_key, file.preview_key) if key]
         await self.session.execute(
+            delete(SubmissionFileText).where(SubmissionFileText.submission_id == submission_id)
+        )
+        await self.session.execute(
             delete(SubmissionFile).where(SubmissionFile.submission_id == submission_id)
         )
         return keys
@@ -186,3 +191,67 @@ class SubmissionRepository:
 
     async def delete(self, submission: Submission) -> None:
         await self.session.delete(submission)
+
+    # -- the text read from handed-in work, and searching it -------------------------------------------
+
+    async def save_text(self, text: SubmissionFileText) -> None:
+        await self.session.merge(text)
+
+    async def texts(self, submission_ids: Sequence[uuid.UUID]) -> list[SubmissionFileText]:
+        if not submission_ids:
+            return []
+        rows = await self.session.scalars(
+            select(SubmissionFileText).where(SubmissionFileText.submission_id.in_(submission_ids))
+        )
+        return list(rows.all())
+
+    async def search(
+        self,
+        pattern: str,
+        *,
+        teacher_id: uuid.UUID | None = None,
+        school_id: uuid.UUID | None = None,
+        assignment_id: uuid.UUID | None = None,
+        class_ids: Sequence[uuid.UUID] | None = None,
+        names: bool = True,
+        limit: int = 50,
+    ) -> list[tuple[Submission, Assignment, User]]:
+        """Submissions whose student's name (when `names`), text, or files' read text contain
+        `pattern` (a LIKE pattern escaped with backslashes), newest first, within every scope given:
+        what `teacher_id` teaches (or gave), `school_id`'s, one assignment's, some classes'."""
+
+        def like(column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+            return func.lower(column).like(func.lower(pattern), escape="\\")
+
+        in_files = exists().where(
+            SubmissionFileText.submission_id == Submission.id, like(SubmissionFileText.text)
+        )
+        matches = [like(Submission.text), in_files]
+        if names:
+            matches += [like(User.display_name), like(User.username)]
+        query = (
+            select(Submission, Assignment, User)
+            .join(Assignment, Assignment.id == Submission.assignment_id)
+            .join(User, User.id == Submission.student_id)
+            .where(or_(*matches))
+        )
+        if teacher_id is not None:
+            taught = select(ClassTeacher.class_id).where(ClassTeacher.teacher_id == teacher_id)
+            headed = select(SchoolClass.id).where(SchoolClass.head_teacher_id == teacher_id)
+            query = query.where(
+                or_(
+                    Submission.class_id.in_(taught),
+                    Submission.class_id.in_(headed),
+                    Assignment.teacher_id == teacher_id,
+                )
+            )
+        if school_id is not None:
+            query = query.where(Assignment.school_id == school_id)
+        if assignment_id is not None:
+            query = query.where(Submission.assignment_id == assignment_id)
+        if class_ids is not None:
+            query = query.where(Submission.class_id.in_(class_ids))
+        rows = await self.session.execute(
+            query.order_by(Submission.submitted_at.desc(), Submission.id).limit(limit)
+        )
+        return [(submission, assignment, student) for submission, assignment, student in rows.all()]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.assignments import service
+from services.assignments import search, service
 from services.assignments.repository import AssignmentRepository, SubmissionRepository
 from services.assignments.schemas import (
     AssignmentCreate,
@@ -23,6 +23,7 @@ from services.assignments.schemas import (
     Roster,
     RosterEntry,
     SubmissionFileRead,
+    SubmissionHit,
     SubmissionJson,
     SubmissionRead,
     TaskState,
@@ -67,8 +68,11 @@ async def assignment_reads(
         )
     }
     resources = await repository.resources(ids)
+    videos = await service.videos_of(session, resources)
     teachers = await repository.users([item.teacher_id for item in assignments])
     mine = await service.my_submissions(session, principal, assignments)
+    is_student = principal.role == "student"
+    watched = await service.my_watch(session, principal, videos) if is_student else {}
     now = utcnow()
     reads = []
     for item in assignments:
@@ -95,14 +99,16 @@ async def assignment_reads(
                     ResourceRef(id=resource.id, title=resource.title, resource_type=resource.resource_type)
                     for resource in resources[item.id]
                 ],
+                videos=videos[item.id],
                 created_at=item.created_at,
                 mine=MyTask(
-                    state=service.task_state(item, submission, now),
+                    state=service.task_state(item, submission, now, watched.get(item.id)),
                     submission_id=submission.id if submission else None,
                     grade_level=submission.grade_level if submission else None,
                     score=submission.score if submission else None,
+                    watch=watched.get(item.id, []),
                 )
-                if principal.role == "student"
+                if is_student
                 else None,
             )
         )
@@ -339,8 +345,11 @@ async def roster(
     class_id: uuid.UUID | None = None,
     q: Annotated[str | None, Query(max_length=100, description="Part of a student's name")] = None,
 ) -> Roster:
-    """Per class: who handed in, who is late, who has not; completion and grade distribution."""
-    found, class_list, lines = await service.roster(session, principal, assignment_id, class_id)
+    """Per class: who handed in, who is late, who has not; completion and grade distribution; for a
+    task with videos (微课), how far each student watched them. `q` finds students by name and work
+    by its words: the text handed in and the text read from its documents and photos."""
+    view = await service.roster(session, principal, assignment_id, class_id)
+    found, class_list, lines = view.access, view.classes, view.lines
     students = await AssignmentRepository(session).users([line.student_id for line in lines])
     summaries = []
     for item in class_list:
@@ -353,6 +362,7 @@ async def roster(
             line.submission.score for line in mine if line.submission and line.submission.score is not None
         ]
         handed = len(mine) - states["missing"]
+        shares = [share.completion for line in mine for share in line.watch]
         summaries.append(
             ClassSummary(
                 class_id=item.id,
@@ -366,17 +376,31 @@ async def roster(
                 completion=round(handed / len(mine), 4) if mine else 0.0,
                 grade_distribution={level: levels[level] for level in "ABCD"},
                 average_score=round(sum(scores) / len(scores), 2) if scores else None,
+                watched=states["watched"],
+                finished_watching=sum(1 for line in mine if service.watched_all(line.watch))
+                if view.videos
+                else None,
+                average_watched=round(sum(shares) / len(shares), 4) if shares else None,
             )
         )
     entries = []
     needle = (q or "").strip().lower()
+    found_words = (
+        await search.words_in_work(
+            session, needle, assignment_id=assignment_id, class_ids=[item.id for item in class_list]
+        )
+        if needle
+        else {}
+    )
     for line in lines:
         student = students.get(line.student_id)
         name = student.display_name if student else ""
+        words = found_words.get(line.submission.id) if line.submission else None
         if (
             needle
             and needle not in name.lower()
             and (student is None or needle not in student.username.lower())
+            and words is None
         ):
             continue
         entries.append(
@@ -388,10 +412,26 @@ async def roster(
                 submitted_at=line.submission.submitted_at if line.submission else None,
                 grade_level=line.submission.grade_level if line.submission else None,
                 score=line.submission.score if line.submission else None,
+                watch=line.watch,
+                snippet=words.snippet if words else None,
+                snippet_file=words.filename if words else None,
             )
         )
     entries.sort(key=lambda entry: (str(entry.class_id), entry.student.name))
-    return Roster(assignment_id=found.assignment.id, classes=summaries, entries=entries)
+    return Roster(assignment_id=found.assignment.id, videos=view.videos, classes=summaries, entries=entries)
+
+
+@router.get("/submissions", response_model=list[SubmissionHit], responses=ERRORS)
+async def search_submissions(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    q: Annotated[str, Query(min_length=1, max_length=100, description="A name, or words in the work")],
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> list[SubmissionHit]:
+    """Teachers: work of the classes they teach (school admins: their school's) whose student's name
+    or words contain `q`: the text handed in and the text read from its documents and photos
+    (OCR). Never the public search index."""
+    return await search.search_submissions(session, principal, q, limit)
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionRead, responses=ERRORS)

@@ -9,13 +9,15 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 from services.schemas import Omittable
+from services.viewing.schemas import TaskVideo, VideoProgress
 from storage.models.assignments import Grading, SubmissionStatus
 
 GradeLevel = Literal["A", "B", "C", "D"]
 # What a student's task is to them: still to do, past its due time undone, handed in, given back.
 TaskState = Literal["due", "overdue", "done", "returned"]
-# What the roster says about a student's work.
-RosterState = Literal["submitted", "late", "missing", "returned", "graded"]
+# What the roster says about a student's work; "watched": nothing handed in for a task that asks for
+# none, and every video of it watched (services.viewing.service.FINISHED_AT of its duration).
+RosterState = Literal["submitted", "late", "missing", "returned", "graded", "watched"]
 
 
 def _in_utc_range(value: datetime | None) -> datetime | None:
@@ -67,6 +69,8 @@ class MyTask(BaseModel):
     submission_id: uuid.UUID | None
     grade_level: str | None
     score: float | None
+    # Per video of the task (AssignmentRead.videos), how far the student got.
+    watch: list[VideoProgress] = Field(default_factory=list)
 
 
 class AssignmentRead(BaseModel):
@@ -82,6 +86,8 @@ class AssignmentRead(BaseModel):
     teacher: NamedRef
     classes: list[NamedRef]
     resources: list[ResourceRef]
+    # The recordings to watch (微课): each video resource's newest round.
+    videos: list[TaskVideo] = Field(default_factory=list)
     created_at: datetime
     # For students: where they stand with it.
     mine: MyTask | None = None
@@ -143,6 +149,11 @@ class RosterEntry(BaseModel):
     submitted_at: datetime | None
     grade_level: str | None
     score: float | None
+    # Per video of the assignment (Roster.videos), how far the student got.
+    watch: list[VideoProgress] = Field(default_factory=list)
+    # Where the search words (q) were found in the work: a short excerpt and the file's name.
+    snippet: str | None = None
+    snippet_file: str | None = None
 
 
 class ClassSummary(BaseModel):
@@ -157,9 +168,31 @@ class ClassSummary(BaseModel):
     completion: float
     grade_distribution: dict[str, int]
     average_score: float | None
+    watched: int = 0
+    # Students who watched every video of the task, and the mean share of them watched; None when
+    # the task has no video.
+    finished_watching: int | None = None
+    average_watched: float | None = None
 
 
 class Roster(BaseModel):
     assignment_id: uuid.UUID
+    videos: list[TaskVideo] = Field(default_factory=list)
     classes: list[ClassSummary]
     entries: list[RosterEntry]
+
+
+class SubmissionHit(BaseModel):
+    """A submission found by a teacher's search, with where the words were found."""
+
+    submission_id: uuid.UUID
+    assignment: NamedRef
+    student: NamedRef
+    in_class: NamedRef
+    status: SubmissionStatus
+    submitted_at: datetime
+    # "words": in the text handed in or read from a file; "name": the student's name.
+    matched: Literal["words", "name"]
+    snippet: str | None
+    # The file the words were read from (None: the text typed in).
+    snippet_file: str | None

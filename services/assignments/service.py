@@ -25,6 +25,8 @@ from services.notifications.service import notify
 from services.resources.filetypes import FileCategory
 from services.resources.intake import StagedBlob
 from services.settings import Settings
+from services.viewing import service as viewing
+from services.viewing.schemas import TaskVideo, VideoProgress
 from storage.database import utcnow
 from storage.models.assignments import (
     Assignment,
@@ -39,6 +41,9 @@ from storage.models.research import NotificationKind
 from storage.models.resources import Resource
 
 PREVIEW_JOB = "submission_preview"
+TEXT_JOB = "submission_text"
+# Handed-in files whose words the worker reads for the teachers' search (photos: by OCR).
+READABLE_DOCUMENTS = frozenset({"pdf", "docx", "pptx"})
 SUBMISSION_PREFIX = "sub"
 SUBMISSION_CATEGORIES = frozenset(
     {FileCategory.image, FileCategory.document, FileCategory.audio, FileCategory.video}
@@ -174,10 +179,36 @@ async def delete_assignment(session: AsyncSession, principal: Principal, assignm
 # -- students' tasks ---------------------------------------------------------------------------
 
 
-def task_state(assignment: Assignment, submission: Submission | None, now: datetime) -> TaskState:
+def watched_all(progress: list[VideoProgress]) -> bool:
+    return bool(progress) and all(item.finished for item in progress)
+
+
+def task_state(
+    assignment: Assignment,
+    submission: Submission | None,
+    now: datetime,
+    watch: list[VideoProgress] | None = None,
+) -> TaskState:
+    """A task asking for no submission is done once every video of it was watched (90 %)."""
     if submission is not None:
         return "returned" if submission.status == SubmissionStatus.returned else "done"
+    if not assignment.submission_required and watched_all(watch or []):
+        return "done"
     return "overdue" if now > assignment.due_at else "due"
+
+
+async def videos_of(
+    session: AsyncSession, resources: dict[uuid.UUID, list[Resource]]
+) -> dict[uuid.UUID, list[TaskVideo]]:
+    """Per assignment, the videos its resources give to watch, in the resources' order."""
+    resource_ids = sorted({resource.id for listed in resources.values() for resource in listed})
+    by_resource: dict[uuid.UUID, TaskVideo] = {}
+    for video in await viewing.task_videos(session, resource_ids):
+        by_resource.setdefault(video.resource_id, video)
+    return {
+        assignment_id: [by_resource[item.id] for item in listed if item.id in by_resource]
+        for assignment_id, listed in resources.items()
+    }
 
 
 async def my_submissions(
@@ -188,6 +219,16 @@ async def my_submissions(
     return await SubmissionRepository(session).by_student(
         principal.user_id, [item.id for item in assignments]
     )
+
+
+async def my_watch(
+    session: AsyncSession, principal: Principal, videos: dict[uuid.UUID, list[TaskVideo]]
+) -> dict[uuid.UUID, list[VideoProgress]]:
+    """A student's own progress in the videos of each of their tasks."""
+    every = [video for listed in videos.values() for video in listed]
+    progress = (await viewing.progress_of_students(session, every, [principal.user_id]))[principal.user_id]
+    by_file = {video.file_id: share for video, share in zip(every, progress, strict=True)}
+    return {task: [by_file[video.file_id] for video in listed] for task, listed in videos.items()}
 
 
 # -- handing in --------------------------------------------------------------------------------
@@ -269,6 +310,10 @@ async def save_submission(
     for file in files:
         if file.category == FileCategory.image:
             JobRepository(session).add(PREVIEW_JOB, {"file_id": str(file.id)})
+        if file.category == FileCategory.image or (
+            file.category == FileCategory.document and file.format in READABLE_DOCUMENTS
+        ):
+            JobRepository(session).add(TEXT_JOB, {"file_id": str(file.id)})
     await session.flush()
     return submission
 
@@ -354,12 +399,14 @@ class RosterLine:
     class_id: uuid.UUID
     student_id: uuid.UUID
     submission: Submission | None
+    watch: list[VideoProgress]
+    watch_only: bool
 
     @property
     def state(self) -> str:
-        """submitted, late, missing, returned or graded."""
+        """submitted, late, missing, returned, graded, or watched (a task asking for no submission)."""
         if self.submission is None:
-            return "missing"
+            return "watched" if self.watch_only and watched_all(self.watch) else "missing"
         if self.submission.status == SubmissionStatus.graded:
             return "graded"
         if self.submission.status == SubmissionStatus.returned:
@@ -367,10 +414,18 @@ class RosterLine:
         return "late" if self.submission.is_late else "submitted"
 
 
+@dataclass(frozen=True)
+class RosterView:
+    access: Access
+    classes: list[SchoolClass]
+    lines: list[RosterLine]
+    videos: list[TaskVideo]
+
+
 async def roster(
     session: AsyncSession, principal: Principal, assignment_id: uuid.UUID, class_id: uuid.UUID | None
-) -> tuple[Access, list[SchoolClass], list[RosterLine]]:
-    """Per class, every student and where their work stands."""
+) -> RosterView:
+    """Per class, every student, where their work stands and how far they watched its videos."""
     found = await teaching_access(session, principal, assignment_id)
     class_list = visible_classes(principal, found, await ClassRepository(session).by_ids(found.class_ids))
     if class_id is not None:
@@ -382,5 +437,12 @@ async def roster(
     submissions = {
         item.student_id: item for item in await SubmissionRepository(session).of_assignment(assignment_id)
     }
-    lines = [RosterLine(cid, student_id, submissions.get(student_id)) for cid, student_id in members]
-    return found, class_list, lines
+    resources = await AssignmentRepository(session).resources([assignment_id])
+    videos = (await videos_of(session, resources))[assignment_id]
+    watch = await viewing.progress_of_students(session, videos, [student_id for _, student_id in members])
+    watch_only = bool(videos) and not found.assignment.submission_required
+    lines = [
+        RosterLine(cid, student_id, submissions.get(student_id), watch[student_id], watch_only)
+        for cid, student_id in members
+    ]
+    return RosterView(found, class_list, lines, videos)

@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.identity import Role, User
+from storage.models.resources import FilePurpose, ResourceFile, ResourceVersion
 from storage.models.video import WatchDay, WatchProgress
 
 
@@ -32,6 +33,42 @@ class WatchRepository:
 
     async def of_file(self, file_id: uuid.UUID) -> list[WatchProgress]:
         rows = await self.session.scalars(select(WatchProgress).where(WatchProgress.file_id == file_id))
+        return list(rows.all())
+
+    async def of_users(
+        self, file_ids: Sequence[uuid.UUID], user_ids: Sequence[uuid.UUID]
+    ) -> list[WatchProgress]:
+        """What each of these signed-in viewers watched of each of these recordings."""
+        if not file_ids or not user_ids:
+            return []
+        rows = await self.session.scalars(
+            select(WatchProgress).where(
+                WatchProgress.file_id.in_(set(file_ids)), WatchProgress.viewer_id.in_(set(user_ids))
+            )
+        )
+        return list(rows.all())
+
+    async def current_videos(self, resource_ids: Sequence[uuid.UUID]) -> list[ResourceFile]:
+        """The primary video of each resource's newest round (resources without one are left out)."""
+        if not resource_ids:
+            return []
+        newest = (
+            select(ResourceVersion.resource_id, func.max(ResourceVersion.number).label("number"))
+            .where(ResourceVersion.resource_id.in_(set(resource_ids)))
+            .group_by(ResourceVersion.resource_id)
+            .subquery()
+        )
+        rows = await self.session.scalars(
+            select(ResourceFile)
+            .join(ResourceVersion, ResourceVersion.id == ResourceFile.version_id)
+            .join(
+                newest,
+                (newest.c.resource_id == ResourceVersion.resource_id)
+                & (newest.c.number == ResourceVersion.number),
+            )
+            .where(ResourceFile.purpose == FilePurpose.primary, ResourceFile.category == "video")
+            .order_by(ResourceFile.created_at)
+        )
         return list(rows.all())
 
     async def add_day_seconds(

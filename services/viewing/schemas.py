@@ -49,3 +49,21 @@ class StudentProgressRead(BaseModel):
     version: int
     duration_s: float | None
     students: list[StudentProgress]
+
+
+class TaskVideo(BaseModel):
+    """A recording an assignment gives to watch: its resource's newest round's video."""
+
+    resource_id: uuid.UUID
+    file_id: uuid.UUID
+    duration_s: float | None
+
+
+class VideoProgress(BaseModel):
+    """How far one student got in one such recording."""
+
+    resource_id: uuid.UUID
+    watched_s: float
+    # Share of the duration watched (the union of the ranges played), 0–1.
+    completion: float
+    finished: bool

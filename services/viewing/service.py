@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,8 @@ from services.viewing.repository import WatchRepository
 from services.viewing.schemas import (
     StudentProgress,
     StudentProgressRead,
+    TaskVideo,
+    VideoProgress,
     WatchProgressRead,
     WatchReport,
     WatchStats,
@@ -241,3 +244,40 @@ async def student_progress(
         )
     students.sort(key=lambda item: (-item.completion, item.display_name))
     return StudentProgressRead(version=version_number, duration_s=duration, students=students)
+
+
+# -- assignments: a 微课 task's watch progress ---------------------------------------------------------
+
+
+async def task_videos(session: AsyncSession, resource_ids: Sequence[uuid.UUID]) -> list[TaskVideo]:
+    """The recordings to watch among these resources: each one's newest round's primary video."""
+    found = []
+    for file in await WatchRepository(session).current_videos(resource_ids):
+        duration = await _duration(session, file)
+        found.append(TaskVideo(resource_id=file.resource_id, file_id=file.id, duration_s=duration))
+    return found
+
+
+async def progress_of_students(
+    session: AsyncSession, videos: Sequence[TaskVideo], student_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[VideoProgress]]:
+    """Per student, how far they got in each of the videos (in the videos' order; nothing watched
+    counts as 0). Callers have checked that the caller may see these students' work."""
+    rows = await WatchRepository(session).of_users([video.file_id for video in videos], student_ids)
+    by_key = {(row.file_id, row.viewer_id): row for row in rows}
+    progress: dict[uuid.UUID, list[VideoProgress]] = {}
+    for student_id in student_ids:
+        shares = []
+        for recording in videos:
+            row = by_key.get((recording.file_id, student_id))
+            completion = _completion(row, recording.duration_s)
+            shares.append(
+                VideoProgress(
+                    resource_id=recording.resource_id,
+                    watched_s=row.watched_s if row else 0.0,
+                    completion=completion,
+                    finished=completion >= FINISHED_AT,
+                )
+            )
+        progress[student_id] = shares
+    return progress

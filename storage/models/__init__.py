@@ -8,6 +8,7 @@ from storage.models.assignments import (
     Grading,
     Submission,
     SubmissionFile,
+    SubmissionFileText,
     SubmissionStatus,
 )
 from storage.models.classes import ClassStudent, ClassTeacher, SchoolClass
@@ -101,6 +102,7 @@ __all__ = [
     "ShareLink",
     "Submission",
     "SubmissionFile",
+    "SubmissionFileText",
     "SubmissionStatus",
     "SubtitleCue",
     "SynonymGroup",

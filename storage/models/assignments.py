@@ -109,3 +109,24 @@ class SubmissionFile(UUIDPrimaryKey, Base):
     preview_key: Mapped[str | None] = mapped_column(String(512), unique=True)
     preview_status: Mapped[str] = mapped_column(String(16), default="none")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SubmissionFileText(Base):
+    """The text the worker read from a handed-in document or photo, for the teachers' search only
+    (never the public index). Goes with its file."""
+
+    __tablename__ = "submission_file_texts"
+
+    file_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("submission_files.id", ondelete="CASCADE"), primary_key=True
+    )
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    # "ready", "failed" (error says why) or "skipped" (nothing to read: OCR off, an unread format).
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, default="")
+    # Whether the text was cut at submission_text_max_chars.
+    truncated: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
