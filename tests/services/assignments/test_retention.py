@@ -6,12 +6,16 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from services.assignments.retention import last_expired_school_year
 from services.classes.service import chinese_number, class_name, current_school_year
 from services.context import AppContext
+from services.jobs.worker import Worker
 from services.maintenance.service import collect_garbage
-from tests.services.assignments.world import classroom, photo_bytes
+from storage.models.assignments import SubmissionFileText
+from tests import samples
+from tests.services.assignments.world import classroom
 
 pytestmark = pytest.mark.anyio
 
@@ -51,8 +55,16 @@ async def test_gc_removes_work_of_expired_school_years(
     )
     old_task = (await world.assign(class_ids=[old["id"]]))["id"]
     current_task = (await world.assign())["id"]
-    old_work = (await world.submit(old_task, "s1", "旧作业", [("a.jpg", photo_bytes())])).json()
-    current_work = (await world.submit(current_task, "s1", "新作业", [("b.jpg", photo_bytes())])).json()
+    old_work = (
+        await world.submit(old_task, "s1", "旧作业", [("a.pdf", samples.pdf_bytes(["旧的字"]))])
+    ).json()
+    current_work = (
+        await world.submit(current_task, "s1", "新作业", [("b.pdf", samples.pdf_bytes(["新的字"]))])
+    ).json()
+    # The worker reads the words of both for the teachers' search (its own gc duty held back).
+    kept_days, context.settings.submission_retention_days = context.settings.submission_retention_days, 0
+    await Worker(context).run_until_idle()
+    context.settings.submission_retention_days = kept_days
 
     report = await collect_garbage(context)
 
@@ -63,3 +75,7 @@ async def test_gc_removes_work_of_expired_school_years(
     keys = [key async for key in context.blob_store.list_keys("sub/")]
     assert len(keys) == 1
     await world.call("GET", current_work["files"][0]["content_url"], "s1", 200)
+    # The words read from the expired work went with it.
+    async with context.sessionmaker() as session:
+        texts = (await session.scalars(select(SubmissionFileText.text))).all()
+    assert texts == ["新的字"]
