@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
 from services import authz
+from services.assignments import search as submission_search
 from services.assignments import service as assignments
 from services.assignments.router import assignment_reads, submission_reads
 from services.assignments.router import roster as roster_api
@@ -24,6 +25,7 @@ from services.identity import service as identity
 from services.resources import curriculum
 from services.resources import service as resources
 from services.resources.repository import ResourceFilters
+from services.viewing.service import FINISHED_AT
 from services.web.pages import SignedInUser, render_page
 from storage.models.identity import PublicationStatus, Role, Visibility
 
@@ -36,6 +38,7 @@ ROSTER_STATES = {
     "missing": "未交",
     "returned": "已退回",
     "graded": "已批改",
+    "watched": "已看完",
 }
 GRADINGS = {"level": "等级（A/B/C/D）", "score": "分数", "none": "只写评语"}
 CATEGORY_LABELS = {"image": "照片", "document": "文档", "audio": "录音", "video": "视频"}
@@ -45,6 +48,7 @@ CLASSROOM_CONTEXT: dict[str, Any] = {
     "ROSTER_STATES": ROSTER_STATES,
     "GRADINGS": GRADINGS,
     "CATEGORY_LABELS": CATEGORY_LABELS,
+    "WATCHED_PERCENT": round(FINISHED_AT * 100),
 }
 
 
@@ -199,6 +203,22 @@ async def assignment_page(
         q=q,
         is_teacher=principal.user_id == found.assignment.teacher_id,
         **CLASSROOM_CONTEXT,
+    )
+
+
+@router.get("/submissions", response_class=HTMLResponse)
+async def search_work_page(
+    request: Request,
+    user: SignedInUser,
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    """Teachers find their classes' work by a student's name or the words in it."""
+    principal = _principal(user)
+    _require_teaching(principal)
+    hits = await submission_search.search_submissions(session, principal, q) if q.strip() else []
+    return await render_page(
+        request, session, user, "classroom/submission_search.html", q=q, hits=hits, **CLASSROOM_CONTEXT
     )
 
 
