@@ -119,3 +119,9 @@ async def test_a_class_of_forty_hands_in_and_is_reviewed(
     await context.search_index.refresh()
     hits = await world.ok("GET", "/api/v1/search?q=重新拍了一张", "teacher")
     assert hits["total"] == 0
+    # The teacher finds the work by the words of its PDFs (read by the worker), with where they stand.
+    found = await world.ok("GET", "/api/v1/submissions", "teacher", params={"q": "生字练习"})
+    assert sorted((hit["student"]["name"], hit["snippet_file"]) for hit in found) == [
+        ("学生01", "p.pdf"),
+        ("学生03", "作业.pdf"),
+    ]

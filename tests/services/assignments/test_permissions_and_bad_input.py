@@ -150,3 +150,35 @@ async def test_big_work_goes_through_a_resumable_upload(
     assert content.content == video
     # Beyond the submission limit, a student's upload does not even start.
     await world.call("POST", "/api/v1/uploads", "s1", 413, json={"filename": "big.mp4", "size": 10**9})
+
+
+async def test_more_bad_input_gets_a_clear_4xx_and_stores_nothing(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await classroom(client, context)
+    task = (await world.assign())["id"]
+    # No such assignment, or one of another school: 404 alike.
+    await world.submit("00000000-0000-0000-0000-000000000000", "s1", "作业", expect=404)
+    elsewhere = await world.assign(who="teacher6", class_ids=[world.class6["id"]])
+    await world.submit(elsewhere["id"], "s1", "作业", expect=404)
+    # Too many files, too much text, a body that is not a submission: 422 in the one error shape.
+    context.settings.max_submission_files = 2
+    many = [(f"p{number}.jpg", photo_bytes()) for number in range(3)]
+    refused = await world.submit(task, "s1", "", many, expect=422)
+    assert refused.json()["error"]["code"] == "invalid_payload"
+    await world.submit(task, "s1", "字" * 20_001, expect=422)
+    url = f"/api/v1/assignments/{task}/submission"
+    broken = await client.post(
+        url, content=b"{not json", headers={**await world.headers("s1"), "Content-Type": "application/json"}
+    )
+    assert broken.status_code == 422, broken.text
+    await world.call("POST", url, "s1", 422, json={"text": "x", "upload_ids": ["not-a-uuid"]})
+    # An upload id that does not exist (or is not the student's) hands nothing in.
+    await world.call("POST", url, "s1", 404, json={"upload_ids": ["00000000-0000-0000-0000-000000000001"]})
+    assert [key async for key in context.blob_store.list_keys("sub/")] == []
+    # Searching work: a query too long is 422, not a 500.
+    await world.call("GET", "/api/v1/submissions", "teacher", 422, params={"q": "字" * 101})
+    await world.call(
+        "GET", f"/api/v1/assignments/{task}/submissions", "teacher", 422, params={"q": "字" * 101}
+    )
+    assert await world.ok("GET", "/api/v1/submissions", "teacher", params={"q": "%' OR 1=1 --"}) == []
