@@ -18,6 +18,7 @@ from services.jobs import isolation
 from services.jobs.isolation import ChildLimits
 from services.jobs.worker import job_handler
 from services.resources import processing
+from services.resources.filetypes import FileCategory
 from storage.blobs.base import BlobNotFound
 from storage.models.assignments import SubmissionFileText
 
@@ -57,13 +58,16 @@ async def read_submission_text(context: AppContext, payload: dict[str, Any]) -> 
         if file is None or max_chars == 0:
             return  # resubmitted or removed before its turn, or reading is off
         blob_key, format, category = file.blob_key, file.format, file.category
-    with tempfile.TemporaryDirectory(prefix="jiaoyun-submission-") as workdir:
-        path = Path(workdir) / "content"
-        try:
-            await processing.download(context, blob_key, path)
-        except BlobNotFound:
-            return
-        answer = await _read(context, path, format, category)
+    if category == FileCategory.image and not context.settings.ocr_enabled:
+        answer: dict[str, Any] = {"status": "skipped", "pages": None}  # photos are read by OCR only
+    else:
+        with tempfile.TemporaryDirectory(prefix="jiaoyun-submission-") as workdir:
+            path = Path(workdir) / "content"
+            try:
+                await processing.download(context, blob_key, path)
+            except BlobNotFound:
+                return
+            answer = await _read(context, path, format, category)
     text, truncated = bounded(answer.get("pages") or [], max_chars)
     async with context.sessionmaker() as session, session.begin():
         repository = SubmissionRepository(session)
