@@ -33,6 +33,7 @@ from services.resources.router import router as resources_router
 from services.search.router import router as search_router
 from services.security_headers import SecurityHeadersMiddleware
 from services.settings import Settings
+from services.showcase.router import router as showcase_router
 from services.textbooks.router import router as textbooks_router
 from services.video.router import router as video_router
 from services.viewing.router import router as viewing_router
@@ -113,6 +114,7 @@ def create_app(
     app.include_router(assignments_router)
     app.include_router(textbooks_router)
     app.include_router(library_router)
+    app.include_router(showcase_router)
     app.include_router(oidc_router)
     app.include_router(web_router)
     app.include_router(classroom_router)
