@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from services.assignments.router import router as assignments_router
 from services.blob_links.router import router as blob_links_router
 from services.classes.router import router as classes_router
+from services.collections.router import router as collections_router
 from services.context import AppContext, build_context, mixed_mode_warning, prepare_backends
 from services.documents.router import router as screens_router
 from services.errors import install_error_handlers
@@ -115,6 +116,7 @@ def create_app(
     app.include_router(textbooks_router)
     app.include_router(library_router)
     app.include_router(showcase_router)
+    app.include_router(collections_router)
     app.include_router(oidc_router)
     app.include_router(web_router)
     app.include_router(classroom_router)
