@@ -39,10 +39,12 @@ from services.textbooks.router import router as textbooks_router
 from services.video.router import router as video_router
 from services.viewing.router import router as viewing_router
 from services.web.classroom import router as classroom_router
+from services.web.collections import router as collection_pages_router
 from services.web.library import router as library_pages_router
 from services.web.pages import error_page
 from services.web.query import DropBlankPageQueryValues
 from services.web.router import router as web_router
+from services.web.showcase import router as showcase_pages_router
 from services.web.templating import STATIC_DIR, STATIC_PREFIX
 from services.wiring import REGISTERED_MODULES
 
@@ -121,6 +123,8 @@ def create_app(
     app.include_router(web_router)
     app.include_router(classroom_router)
     app.include_router(library_pages_router)
+    app.include_router(showcase_pages_router)
+    app.include_router(collection_pages_router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
