@@ -41,6 +41,9 @@ FACET_FIELDS = (
     "school_id",
     "tags",
     "kind",
+    # 优秀课例: the level a resource was marked exemplary at (search.plan.EXEMPLARY_LEVELS), and the year.
+    "exemplary_level",
+    "exemplary_year",
 )
 
 
@@ -70,6 +73,12 @@ class SearchDocument(BaseModel):
     end_s: float | None = None
     created_at: datetime
     popularity: int = 0
+    # The showcase's marks (services/showcase), on every document of a resource so facets count it
+    # alike: exemplary at a level (school, district, city) in a year, featured on the home page.
+    # Under relevance, a matching query ranks them higher within their tier (search.plan.showcase_boost).
+    exemplary_level: str | None = None
+    exemplary_year: str | None = None
+    featured: bool = False
 
 
 class AccessFilter(BaseModel):

@@ -43,7 +43,15 @@ from search.fuzzy import DEFAULT_FUZZY, FuzzyPinyin, fuzzy_field
 from search.highlight import hit_highlights
 from search.index import SearchUnavailable
 from search.pinyin import initials_field, pinyin_field
-from search.plan import OWN_DOCUMENT_WEIGHT, TIER_WEIGHT, TextPlan, Tier, plan_query
+from search.plan import (
+    EXEMPLARY_WEIGHTS,
+    FEATURED_WEIGHT,
+    OWN_DOCUMENT_WEIGHT,
+    TIER_WEIGHT,
+    TextPlan,
+    Tier,
+    plan_query,
+)
 from search.suggest import SUGGEST_KINDS, suggest_keys, suggest_prefixes
 from search.text import chars_field, load_dictionary, words_field
 
@@ -52,7 +60,8 @@ logger = logging.getLogger(__name__)
 # Bumped whenever the mapping or what goes into the fields changes.
 # 3: Traditional script folded to Simplified, fuzzy-pinyin title field.
 # 4: latin accents folded (search.text.normalize), so every token of such text changed.
-SCHEMA_VERSION = 4
+# 5: the showcase's fields (exemplary_level, exemplary_year, featured).
+SCHEMA_VERSION = 5
 _KEYWORD = {"type": "keyword"}
 # Whole token strings compared for equality; longer ones (never a real title) are not indexed.
 _EXACT = {"type": "keyword", "ignore_above": 8191}
@@ -74,6 +83,7 @@ MAPPINGS: dict[str, Any] = {
         "end_s": {"type": "float"},
         "created_at": {"type": "date"},
         "popularity": {"type": "integer"},
+        "featured": {"type": "boolean"},
         "title_words": _WHITESPACE_TEXT,
         "body_words": _WHITESPACE_TEXT,
         "title_chars": _WHITESPACE_TEXT,
@@ -120,6 +130,7 @@ def to_es_document(document: SearchDocument, fuzzy: FuzzyPinyin = DEFAULT_FUZZY)
             "end_s",
             "created_at",
             "popularity",
+            "featured",
         )
         if field != "kind"
     }
@@ -260,6 +271,16 @@ def own_document_clause() -> dict[str, Any]:
     """Under group_by_parent: a parent's own document outranks its pages and cues of the same tier."""
     kinds = [kind.value for kind in OWN_DOCUMENT_KINDS]
     return {"constant_score": {"filter": {"terms": {"kind": kinds}}, "boost": OWN_DOCUMENT_WEIGHT}}
+
+
+def showcase_boost_clauses() -> list[dict[str, Any]]:
+    """search.plan's boost of exemplary and featured documents, as should clauses adding their weight."""
+    clauses: list[dict[str, Any]] = [
+        {"constant_score": {"filter": {"term": {"exemplary_level": level}}, "boost": weight}}
+        for level, weight in EXEMPLARY_WEIGHTS.items()
+    ]
+    clauses.append({"constant_score": {"filter": {"term": {"featured": True}}, "boost": FEATURED_WEIGHT}})
+    return clauses
 
 
 def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
@@ -613,7 +634,7 @@ class ElasticsearchSearchIndex:
         else:
             bool_query["must"] = [match_clause(plan)]
             if query.sort == "relevance":
-                bool_query["should"] = [tier_clause(plan)]
+                bool_query["should"] = [tier_clause(plan), *showcase_boost_clauses()]
                 if query.group_by_parent:
                     bool_query["should"].append(own_document_clause())
         relevance = query.sort == "relevance" and plan is not None

@@ -38,7 +38,15 @@ from search.documents import (
 from search.fuzzy import DEFAULT_FUZZY, FuzzyPinyin, fuzzy_field
 from search.highlight import hit_highlights
 from search.pinyin import initials_field, pinyin_field
-from search.plan import OWN_DOCUMENT_WEIGHT, TIER_WEIGHT, TextPlan, Tier, plan_query
+from search.plan import (
+    EXEMPLARY_WEIGHTS,
+    FEATURED_WEIGHT,
+    OWN_DOCUMENT_WEIGHT,
+    TIER_WEIGHT,
+    TextPlan,
+    Tier,
+    plan_query,
+)
 from search.suggest import (
     HEAD_TIER,
     OTHER_TIER,
@@ -54,7 +62,8 @@ _KEYWORD_COLUMNS = tuple(field for field in FACET_FIELDS if field != "tags")
 # Bumped whenever a generation's tables change shape or what goes into them.
 # 3: Traditional script folded to Simplified, fuzzy-pinyin title column.
 # 4: latin accents folded (search.text.normalize), so every token of such text changed.
-SCHEMA_VERSION = 4
+# 5: the showcase's columns (exemplary_level, exemplary_year, featured).
+SCHEMA_VERSION = 5
 _FTS_COLUMNS = (
     "title_words",
     "body_words",
@@ -152,6 +161,13 @@ def tier_expression(plan: TextPlan, params: list[Any]) -> str:
     return f"CASE {whens} ELSE 0 END"
 
 
+def showcase_boost_expression() -> str:
+    """search.plan's boost of exemplary and featured documents, over the columns of `d`."""
+    levels = " ".join(f"WHEN '{level}' THEN {weight!r}" for level, weight in EXEMPLARY_WEIGHTS.items())
+    featured = f"CASE WHEN d.featured THEN {FEATURED_WEIGHT!r} ELSE 0.0 END"
+    return f"(CASE d.exemplary_level {levels} ELSE 0.0 END) + ({featured})"
+
+
 def _order(query: SearchQuery, has_text: bool, table: str = "") -> str:
     """The query's ORDER BY terms before the final id tie-break; table prefixes the stored columns."""
     created, popularity = f"{table}created_at DESC", f"{table}popularity DESC"
@@ -222,7 +238,7 @@ class EmbeddedSearchIndex:
             "rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, parent_id TEXT NOT NULL, "
             f"{keyword_columns}, tags TEXT NOT NULL, owner_id TEXT, visibility TEXT NOT NULL, "
             "status TEXT NOT NULL, created_at REAL NOT NULL, popularity INTEGER NOT NULL, "
-            "source TEXT NOT NULL)"
+            "featured INTEGER NOT NULL DEFAULT 0, source TEXT NOT NULL)"
         )
         cls._create_indexes(connection, generation)
         connection.execute(
@@ -356,6 +372,7 @@ class EmbeddedSearchIndex:
             "status",
             "created_at",
             "popularity",
+            "featured",
             "source",
         )
         placeholders = ", ".join("?" for _ in columns)
@@ -380,6 +397,7 @@ class EmbeddedSearchIndex:
                 document.status,
                 document.created_at.timestamp(),
                 document.popularity,
+                int(document.featured),
                 document.model_dump_json(),
             ]
             cursor = connection.execute(
@@ -558,6 +576,8 @@ class EmbeddedSearchIndex:
                 source += f" JOIN fts_{generation} AS f ON f.rowid = d.rowid"
                 tier = tier_expression(plan, score_params)
                 score = f"({tier}) * {TIER_WEIGHT!r} - bm25(fts_{generation}, {_BM25_WEIGHTS})"
+                if query.sort == "relevance":
+                    score += f" + {showcase_boost_expression()}"
                 if query.group_by_parent and query.sort == "relevance":
                     kinds = ", ".join(f"'{kind.value}'" for kind in OWN_DOCUMENT_KINDS)
                     score += f" + (CASE WHEN d.kind IN ({kinds}) THEN {OWN_DOCUMENT_WEIGHT!r} ELSE 0.0 END)"

@@ -38,6 +38,14 @@ TIER_WEIGHT = 10_000.0
 # of them in the same tier as the resource, and BM25 alone (shorter bodies score higher) would often
 # make some page or cue, not the resource, the group's hit.
 OWN_DOCUMENT_WEIGHT = TIER_WEIGHT / 2
+# 优秀课例 and featured resources (services/showcase) rank above others of their tier under relevance
+# with a query: each level adds its weight, featuring FEATURED_WEIGHT. Together far less than
+# OWN_DOCUMENT_WEIGHT (so a resource's own document still leads its pages) and than a tier (an exact
+# title still beats an exemplary lesson that mentions the words), more than BM25 differences within a
+# tier. Browsing without a query keeps its order (newest), so it can still be read off an index.
+EXEMPLARY_WEIGHTS = {"school": 300.0, "district": 600.0, "city": 900.0}
+EXEMPLARY_LEVELS = tuple(EXEMPLARY_WEIGHTS)
+FEATURED_WEIGHT = 300.0
 
 
 class Tier(IntEnum):

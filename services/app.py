@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from services.assignments.router import router as assignments_router
 from services.blob_links.router import router as blob_links_router
 from services.classes.router import router as classes_router
+from services.collections.router import router as collections_router
 from services.context import AppContext, build_context, mixed_mode_warning, prepare_backends
 from services.documents.router import router as screens_router
 from services.errors import install_error_handlers
@@ -33,14 +34,17 @@ from services.resources.router import router as resources_router
 from services.search.router import router as search_router
 from services.security_headers import SecurityHeadersMiddleware
 from services.settings import Settings
+from services.showcase.router import router as showcase_router
 from services.textbooks.router import router as textbooks_router
 from services.video.router import router as video_router
 from services.viewing.router import router as viewing_router
 from services.web.classroom import router as classroom_router
+from services.web.collections import router as collection_pages_router
 from services.web.library import router as library_pages_router
 from services.web.pages import error_page
 from services.web.query import DropBlankPageQueryValues
 from services.web.router import router as web_router
+from services.web.showcase import router as showcase_pages_router
 from services.web.templating import STATIC_DIR, STATIC_PREFIX
 from services.wiring import REGISTERED_MODULES
 
@@ -113,10 +117,14 @@ def create_app(
     app.include_router(assignments_router)
     app.include_router(textbooks_router)
     app.include_router(library_router)
+    app.include_router(showcase_router)
+    app.include_router(collections_router)
     app.include_router(oidc_router)
     app.include_router(web_router)
     app.include_router(classroom_router)
     app.include_router(library_pages_router)
+    app.include_router(showcase_pages_router)
+    app.include_router(collection_pages_router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

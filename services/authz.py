@@ -331,6 +331,42 @@ def stats_scope(principal: Principal, school_id: uuid.UUID | None) -> uuid.UUID 
     raise Forbidden("Research statistics are for administrators and research leads")
 
 
+# -- the showcase (优秀课例, featured) and collections (专题资源包) --------------------------------
+# Reviewers mark: research leads and district admins at every level; school admins 校级 for their own
+# school's resources. Research leads are not yet limited to their subjects here (see issue 18's review
+# settings, which map leads to subjects).
+_SHOWCASE_REVIEWERS = frozenset({Role.research_lead, Role.district_admin})
+
+
+def can_mark_exemplary(principal: Principal | None, resource: Governed, level: str) -> bool:
+    if principal is None or not can_read(principal, resource):
+        return False
+    if principal.role in _SHOWCASE_REVIEWERS:
+        return True
+    return (
+        level == "school"
+        and principal.role == Role.school_admin
+        and principal.school_id is not None
+        and resource.school_id == principal.school_id
+    )
+
+
+def can_feature(principal: Principal | None, resource: Governed) -> bool:
+    """Featuring puts a resource on everyone's home page: the district's reviewers decide it."""
+    return principal is not None and principal.role in _SHOWCASE_REVIEWERS and can_read(principal, resource)
+
+
+def can_make_collections(principal: Principal) -> bool:
+    """Teachers, research leads and administrators assemble collections; students browse and follow."""
+    return principal.role in _CONTRIBUTORS
+
+
+def publishes_without_review(principal: Principal) -> bool:
+    """Who shows a collection to the district or the public at once: district admins. Anyone else's
+    widening to district/public waits for review."""
+    return principal.is_district_admin
+
+
 # -- people ------------------------------------------------------------------------------------
 
 _SCHOOL_ADMIN_ASSIGNABLE = frozenset({Role.student, Role.teacher, Role.school_admin})

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from services.assignments.repository import SubmissionRepository
 from services.assignments.retention import purge_expired_submissions
+from services.collections.repository import CollectionRepository
 from services.context import AppContext
 from services.identity import service as identity
 from services.maintenance.repository import BlobDeletionRepository, MaintenanceRunRepository
@@ -29,7 +30,7 @@ DELETION_BATCH = 100
 EXPIRY_BATCH = 100
 GC_BATCH = 500
 # Everything Jiaoyun writes lives under these prefixes; anything else in the bucket is not ours.
-MANAGED_PREFIXES = ("res/", "poster/", "video/", "sub/")
+MANAGED_PREFIXES = ("res/", "poster/", "video/", "sub/", "cover/")
 MISSING_CONTENT = "The file's content is missing from object storage"
 
 
@@ -99,6 +100,7 @@ async def _remove_orphan_blobs(context: AppContext, grace: timedelta, report: Gc
             referenced |= await SubmissionRepository(session).referenced_blob_keys(keys)
             referenced |= await BlobDeletionRepository(session).pending_keys(keys)
             referenced |= await video.live_prefixes(session, keys)
+            referenced |= await CollectionRepository(session).referenced_cover_keys(keys)
         for key in keys:
             if key in referenced:
                 continue

@@ -14,8 +14,10 @@ from services.indexing.service import DOCUMENT_SOURCES, PARENT_LOADERS, enqueue_
 from services.maintenance.repository import MaintenanceRunRepository
 from services.resources.repository import IndexableResource, IndexingRepository, ResourceRepository
 from services.resources.service import SEARCH_PARENT
+from services.showcase.indexing import showcase_fields
 from storage.database import utcnow
 from storage.models.resources import Resource
+from storage.models.showcase import ShowcaseMark
 
 # How stale `sort=popular` may be in the index: views are counted in the database at once and
 # reach search in one reindex per resource per interval, however many views it had.
@@ -23,7 +25,7 @@ POPULARITY_REINDEX_INTERVAL = timedelta(minutes=5)
 POPULARITY_BATCH = 500
 
 
-def _common(resource: Resource) -> dict[str, object]:
+def _common(resource: Resource, showcase: ShowcaseMark | None = None) -> dict[str, object]:
     return {
         "parent_id": str(resource.id),
         "title": resource.title,
@@ -41,12 +43,13 @@ def _common(resource: Resource) -> dict[str, object]:
         "status": resource.status.value,
         "created_at": resource.created_at,
         "popularity": resource.view_count,
+        **showcase_fields(showcase),
     }
 
 
 def documents_for(item: IndexableResource) -> list[SearchDocument]:
     resource = item.resource
-    common = _common(resource)
+    common = _common(resource, item.showcase)
     body = "\n".join(part for part in (resource.description, resource.unit, resource.lesson) if part)
     documents = [SearchDocument(id=str(resource.id), kind=DocKind.resource, body=body, **common)]
     for file, page in item.pages:

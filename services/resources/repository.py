@@ -34,6 +34,7 @@ from storage.models.resources import (
     UploadSession,
     UploadStatus,
 )
+from storage.models.showcase import ShowcaseMark
 
 
 def readable_clause(access: AccessFilter) -> ColumnElement[bool]:
@@ -479,6 +480,8 @@ class IndexableResource:
     screens: list[tuple[ResourceFile, ScreenText]]
     # The main file of each round shown, so a subtitle hit opens the video it belongs to.
     main_files: dict[uuid.UUID, uuid.UUID]
+    # Its 优秀课例 and featured marks (services/showcase), when it has any.
+    showcase: ShowcaseMark | None = None
 
 
 class IndexingRepository:
@@ -543,8 +546,15 @@ class IndexingRepository:
                 )
             )
         ).all()
+        marks = {
+            mark.resource_id: mark
+            for mark in await self.session.scalars(
+                select(ShowcaseMark).where(ShowcaseMark.resource_id.in_(resource_ids))
+            )
+        }
         by_resource: dict[uuid.UUID, IndexableResource] = {
-            resource.id: IndexableResource(resource, [], [], [], {}) for resource in resources
+            resource.id: IndexableResource(resource, [], [], [], {}, marks.get(resource.id))
+            for resource in resources
         }
         for version_id, file_id, resource_id in main_files:
             by_resource[resource_id].main_files[version_id] = file_id

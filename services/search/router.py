@@ -13,6 +13,7 @@ from services.errors import AppError
 from services.identity.deps import CurrentPrincipal, OptionalPrincipal
 from services.search import service
 from services.search.schemas import SearchResponse, SuggestionRead, SynonymGroupCreate, SynonymGroupRead
+from storage.models.showcase import ExemplaryLevel
 
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
 
@@ -41,6 +42,7 @@ async def search(
     school_id: Annotated[list[uuid.UUID] | None, Query(max_length=20)] = None,
     tags: FilterValues = None,
     kind: Annotated[list[DocKind] | None, Query(max_length=4)] = None,
+    exemplary_level: Annotated[list[ExemplaryLevel] | None, Query(max_length=3)] = None,
     sort: SortOrder = "relevance",
     offset: Annotated[int, Query(ge=0, le=MAX_RESULT_WINDOW)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -75,6 +77,7 @@ async def search(
         "resource_type": _values(resource_type),
         "school_id": [str(value) for value in school_id or []],
         "tags": _values(tags),
+        "exemplary_level": [level.value for level in exemplary_level or []],
     }
     request = service.SearchRequest(
         text=q,

@@ -56,6 +56,10 @@ class SearchMatchRead(BaseModel):
     school_id: uuid.UUID | None
     created_at: datetime
     popularity: int
+    # 优秀课例 (school, district, city) and its year; featured on the home page (services/showcase).
+    exemplary_level: str | None = None
+    exemplary_year: int | None = None
+    featured: bool = False
     score: float
     # HTML-escaped, matches in <em>: "title" whole, "body" a snippet around the match.
     highlights: dict[str, str]

@@ -65,6 +65,8 @@ SEARCH_FACETS = (
     "school_id",
     "tags",
     "kind",
+    # 优秀课例 by level (services/showcase).
+    "exemplary_level",
 )
 
 
@@ -163,6 +165,9 @@ def _match(hit: SearchHit) -> SearchMatchRead:
         school_id=uuid.UUID(document.school_id) if document.school_id else None,
         created_at=document.created_at,
         popularity=document.popularity,
+        exemplary_level=document.exemplary_level,
+        exemplary_year=int(document.exemplary_year) if document.exemplary_year else None,
+        featured=document.featured,
         score=hit.score,
         highlights=hit.highlights,
         text=document.body

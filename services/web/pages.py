@@ -23,7 +23,13 @@ from services.web.templating import render
 from storage.models.identity import Role, User
 
 # The modules whose routes are pages (their errors are always HTML).
-PAGE_ROUTES_MODULES = ("services.web.router", "services.web.classroom", "services.web.library")
+PAGE_ROUTES_MODULES = (
+    "services.web.router",
+    "services.web.classroom",
+    "services.web.library",
+    "services.web.showcase",
+    "services.web.collections",
+)
 # Paths that are not pages: their errors stay in the API's JSON shape.
 _NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz", "/static/")
 

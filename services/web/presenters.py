@@ -72,7 +72,9 @@ NOTIFICATION_KINDS: dict[str, str] = {
     NotificationKind.assignment_given: "新任务",
     NotificationKind.submission_reviewed: "作业已批改",
     NotificationKind.submission_returned: "作业被退回",
+    NotificationKind.collection_item_added: "资源包更新",
 }
+EXEMPLARY_LEVELS: dict[str, str] = {"school": "校级", "district": "区级", "city": "市级"}
 MATCH_KINDS: dict[str, str] = {
     "resource": "资源信息",
     "file_page": "文档页面",
@@ -91,6 +93,7 @@ FACETS: dict[str, str] = {
     "school_id": "学校",
     "tags": "标签",
     "kind": "匹配位置",
+    "exemplary_level": "优秀课例",
 }
 _GRADE_NAMES = ("一", "二", "三", "四", "五", "六", "七", "八", "九")
 FILE_CATEGORIES: dict[str, str] = {"video": "视频", "document": "文档", "image": "图片", "subtitle": "字幕"}
@@ -117,6 +120,8 @@ def facet_value_label(facet: str, value: str, label: str | None) -> str:
         return grade_label(value) if value.isdigit() else value
     if facet == "kind":
         return MATCH_KINDS.get(value, value)
+    if facet == "exemplary_level":
+        return EXEMPLARY_LEVELS.get(value, value)
     return value
 
 

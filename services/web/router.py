@@ -49,6 +49,7 @@ from services.resources.router import resource_read
 from services.resources.schemas import FileRead, VersionRead
 from services.search import service as search
 from services.web import forgiving, presenters, sharing, views
+from services.web import showcase as showcase_pages
 from services.web.pages import PageUser, SignedInUser, principal_of, render_page
 from storage.models.identity import PublicationStatus, Role, User
 from storage.models.research import TopicState
@@ -183,6 +184,7 @@ async def home(request: Request, user: PageUser, session: SessionDep) -> Respons
         recent=[views.card(resource, posters) for resource in recent],
         popular=[views.card(resource, posters) for resource in popular],
         topics=latest_topics,
+        **await showcase_pages.home_sections(session, principal),
     )
 
 
@@ -375,6 +377,7 @@ async def resource_page(
         is_recording=is_recording,
         **await sharing.share_panel(session, settings, principal, resource),
         favorite=await library.is_favorite(session, principal, resource.id),
+        **await showcase_pages.resource_panel(session, principal, resource),
     )
 
 

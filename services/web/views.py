@@ -14,6 +14,7 @@ from starlette.datastructures import QueryParams
 from services.research.review.schemas import ResourceScores
 from services.resources import curriculum
 from services.search.schemas import FacetCount, SearchHitRead, SearchMatchRead
+from services.showcase.schemas import exemplary_label
 from services.web import presenters
 from services.web.templating import query_string
 from storage.models.research import Notification
@@ -31,6 +32,7 @@ FILTER_NAMES = (
     "school_id",
     "tags",
     "kind",
+    "exemplary_level",
 )
 SORTS: dict[str, str] = {"relevance": "相关度", "newest": "最新", "popular": "最热"}
 MAX_VALUES_PER_FILTER = 20
@@ -251,6 +253,9 @@ class Hit:
     curriculum: str
     poster: str | None
     more: list[MatchLink]
+    # 2026 年区级优秀课例 (services/showcase), and whether it is featured.
+    exemplary: str | None = None
+    featured: bool = False
 
 
 def match_url(match: SearchMatchRead) -> str:
@@ -306,6 +311,8 @@ def search_hit(hit: SearchHitRead, posters: Mapping[uuid.UUID, ResourceFile]) ->
             MatchLink(match_where(other) or "资源信息", match_url(other), _snippet(other))
             for other in hit.more
         ],
+        exemplary=exemplary_label(hit.exemplary_level, hit.exemplary_year),
+        featured=hit.featured,
     )
 
 
@@ -392,6 +399,8 @@ class NotificationItem:
 
 
 def notification_url(subject: Mapping[str, str]) -> str:
+    if "collection_id" in subject:
+        return f"/collections/{subject['collection_id']}"
     if "assignment_id" in subject:
         return f"/tasks/{subject['assignment_id']}"
     if "topic_id" in subject:

@@ -12,6 +12,7 @@ from storage.models.assignments import (
     SubmissionStatus,
 )
 from storage.models.classes import ClassStudent, ClassTeacher, SchoolClass
+from storage.models.collections import Collection, CollectionFollower, CollectionItem
 from storage.models.identity import (
     LoginThrottle,
     OidcSignIn,
@@ -55,6 +56,7 @@ from storage.models.resources import (
     UploadStatus,
 )
 from storage.models.search import SearchOutbox, SynonymGroup
+from storage.models.showcase import ExemplaryLevel, ShowcaseMark
 from storage.models.textbooks import CatalogLesson, SchoolEdition
 from storage.models.video import RenditionStatus, VideoRenditions, WatchDay, WatchProgress
 
@@ -67,6 +69,10 @@ __all__ = [
     "CatalogLesson",
     "ClassStudent",
     "ClassTeacher",
+    "Collection",
+    "CollectionFollower",
+    "CollectionItem",
+    "ExemplaryLevel",
     "Favorite",
     "FilePage",
     "FilePurpose",
@@ -100,6 +106,7 @@ __all__ = [
     "SchoolEdition",
     "SearchOutbox",
     "ShareLink",
+    "ShowcaseMark",
     "Submission",
     "SubmissionFile",
     "SubmissionFileText",

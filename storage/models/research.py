@@ -186,6 +186,8 @@ class NotificationKind(StrEnum):
     assignment_given = "assignment_given"
     submission_reviewed = "submission_reviewed"
     submission_returned = "submission_returned"
+    # Collections (专题资源包): an item added to one I follow.
+    collection_item_added = "collection_item_added"
 
 
 class Notification(UUIDPrimaryKey, Base):
