@@ -61,6 +61,36 @@ async def test_legacy_encoded_pdf_is_found_by_its_words_and_garbage_never_indexe
     assert everything.hits and all("/g" not in hit.document.body for hit in everything.hits)
 
 
+async def test_pdfs_with_encrypted_attachments_are_read_and_a_password_still_refused(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await district(client, context)
+    attached = generated.pdf_with_attachment(
+        ["附件课件 小蝌蚪找妈妈"], "答案.pdf", generated.password_pdf(["参考答案"])
+    )
+    with_attachment = await world.created("课件.pdf", attached, resource_type="courseware")
+    only_attachment_encrypted = await world.created(
+        "学案.pdf",
+        generated.pdf_with_encrypted_embedded_file(["学案 青蛙的成长过程"]),
+        resource_type="courseware",
+    )
+    protected = await world.created("试卷.pdf", generated.password_pdf(["期末试卷"]), resource_type="exam")
+    await world.process()
+
+    for resource, phrase in (
+        (with_attachment, "小蝌蚪找妈妈"),
+        (only_attachment_encrypted, "青蛙的成长过程"),
+    ):
+        found = await search(context, phrase, kinds=[DocKind.file_page])
+        assert [hit.parent_id for hit in found.hits] == [resource["id"]]
+        assert main_file(await world.detail(resource["id"]))["processing_status"] == "ready"
+    refused = main_file(await world.detail(protected["id"]))
+    assert (refused["processing_status"], refused["processing_error"]) == (
+        "failed",
+        "The PDF is password protected",
+    )
+
+
 async def test_scans_and_photos_are_read_by_ocr_and_say_so(
     client: httpx.AsyncClient, context: AppContext
 ) -> None:
