@@ -160,11 +160,13 @@ def pdf_with_encrypted_embedded_file(pages: list[str], password: str = "attachme
     Made as an incremental update of a PDF with a plain attachment: the attachment's stream again,
     encrypted, the /Encrypt dictionary, and a trailer naming it (algorithms 1, 2, 3 and 5 of
     ISO 32000-1, 7.6)."""
-    base = pdf_with_attachment(pages, "答案.txt", "参考答案：青蛙的成长过程".encode())
-    reader = pypdf.PdfReader(io.BytesIO(base))
-    attached = reader.trailer["/Root"]["/Names"]["/EmbeddedFiles"]["/Names"][1].get_object()
-    stream = attached["/EF"].raw_get("/F")
-    content = stream.get_object().get_data()
+    content = "参考答案：青蛙的成长过程".encode()
+    base = pdf_with_attachment(pages, "答案.txt", content)
+    # pypdf writes the attachment as it came (no filter), and one classic trailer.
+    found = re.search(rb"(\d+) 0 obj\s*<<\s*/Type /EmbeddedFile\s", base)
+    trailer = re.search(rb"trailer\s*<<.*?/Size (\d+).*?/Root (\d+) 0 R", base, re.DOTALL)
+    assert found is not None and trailer is not None
+    stream_number, size, root_number = int(found.group(1)), int(trailer.group(1)), int(trailer.group(2))
     file_id = hashlib.md5(base).digest()
     padded = (password.encode() + _PASSWORD_PAD)[:32]
     owner_key = hashlib.md5(padded).digest()
@@ -178,14 +180,16 @@ def pdf_with_encrypted_embedded_file(pages: list[str], password: str = "attachme
     for _ in range(50):
         key = hashlib.md5(key).digest()
     user_value = _rc4_twenty_rounds(key, hashlib.md5(_PASSWORD_PAD + file_id).digest()) + bytes(16)
-    object_key = hashlib.md5(key + stream.idnum.to_bytes(3, "little") + b"\0\0").digest()
+    object_key = hashlib.md5(key + stream_number.to_bytes(3, "little") + b"\0\0").digest()
     encrypted = _rc4(object_key, content)
 
     output = io.BytesIO()
     output.write(base if base.endswith(b"\n") else base + b"\n")
-    encrypt_number = int(reader.trailer["/Size"])
-    offsets = {stream.idnum: output.tell()}
-    output.write(b"%d 0 obj\n<< /Type /EmbeddedFile /Length %d >>\nstream\n" % (stream.idnum, len(encrypted)))
+    encrypt_number = size
+    offsets = {stream_number: output.tell()}
+    output.write(
+        b"%d 0 obj\n<< /Type /EmbeddedFile /Length %d >>\nstream\n" % (stream_number, len(encrypted))
+    )
     output.write(encrypted + b"\nendstream\nendobj\n")
     offsets[encrypt_number] = output.tell()
     output.write(
@@ -204,7 +208,7 @@ def pdf_with_encrypted_embedded_file(pages: list[str], password: str = "attachme
         b"trailer\n<< /Size %d /Root %d 0 R /Prev %d /Encrypt %d 0 R /ID [<%s> <%s>] >>\n"
         % (
             encrypt_number + 1,
-            reader.trailer.raw_get("/Root").idnum,
+            root_number,
             previous,
             encrypt_number,
             identifier,
