@@ -201,7 +201,7 @@ def bench_screens(seconds: int) -> None:
     if seconds < 1 or not FONT.exists():
         return
     from services.documents.screen_changes import ScreenChanges
-    from services.documents.screens import frames_in, read_screens, screen_texts
+    from services.documents.screens import frames_in, keyframe_changes, read_screens, screen_texts
     from services.settings import Settings
     from services.video.service import options_from
     from services.video.transcode import transcode
@@ -213,6 +213,8 @@ def bench_screens(seconds: int) -> None:
         slides = slide_video(path, seconds)
         plain, plain_wall, plain_cpu = _cpu(lambda: transcode(path, Path(workdir) / "plain", options))
         separate, separate_wall, separate_cpu = _cpu(lambda: screen_texts(path))
+        keyframes_out = Path(workdir) / "keyframes"
+        _, _, keyframes_cpu = _cpu(lambda: keyframe_changes(path, keyframes_out))
         shared_out = Path(workdir) / "shared"
         observer = ScreenChanges(shared_out)
         _, shared_wall, shared_cpu = _cpu(lambda: transcode(path, shared_out, options, observe=observer))
@@ -231,6 +233,10 @@ def bench_screens(seconds: int) -> None:
         f"  after:  transcode with the detector {shared_cpu * per_minute:5.1f} + OCR of the "
         f"{len(observer.kept)} kept frames {ocr_cpu * per_minute:5.1f} = {after:5.1f} CPU-s per minute "
         f"of video ({len(found)} screens; {after_wall:.0f} s wall/min)"
+    )
+    print(
+        f"  the separate pass's decoding alone (keyframes, no OCR): {keyframes_cpu * per_minute:.2f} "
+        "CPU-s per minute"
     )
     detector = shared_cpu - plain_cpu
     print(

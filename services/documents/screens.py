@@ -100,20 +100,27 @@ def screen_texts(path: Path) -> list[ScreenText]:
     """The distinct screens of text in the video at ``path``, from its keyframes alone: for a
     recording no transcode decodes (encoders put a keyframe at every scene cut, and at least every
     few seconds)."""
+    with tempfile.TemporaryDirectory(prefix="jiaoyun-keyframes-") as workdir:
+        return read_screens(*keyframe_changes(path, Path(workdir)))
+
+
+def keyframe_changes(path: Path, workdir: Path) -> tuple[list[tuple[float, Path]], float]:
+    """The keyframes of the video at ``path`` that show a new screen, written under ``workdir``,
+    and the video's end."""
     try:
         container = av.open(str(path), mode="r")
     except Exception as exc:
         raise ExtractionError("The file is not a video that can be read") from exc
-    with container, tempfile.TemporaryDirectory(prefix="jiaoyun-keyframes-") as workdir:
+    with container:
         end_s = container.duration / av.time_base if container.duration else 0.0
         stream = _video_stream(container)
         stream.codec_context.skip_frame = "NONKEY"
-        changes = screen_changes.ScreenChanges(Path(workdir), every_s=0.0, settle=False)
+        changes = screen_changes.ScreenChanges(workdir, every_s=0.0, settle=False)
         for frame in container.decode(stream):
             if frame.time is not None:
                 changes(frame, float(frame.time))
                 end_s = max(end_s, float(frame.time))
-        return read_screens(changes.kept, end_s)
+    return changes.kept, end_s
 
 
 def frames_in(directory: Path) -> list[tuple[float, Path]]:
