@@ -16,12 +16,16 @@ services.documents.screens), without waiting for pictures to settle: keyframes a
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import numpy as np
 from av.video.frame import VideoFrame
+
+logger = logging.getLogger(__name__)
 
 # Where the kept frames go, under the transcode's output (and so under the renditions' blob prefix).
 SCREENS_DIR = "screens"
@@ -89,6 +93,14 @@ class ScreenChanges:
         if time_s < self._next_sample_s:
             return
         self._next_sample_s = time_s + self.every_s - 1e-6
+        try:
+            self._look(frame, time_s)
+        except (OSError, ValueError, av.FFmpegError):
+            # The transcode must not fail for the screen text: what was kept so far is read.
+            logger.warning("Screen changes: stopped looking at %.1f s", time_s, exc_info=True)
+            self._next_sample_s = float("inf")
+
+    def _look(self, frame: VideoFrame, time_s: float) -> None:
         current = signature(frame)
         if not changed(current, self._kept_signature):
             self._candidate = None  # (back to) the screen last kept
