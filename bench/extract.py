@@ -9,8 +9,10 @@ with Pillow in WenQuanYi Micro Hei, 200 DPI-like sizes), clean and degraded (Gau
 rotation, JPEG quality 25), read by services.documents.ocr; character accuracy is
 1 − edit distance / reference length over the page's characters without whitespace. Peak RSS is the
 process's high-water mark (ru_maxrss) before and after OCR. Screen text: a generated 1280×720
-recording of slides (one per 10 s) read by services.documents.screens, in seconds of processing per
-minute of video. Figures only, nothing asserted.
+recording of slides (one per 10 s) transcoded with the ladder's default settings and its screen text
+read, before (a separate keyframe pass, services.documents.screens.screen_texts) and after (the
+detector of services.documents.screen_changes in the transcode's decode pass, then OCR of the frames
+it kept), in CPU-seconds per minute of video. Figures only, nothing asserted.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -37,6 +41,7 @@ from reportlab.pdfgen import canvas
 from services.documents import ocr
 from services.documents.pdf import pdf_pages
 
+T = TypeVar("T")
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 # Sentences of a lesson plan, cut into lines; the pages' text is drawn from them, seeded.
 PASSAGE = (
@@ -182,21 +187,61 @@ def slide_video(path: Path, seconds: int, seconds_per_slide: int = 10, fps: int 
     return len(slides)
 
 
+def _cpu(work: Callable[[], T]) -> tuple[T, float, float]:
+    """What ``work`` returns, its wall seconds and the CPU-seconds of every thread of this process."""
+    started, started_cpu = time.perf_counter(), time.process_time()
+    result = work()
+    return result, time.perf_counter() - started, time.process_time() - started_cpu
+
+
 def bench_screens(seconds: int) -> None:
+    """The whole of transcode + screen text on one clip, before (the screen text decoding the
+    keyframes separately) and after (the detector inside the transcode's decode pass, then OCR of
+    the frames it kept), in CPU-seconds per minute of video."""
     if seconds < 1 or not FONT.exists():
         return
-    from services.documents.screens import screen_texts
+    from services.documents.screen_changes import ScreenChanges
+    from services.documents.screens import frames_in, keyframe_changes, read_screens, screen_texts
+    from services.settings import Settings
+    from services.video.service import options_from
+    from services.video.transcode import transcode
 
+    options = options_from(Settings())
+    ocr.recognize(Image.new("RGB", (200, 60), "white"))  # the engine's start-up is counted in neither
     with tempfile.TemporaryDirectory() as workdir:
         path = Path(workdir) / "slides.mp4"
         slides = slide_video(path, seconds)
-        started, started_cpu = time.perf_counter(), time.process_time()
-        screens = screen_texts(path)
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - started_cpu
-    minutes = seconds / 60
+        plain, plain_wall, plain_cpu = _cpu(lambda: transcode(path, Path(workdir) / "plain", options))
+        separate, separate_wall, separate_cpu = _cpu(lambda: screen_texts(path))
+        keyframes_out = Path(workdir) / "keyframes"
+        _, _, keyframes_cpu = _cpu(lambda: keyframe_changes(path, keyframes_out))
+        shared_out = Path(workdir) / "shared"
+        observer = ScreenChanges(shared_out)
+        _, shared_wall, shared_cpu = _cpu(lambda: transcode(path, shared_out, options, observe=observer))
+        found, ocr_wall, ocr_cpu = _cpu(lambda: read_screens(frames_in(shared_out), plain.duration_s))
+    per_minute = 60 / seconds
+    before, after = (plain_cpu + separate_cpu) * per_minute, (shared_cpu + ocr_cpu) * per_minute
+    before_wall, after_wall = (plain_wall + separate_wall) * per_minute, (shared_wall + ocr_wall) * per_minute
+    renditions = "+".join(rendition.name for rendition in plain.renditions)
+    print(f"screen text: {seconds} s of 1280x720 slides at 5 fps ({slides} slides), renditions {renditions}")
     print(
-        f"screen text: {seconds} s of 1280x720 slides ({slides} slides), {len(screens)} screens found; "
-        f"{elapsed / minutes:.0f} s wall and {cpu / minutes:.0f} CPU-s per minute of video"
+        f"  before: transcode {plain_cpu * per_minute:5.1f} + separate keyframe pass and OCR "
+        f"{separate_cpu * per_minute:5.1f} = {before:5.1f} CPU-s per minute of video "
+        f"({len(separate)} screens; {before_wall:.0f} s wall/min)"
+    )
+    print(
+        f"  after:  transcode with the detector {shared_cpu * per_minute:5.1f} + OCR of the "
+        f"{len(observer.kept)} kept frames {ocr_cpu * per_minute:5.1f} = {after:5.1f} CPU-s per minute "
+        f"of video ({len(found)} screens; {after_wall:.0f} s wall/min)"
+    )
+    print(
+        f"  the separate pass's decoding alone (keyframes, no OCR): {keyframes_cpu * per_minute:.2f} "
+        "CPU-s per minute"
+    )
+    detector = shared_cpu - plain_cpu
+    print(
+        f"  the detector's cost in the transcode: {detector * per_minute:+.1f} CPU-s per minute "
+        f"({100 * detector / plain_cpu:+.1f}%, within the load's noise when small)"
     )
 
 

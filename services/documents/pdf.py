@@ -3,7 +3,8 @@
 PDFium (through pypdfium2, whose wheels bundle it with the Adobe CJK CMaps) reads the legacy
 Chinese encodings (GBK-EUC-H, B5pc-H …) that older office suites wrote, and opens what other
 readers recover: damaged cross-reference tables, cyclic page trees, encrypted attachments in an
-unencrypted document. pypdf stays as the fallback for files PDFium cannot open at all.
+unencrypted document. pypdf stays as the fallback for files PDFium cannot open at all, and reads
+those whose password guards only their attachments too.
 
 PDFium is not thread-safe, not even across documents: every call into it holds one process-wide
 lock. OCR runs outside it.
@@ -11,6 +12,7 @@ lock. OCR runs outside it.
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 from collections.abc import Iterator
@@ -38,6 +40,7 @@ LARGE_IMAGE_SHARE = 0.3
 
 _NEEDS_PASSWORD = "The PDF is password protected"  # noqa: S105  # a message, not a password
 _DAMAGED = "The PDF file is damaged or not a PDF"
+_IDENTITY = "/Identity"
 
 
 def pdf_pages(path: Path, budget: ocr.OcrBudget) -> list[PageText]:
@@ -45,7 +48,7 @@ def pdf_pages(path: Path, budget: ocr.OcrBudget) -> list[PageText]:
     with _pdfium_lock:
         document = _open(path)
     if document is None:
-        return _pypdf_pages(path)
+        return pypdf_pages(path)
     try:
         return _read_pages(document, path, budget)
     finally:
@@ -148,12 +151,14 @@ def _render(page: pdfium.PdfPage) -> Image.Image:
         bitmap.close()
 
 
-def _pypdf_pages(path: Path) -> list[PageText]:
+def pypdf_pages(path: Path) -> list[PageText]:
     """What pypdf reads of a file PDFium refused: it tolerates some damage PDFium does not."""
     try:
         reader = pypdf.PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
-            raise ExtractionError(_NEEDS_PASSWORD)
+            if not _only_attachments_encrypted(reader):
+                raise ExtractionError(_NEEDS_PASSWORD)
+            reader = pypdf.PdfReader(io.BytesIO(_without_encryption_entry(path.read_bytes())))
         page_count = len(reader.pages)
     except ExtractionError:
         raise
@@ -175,3 +180,20 @@ def _pypdf_pages(path: Path) -> list[PageText]:
     if failed and failed == page_count:
         raise ExtractionError("The PDF file is damaged: no page could be read")
     return collector.pages
+
+
+def _only_attachments_encrypted(reader: pypdf.PdfReader) -> bool:
+    """Whether the password only guards the attached files (Acrobat's "encrypt only file
+    attachments"): crypt filters (V 4 and 5) whose strings and streams are stored in the clear
+    (the Identity filter, also their default), so the document itself opens without it."""
+    entry = reader.trailer["/Encrypt"].get_object()
+    if not isinstance(entry, pypdf.generic.DictionaryObject) or entry.get("/V") not in (4, 5):
+        return False
+    return all(entry.get(name, _IDENTITY) == _IDENTITY for name in ("/StmF", "/StrF"))
+
+
+def _without_encryption_entry(data: bytes) -> bytes:
+    """The file with its trailers' /Encrypt key renamed in place: pypdf has no public way to read a
+    document it cannot decrypt, though this one's pages are stored in the clear. The name keeps its
+    length, so every offset in the cross-reference tables still holds."""
+    return data.replace(b"/Encrypt", b"/Encrypx")

@@ -1,14 +1,16 @@
 """Text on screen in a recorded lesson: the slides and the blackboard, with the second they appear.
 
-Only keyframes are decoded (encoders put one at every scene cut, and at least every few seconds),
-so reading an hour of video costs seconds of decoding, not a full decode. A keyframe whose small
-grey signature differs enough from the last screen read is a new screen; it is OCR'd if at least
-MIN_GAP_S passed since the last OCR and the per-hour cap allows. Repeats (the same slide shown again
-after a close-up of the teacher) are merged into one screen.
+The frames showing a new screen are picked by services.documents.screen_changes: inside the
+transcode's decode pass when the recording is transcoded (they arrive here as JPEGs from the
+renditions), or here from the keyframes alone when it is not (transcoding failed, or the file gets
+no renditions), so an hour of video costs seconds of decoding, not a second full decode. Each
+picked frame that may hold text is OCR'd; repeats (the same slide shown again after a close-up of
+the teacher) are merged into one screen, listed from its first appearance.
 
 Run in a child process (FFmpeg and OCR on uploaded files, time-limited by the caller):
-`python -m services.documents.screens VIDEO OUTDIR` writes OUTDIR/screens.json and one JPEG
-thumbnail per screen.
+`python -m services.documents.screens VIDEO OUTDIR` (from the keyframes) or
+`python -m services.documents.screens --frames FRAMES_DIR END_S OUTDIR` (the transcode's frames)
+writes the screens as JSON on stdout and one JPEG thumbnail per screen in OUTDIR.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,21 +32,11 @@ from av.container import InputContainer
 from av.video.stream import VideoStream
 from PIL import Image
 
-from services.documents import ocr, quality
+from services.documents import ocr, quality, screen_changes
 from services.documents.base import ExtractionError, normalize_text
 
 logger = logging.getLogger(__name__)
 
-# At most one OCR every this many seconds of video, and this many screens per hour of it.
-MIN_GAP_S = 3.0
-MAX_SCREENS_PER_HOUR = 120
-MIN_SCREENS = 10
-# The screen changed when this share of its 96×54 grey signature's pixels changed by more than
-# PIXEL_CHANGE (0..1): new text on a slide of the same template changes few pixels, but strongly;
-# sensor noise and compression change many, slightly.
-CHANGED_SHARE = 0.004
-PIXEL_CHANGE = 0.15
-SIGNATURE_SIZE = (96, 54)
 # Texts this similar (difflib ratio) are the same screen shown again.
 SAME_TEXT_RATIO = 0.85
 # Fewer characters are a clock, a logo or a caption: not a screen worth listing.
@@ -66,11 +59,6 @@ class ScreenText:
     thumbnail: bytes = dataclasses.field(repr=False, default=b"")
 
 
-def _signature(image: Image.Image) -> np.ndarray:
-    grey = image.convert("L").resize(SIGNATURE_SIZE, Image.Resampling.BILINEAR)
-    return np.asarray(grey, dtype=np.float32) / 255.0
-
-
 def _thumbnail(image: Image.Image) -> bytes:
     height = max(1, round(image.height * THUMBNAIL_WIDTH / image.width))
     output = io.BytesIO()
@@ -87,53 +75,63 @@ def _video_stream(container: InputContainer) -> VideoStream:
     raise ExtractionError("The file has no video track")
 
 
-def _keyframes(container: InputContainer) -> Iterator[tuple[float, Image.Image]]:
-    """(time, picture) of each keyframe in order; one at a time, so an hour of video is never held."""
-    stream = _video_stream(container)
-    stream.codec_context.skip_frame = "NONKEY"
-    for frame in container.decode(stream):
-        if frame.time is not None:
-            yield float(frame.time), frame.to_image()  # type: ignore[no-untyped-call]
-
-
-def _changed(signature: np.ndarray, last: np.ndarray | None) -> bool:
-    return last is None or float((np.abs(signature - last) > PIXEL_CHANGE).mean()) > CHANGED_SHARE
+def read_screens(changes: Iterable[tuple[float, Path]], end_s: float) -> list[ScreenText]:
+    """The distinct screens of text among ``changes`` ((second, JPEG) of each new screen, in order),
+    in order of first appearance; the last one shown lasts until ``end_s``."""
+    screens: list[ScreenText] = []
+    # The screen on display until the next change.
+    showing: ScreenText | None = None
+    for time_s, path in changes:
+        end_s = max(end_s, time_s)
+        with Image.open(path) as picture:
+            screen = _read_screen(time_s, picture)
+        if showing is not None:
+            showing.end_s, showing = time_s, None
+        # Shown before: its first appearance is where search sends people.
+        if screen is not None and not any(_same(earlier.text, screen.text) for earlier in screens):
+            screens.append(screen)
+            showing = screen
+    if showing is not None:
+        showing.end_s = max(end_s, showing.start_s)
+    return screens
 
 
 def screen_texts(path: Path) -> list[ScreenText]:
-    """The distinct screens of text in the video at ``path``, in order of first appearance."""
+    """The distinct screens of text in the video at ``path``, from its keyframes alone: for a
+    recording no transcode decodes (encoders put a keyframe at every scene cut, and at least every
+    few seconds)."""
+    with tempfile.TemporaryDirectory(prefix="jiaoyun-keyframes-") as workdir:
+        return read_screens(*keyframe_changes(path, Path(workdir)))
+
+
+def keyframe_changes(path: Path, workdir: Path) -> tuple[list[tuple[float, Path]], float]:
+    """The keyframes of the video at ``path`` that show a new screen, written under ``workdir``,
+    and the video's end."""
     try:
         container = av.open(str(path), mode="r")
     except Exception as exc:
         raise ExtractionError("The file is not a video that can be read") from exc
     with container:
-        duration = container.duration / av.time_base if container.duration else 0.0
-        # Short videos get a few screens whatever the hourly rate; MIN_GAP_S bounds them anyway.
-        cap = max(MIN_SCREENS, int(MAX_SCREENS_PER_HOUR * duration / 3600) + 1)
-        screens: list[ScreenText] = []
-        # The screen on display until the next change.
-        showing: ScreenText | None = None
-        last_signature: np.ndarray | None = None
-        last_ocr_s = -MIN_GAP_S
-        read = 0
-        end = duration
-        for time_s, image in _keyframes(container):
-            end = max(end, time_s)
-            signature = _signature(image)
-            if not _changed(signature, last_signature) or time_s - last_ocr_s < MIN_GAP_S or read >= cap:
-                continue
-            last_signature, last_ocr_s = signature, time_s
-            read += 1
-            screen = _read_screen(time_s, image)
-            if showing is not None:
-                showing.end_s, showing = time_s, None
-            # Shown before: its first appearance is where search sends people.
-            if screen is not None and not any(_same(earlier.text, screen.text) for earlier in screens):
-                screens.append(screen)
-                showing = screen
-    if showing is not None:
-        showing.end_s = max(end, showing.start_s)
-    return screens
+        end_s = container.duration / av.time_base if container.duration else 0.0
+        stream = _video_stream(container)
+        stream.codec_context.skip_frame = "NONKEY"
+        changes = screen_changes.ScreenChanges(workdir, every_s=0.0, settle=False)
+        for frame in container.decode(stream):
+            if frame.time is not None:
+                changes(frame, float(frame.time))
+                end_s = max(end_s, float(frame.time))
+    return changes.kept, end_s
+
+
+def frames_in(directory: Path) -> list[tuple[float, Path]]:
+    """The frames the transcode kept (see screen_changes), downloaded into ``directory`` under
+    their names, in order."""
+    found = []
+    for path in (directory / screen_changes.SCREENS_DIR).glob("*.jpg"):
+        start_s = screen_changes.start_of(f"{screen_changes.SCREENS_DIR}/{path.name}")
+        if start_s is not None:
+            found.append((start_s, path))
+    return sorted(found)
 
 
 def _same(text: str, other: str) -> bool:
@@ -162,11 +160,7 @@ def _read_screen(time_s: float, image: Image.Image) -> ScreenText | None:
     return ScreenText(time_s, time_s, text, recognised.confidence, _thumbnail(image))
 
 
-def _child(video: Path, outdir: Path) -> dict[str, object]:
-    try:
-        screens = screen_texts(video)
-    except ExtractionError as exc:
-        return {"error": str(exc)}
+def _report(screens: list[ScreenText], outdir: Path) -> dict[str, object]:
     listed = []
     for number, screen in enumerate(screens, start=1):
         (outdir / f"{number}.jpg").write_bytes(screen.thumbnail)
@@ -174,5 +168,15 @@ def _child(video: Path, outdir: Path) -> dict[str, object]:
     return {"screens": listed}
 
 
+def _child(argv: list[str]) -> dict[str, object]:
+    try:
+        if argv[0] == "--frames":
+            frames, end_s, outdir = Path(argv[1]), float(argv[2]), Path(argv[3])
+            return _report(read_screens(frames_in(frames), end_s), outdir)
+        return _report(screen_texts(Path(argv[0])), Path(argv[1]))
+    except ExtractionError as exc:
+        return {"error": str(exc)}
+
+
 if __name__ == "__main__":
-    print(json.dumps(_child(Path(sys.argv[1]), Path(sys.argv[2]))))
+    print(json.dumps(_child(sys.argv[1:])))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +17,7 @@ from services.resources.repository import IndexableResource, IndexingRepository,
 from services.resources.service import SEARCH_PARENT
 from services.showcase.indexing import showcase_fields
 from storage.database import utcnow
-from storage.models.resources import Resource
+from storage.models.resources import Resource, ResourceFile
 from storage.models.showcase import ShowcaseMark
 
 # How stale `sort=popular` may be in the index: views are counted in the database at once and
@@ -47,6 +48,39 @@ def _common(resource: Resource, showcase: ShowcaseMark | None = None) -> dict[st
     }
 
 
+class _TimedText(Protocol):
+    """A subtitle cue or a screen of text: numbered within its file, shown from start_s to end_s."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def start_s(self) -> float: ...
+    @property
+    def end_s(self) -> float: ...
+
+
+def _timed(
+    common: dict[str, object],
+    kind: DocKind,
+    id_prefix: str,
+    file: ResourceFile,
+    timed: _TimedText,
+    opens: uuid.UUID,
+) -> SearchDocument:
+    """The search document of a timed text: a hit opens the video ``opens`` at its second."""
+    return SearchDocument(
+        id=f"{common['parent_id']}/{id_prefix}/{file.id}/{timed.number}",
+        kind=kind,
+        body=timed.text,
+        start_s=timed.start_s,
+        end_s=timed.end_s,
+        file_id=str(opens),
+        **common,
+    )
+
+
 def documents_for(item: IndexableResource) -> list[SearchDocument]:
     resource = item.resource
     common = _common(resource, item.showcase)
@@ -64,29 +98,11 @@ def documents_for(item: IndexableResource) -> list[SearchDocument]:
             )
         )
     for file, cue in item.cues:
-        documents.append(
-            SearchDocument(
-                id=f"{resource.id}/cue/{file.id}/{cue.number}",
-                kind=DocKind.video_cue,
-                body=cue.text,
-                start_s=cue.start_s,
-                end_s=cue.end_s,
-                file_id=str(item.main_files.get(file.version_id, file.id)),
-                **common,
-            )
-        )
+        # A subtitle's cue opens the video it belongs to.
+        opens = item.main_files.get(file.version_id, file.id)
+        documents.append(_timed(common, DocKind.video_cue, "cue", file, cue, opens))
     for file, screen in item.screens:
-        documents.append(
-            SearchDocument(
-                id=f"{resource.id}/screen/{file.id}/{screen.number}",
-                kind=DocKind.screen_text,
-                body=screen.text,
-                start_s=screen.start_s,
-                end_s=screen.end_s,
-                file_id=str(file.id),
-                **common,
-            )
-        )
+        documents.append(_timed(common, DocKind.screen_text, "screen", file, screen, file.id))
     return documents
 
 

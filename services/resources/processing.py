@@ -15,7 +15,7 @@ import logging
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,6 @@ from services.documents.ocr import OcrBudget
 from services.indexing.service import enqueue_reindex
 from services.jobs import isolation
 from services.jobs.isolation import ChildLimits
-from services.jobs.repository import JobRepository
 from services.jobs.worker import job_failure_hook, job_handler
 from services.maintenance.repository import BlobDeletionRepository
 from services.observability import metrics
@@ -49,7 +48,7 @@ logger = logging.getLogger(__name__)
 POSTER_PREFIX = "poster"
 # Called with each video file whose processing succeeded, in the transaction that records it
 # (services.documents.screen_jobs queues its job here).
-AFTER_VIDEO_READY: list[Callable[[JobRepository, ResourceFile], None]] = []
+AFTER_VIDEO_READY: list[Callable[[AsyncSession, ResourceFile], Awaitable[None]]] = []
 EXTRACTABLE_DOCUMENTS = frozenset({"pdf", "docx", "pptx"})
 MAX_SUBTITLE_BYTES = 20 * 1024 * 1024
 
@@ -215,7 +214,7 @@ async def process_file(context: AppContext, payload: dict[str, Any]) -> None:
             # Text on screen is read by a job of its own (services.documents.screen_jobs), so the
             # video is playable meanwhile.
             for hook in AFTER_VIDEO_READY:
-                hook(JobRepository(session), current)
+                await hook(session, current)
         enqueue_reindex(session, SEARCH_PARENT, current.resource_id)
     logger.info("file processed: %s (%s)", outcome.status, category)
 

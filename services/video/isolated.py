@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from services.documents.screen_changes import ScreenChanges
 from services.video.transcode import Options, TranscodeError, transcode
 
 logger = logging.getLogger(__name__)
@@ -135,8 +136,11 @@ def _child(source: Path, output: Path, options: Options) -> dict[str, Any]:
     def announce(duration_s: float) -> None:
         print(json.dumps({"duration": duration_s}), flush=True)
 
+    # The screen-text detector shares this decode pass; the OCR of what it keeps is a job of its own.
+    observe = ScreenChanges(output) if options.screen_frames else None
     try:
-        return {"result": transcode(source, output, options, progress=progress, announce=announce).as_json()}
+        result = transcode(source, output, options, progress=progress, announce=announce, observe=observe)
+        return {"result": result.as_json()}
     except TranscodeError as exc:
         return {"error": str(exc)}
 

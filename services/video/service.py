@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,17 @@ CONTENT_TYPES = {
     ".vtt": "text/vtt; charset=utf-8",
     ".jpg": "image/jpeg",
 }
+
+
+# Called when a content's renditions are settled, ready or failed, in the transaction that records
+# it (services.documents.screen_jobs queues the OCR of the screens the transcode kept, or reads
+# them itself when the transcode failed).
+AFTER_RENDITIONS_SETTLED: list[Callable[[AsyncSession, VideoRenditions], Awaitable[None]]] = []
+
+
+async def _settled(session: AsyncSession, renditions: VideoRenditions) -> None:
+    for hook in AFTER_RENDITIONS_SETTLED:
+        await hook(session, renditions)
 
 
 def content_type_of(name: str) -> str:
@@ -116,7 +127,9 @@ def prefix_of(key: str) -> str:
 
 
 def options_from(settings: Settings) -> Options:
-    return Options(ladder=tuple(settings.video_ladder), preset=settings.video_preset)
+    return Options(
+        ladder=tuple(settings.video_ladder), preset=settings.video_preset, screen_frames=settings.ocr_enabled
+    )
 
 
 def segment_origin(settings: Settings) -> str | None:
@@ -184,6 +197,8 @@ async def _update(context: AppContext, renditions_id: uuid.UUID, **values: Any) 
         for name, value in values.items():
             setattr(renditions, name, value)
         renditions.updated_at = utcnow()
+        if values.get("status") == RenditionStatus.failed:
+            await _settled(session, renditions)
         return True
 
 
@@ -246,6 +261,7 @@ async def make_renditions(context: AppContext, payload: dict[str, Any]) -> None:
         current.storyboard = result["storyboard"]
         current.files = files
         current.updated_at = utcnow()
+        await _settled(session, current)
 
 
 @job_failure_hook(TRANSCODE_JOB)
@@ -256,3 +272,4 @@ async def record_that_transcoding_gave_up(session: AsyncSession, job: Job) -> No
     renditions.status = RenditionStatus.failed
     renditions.error = f"Transcoding gave up after {job.attempts} attempts; the original still plays"
     renditions.updated_at = utcnow()
+    await _settled(session, renditions)

@@ -39,6 +39,11 @@ MIN_BROKEN_PACKETS = 10
 NOMINAL_KBPS = {240: 300, 360: 600, 480: 1000, 540: 1200, 720: 2000, 1080: 4000, 1440: 8000}
 
 
+# Sees each picture the renditions get (upright), with its second on their timeline; called in
+# the decode loop, so it must be cheap (services.documents.screen_changes samples a grey thumbnail).
+FrameObserver = Callable[[VideoFrame, float], None]
+
+
 class TranscodeError(Exception):
     """Nothing playable could be made; the message is for the teacher."""
 
@@ -56,6 +61,8 @@ class Options:
     max_thumbnails: int = 600
     sheet_columns: int = 10
     sheet_rows: int = 10
+    # Keep the frames of new screens under screens/ for the screen-text OCR (see isolated.py).
+    screen_frames: bool = False
 
 
 @dataclass
@@ -361,6 +368,7 @@ def transcode(
     *,
     progress: Callable[[float], None] = lambda fraction: None,
     announce: Callable[[float], None] = lambda duration_s: None,
+    observe: FrameObserver | None = None,
 ) -> Result:
     """Make every rendition and the storyboard of `source` under `output`, in one decode."""
     try:
@@ -382,7 +390,9 @@ def transcode(
         rate = output_frame_rate(video_in)
         # Before the long part: what the header claims, so the parent can size the time limit.
         announce(header_duration)
-        return _Run(container, video_in, audio_in, output, options, rate, header_duration, progress).run()
+        run = _Run(container, video_in, audio_in, output, options, rate, header_duration, progress)
+        run.observe = observe
+        return run.run()
 
 
 class _Run:
@@ -418,6 +428,7 @@ class _Run:
         self.packets = 0
         self.renditions: list[Rendition] = []
         self.last_reported = -1.0
+        self.observe: FrameObserver | None = None
 
     def _open_outputs(self, frame: VideoFrame) -> None:
         self.upright = _Upright(self.video_in, frame)
@@ -449,6 +460,8 @@ class _Run:
         if target < self.next_index:
             return
         upright = self.upright(frame) if self.upright else frame
+        if self.observe is not None:
+            self.observe(upright, float(target / self.rate))
         while self.next_index < target:
             self._write_slot(self.last_frame or upright)
         self._write_slot(upright)

@@ -4,7 +4,9 @@ damaged and protected PDFs. Everything is generated, so each case's text is know
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
+import re
 from pathlib import Path
 
 import av
@@ -112,6 +114,108 @@ def password_pdf(pages: list[str]) -> bytes:
     writer.encrypt("opening-password", algorithm="AES-128")
     output = io.BytesIO()
     writer.write(output)
+    return output.getvalue()
+
+
+def pdf_with_attachment(pages: list[str], name: str, content: bytes) -> bytes:
+    """An unencrypted PDF carrying a file (e.g. a password-protected PDF: an encrypted attachment)."""
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(samples.pdf_bytes(pages))))
+    writer.add_attachment(name, content)
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
+
+
+# The padding string of the PDF standard security handler (ISO 32000-1, 7.6.3.3).
+_PASSWORD_PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
+
+
+def _rc4(key: bytes, data: bytes) -> bytes:
+    box = list(range(256))
+    j = 0
+    for i in range(256):
+        j = (j + box[i] + key[i % len(key)]) % 256
+        box[i], box[j] = box[j], box[i]
+    output = bytearray()
+    i = j = 0
+    for byte in data:
+        i = (i + 1) % 256
+        j = (j + box[i]) % 256
+        box[i], box[j] = box[j], box[i]
+        output.append(byte ^ box[(box[i] + box[j]) % 256])
+    return bytes(output)
+
+
+def _rc4_twenty_rounds(key: bytes, data: bytes) -> bytes:
+    for round_number in range(20):
+        data = _rc4(bytes(byte ^ round_number for byte in key), data)
+    return data
+
+
+def pdf_with_encrypted_embedded_file(pages: list[str], password: str = "attachment-password") -> bytes:
+    """What Acrobat's "encrypt only file attachments" writes: an /Encrypt dictionary (standard
+    handler, revision 4) whose strings and streams use the Identity filter and whose embedded files
+    use RC4 under ``password``; the document opens without it, its attachment does not.
+
+    Made as an incremental update of a PDF with a plain attachment: the attachment's stream again,
+    encrypted, the /Encrypt dictionary, and a trailer naming it (algorithms 1, 2, 3 and 5 of
+    ISO 32000-1, 7.6)."""
+    content = "参考答案：青蛙的成长过程".encode()
+    base = pdf_with_attachment(pages, "答案.txt", content)
+    # pypdf writes the attachment as it came (no filter), and one classic trailer.
+    found = re.search(rb"(\d+) 0 obj\s*<<\s*/Type /EmbeddedFile\s", base)
+    trailer = re.search(rb"trailer\s*<<.*?/Size (\d+).*?/Root (\d+) 0 R", base, re.DOTALL)
+    assert found is not None and trailer is not None
+    stream_number, size, root_number = int(found.group(1)), int(trailer.group(1)), int(trailer.group(2))
+    file_id = hashlib.md5(base).digest()
+    padded = (password.encode() + _PASSWORD_PAD)[:32]
+    owner_key = hashlib.md5(padded).digest()
+    for _ in range(50):
+        owner_key = hashlib.md5(owner_key).digest()
+    owner_value = _rc4_twenty_rounds(owner_key, padded)
+    permissions = -4
+    key = hashlib.md5(
+        padded + owner_value + permissions.to_bytes(4, "little", signed=True) + file_id
+    ).digest()
+    for _ in range(50):
+        key = hashlib.md5(key).digest()
+    user_value = _rc4_twenty_rounds(key, hashlib.md5(_PASSWORD_PAD + file_id).digest()) + bytes(16)
+    object_key = hashlib.md5(key + stream_number.to_bytes(3, "little") + b"\0\0").digest()
+    encrypted = _rc4(object_key, content)
+
+    output = io.BytesIO()
+    output.write(base if base.endswith(b"\n") else base + b"\n")
+    encrypt_number = size
+    offsets = {stream_number: output.tell()}
+    output.write(
+        b"%d 0 obj\n<< /Type /EmbeddedFile /Length %d >>\nstream\n" % (stream_number, len(encrypted))
+    )
+    output.write(encrypted + b"\nendstream\nendobj\n")
+    offsets[encrypt_number] = output.tell()
+    output.write(
+        b"%d 0 obj\n<< /Filter /Standard /V 4 /R 4 /Length 128 /P %d /O <%s> /U <%s>"
+        b" /CF << /StdCF << /CFM /V2 /AuthEvent /EFOpen /Length 16 >> >>"
+        b" /StmF /Identity /StrF /Identity /EFF /StdCF >>\nendobj\n"
+        % (encrypt_number, permissions, owner_value.hex().encode(), user_value.hex().encode())
+    )
+    xref = output.tell()
+    output.write(b"xref\n")
+    for number, offset in sorted(offsets.items()):
+        output.write(b"%d 1\n%010d 00000 n \n" % (number, offset))
+    previous = int(re.findall(rb"startxref\s+(\d+)", base)[-1])
+    identifier = file_id.hex().encode()
+    output.write(
+        b"trailer\n<< /Size %d /Root %d 0 R /Prev %d /Encrypt %d 0 R /ID [<%s> <%s>] >>\n"
+        % (
+            encrypt_number + 1,
+            root_number,
+            previous,
+            encrypt_number,
+            identifier,
+            identifier,
+        )
+    )
+    output.write(b"startxref\n%d\n%%%%EOF\n" % xref)
     return output.getvalue()
 
 

@@ -7,9 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from search.documents import AccessFilter, DocKind, SearchQuery, SearchResult
 from services.context import AppContext
+from services.documents.screen_jobs import FROM_RENDITIONS, FROM_VIDEO, SCREEN_TEXT_JOB
+from storage.models.jobs import Job
 from tests import samples
 from tests.factories import upload_form
 from tests.services.documents import generated
@@ -58,6 +61,36 @@ async def test_legacy_encoded_pdf_is_found_by_its_words_and_garbage_never_indexe
     assert everything.hits and all("/g" not in hit.document.body for hit in everything.hits)
 
 
+async def test_pdfs_with_encrypted_attachments_are_read_and_a_password_still_refused(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await district(client, context)
+    attached = generated.pdf_with_attachment(
+        ["附件课件 小蝌蚪找妈妈"], "答案.pdf", generated.password_pdf(["参考答案"])
+    )
+    with_attachment = await world.created("课件.pdf", attached, resource_type="courseware")
+    only_attachment_encrypted = await world.created(
+        "学案.pdf",
+        generated.pdf_with_encrypted_embedded_file(["学案 青蛙的成长过程"]),
+        resource_type="courseware",
+    )
+    protected = await world.created("试卷.pdf", generated.password_pdf(["期末试卷"]), resource_type="exam")
+    await world.process()
+
+    for resource, phrase in (
+        (with_attachment, "小蝌蚪找妈妈"),
+        (only_attachment_encrypted, "青蛙的成长过程"),
+    ):
+        found = await search(context, phrase, kinds=[DocKind.file_page])
+        assert [hit.parent_id for hit in found.hits] == [resource["id"]]
+        assert main_file(await world.detail(resource["id"]))["processing_status"] == "ready"
+    refused = main_file(await world.detail(protected["id"]))
+    assert (refused["processing_status"], refused["processing_error"]) == (
+        "failed",
+        "The PDF is password protected",
+    )
+
+
 async def test_scans_and_photos_are_read_by_ocr_and_say_so(
     client: httpx.AsyncClient, context: AppContext
 ) -> None:
@@ -101,6 +134,13 @@ async def test_srt_without_numbers_is_accepted_and_unreadable_encodings_are_name
     assert [hit.document.start_s for hit in found.hits] == [3.0]
 
 
+async def screen_text_sources(context: AppContext) -> list[str]:
+    """Where each screen-text job took its frames from: the transcode's pass, or the video."""
+    async with context.sessionmaker() as session:
+        jobs = await session.scalars(select(Job).where(Job.kind == SCREEN_TEXT_JOB))
+        return [job.payload["from"] for job in jobs]
+
+
 async def test_a_slide_recording_answers_a_search_with_the_second_its_slide_appears(
     client: httpx.AsyncClient, context: AppContext
 ) -> None:
@@ -108,6 +148,9 @@ async def test_a_slide_recording_answers_a_search_with_the_second_its_slide_appe
     video = generated.slide_video((("第一课 小蝌蚪找妈妈",), ("课堂练习 青蛙的成长过程",)))
     recording = await world.created("课例.mp4", video, resource_type="lesson_record")
     await world.process()
+
+    # The frames came from the transcode's decode pass: the video was decoded once.
+    assert await screen_text_sources(context) == [FROM_RENDITIONS]
 
     found = await search(context, "青蛙的成长过程", kinds=[DocKind.screen_text])
     assert [(hit.parent_id, hit.document.start_s) for hit in found.hits] == [(recording["id"], 4.0)]
@@ -129,3 +172,21 @@ async def test_a_slide_recording_answers_a_search_with_the_second_its_slide_appe
     assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/jpeg"
     missing = await client.get(f"{screens_url}/9/thumbnail", headers=world.teacher_auth)
     assert missing.status_code == 404
+
+
+async def test_a_recording_whose_transcode_failed_still_gets_its_screen_text(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await district(client, context)
+    context.settings.video_transcode_memory_mb = 40  # the transcoding child cannot even start
+    video = generated.slide_video((("第一课 小蝌蚪找妈妈",), ("课堂练习 青蛙的成长过程",)))
+    recording = await world.created("课例.mp4", video, resource_type="lesson_record")
+    await world.process()
+
+    renditions = await client.get(
+        file_url(recording, main_file(recording)["id"], "video"), headers=world.teacher_auth
+    )
+    assert renditions.json()["status"] == "failed"
+    assert await screen_text_sources(context) == [FROM_VIDEO]
+    found = await search(context, "青蛙的成长过程", kinds=[DocKind.screen_text])
+    assert [(hit.parent_id, hit.document.start_s) for hit in found.hits] == [(recording["id"], 4.0)]

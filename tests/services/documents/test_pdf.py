@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pypdf
 import pytest
 
-from services.documents.base import ExtractionError
+from services.documents.base import ExtractionError, PageText
 from services.documents.ocr import OcrBudget
-from services.documents.pdf import pdf_pages
+from services.documents.pdf import pdf_pages, pypdf_pages
 from services.documents.quality import is_garbage
 from tests import samples
 from tests.services.documents import generated
@@ -60,9 +61,39 @@ def test_a_cyclic_page_tree_is_recovered(tmp_path: Path) -> None:
     assert [page.text for page in pdf_pages(written(tmp_path, data), OFF)] == ["第一页 循环页树", "第二页"]
 
 
-def test_a_password_to_open_still_fails_clearly(tmp_path: Path) -> None:
+ATTACHED_TEXT = "附件里的课件 小蝌蚪找妈妈"
+
+
+@pytest.mark.parametrize(
+    "reader", [pdf_pages, lambda path, budget: pypdf_pages(path)], ids=["pdfium", "pypdf"]
+)
+def test_a_readable_pdf_with_an_encrypted_attachment_is_read(
+    tmp_path: Path, reader: Callable[[Path, OcrBudget], list[PageText]]
+) -> None:
+    """Both readers: PDFium first, and pypdf for the files PDFium refuses."""
+    protected_attachment = generated.pdf_with_attachment(
+        [ATTACHED_TEXT], "答案.pdf", generated.password_pdf(["参考答案"])
+    )
+    encrypted_stream = generated.pdf_with_encrypted_embedded_file([ATTACHED_TEXT])
+    # The second is encrypted (pypdf's own reading of its security handler takes the password, not
+    # ""), but its pages are stored in the clear and only its attachment is not.
+    assert not pypdf.PdfReader(io.BytesIO(encrypted_stream)).decrypt("")
+    assert pypdf.PdfReader(io.BytesIO(encrypted_stream)).decrypt("attachment-password")
+    update = encrypted_stream[encrypted_stream.index(b"%%EOF") :]
+    assert b"/EmbeddedFile" in update and "参考答案".encode() not in update
+
+    for data in (protected_attachment, encrypted_stream):
+        assert [page.text for page in reader(written(tmp_path, data), OFF)] == [ATTACHED_TEXT]
+
+
+@pytest.mark.parametrize(
+    "reader", [pdf_pages, lambda path, budget: pypdf_pages(path)], ids=["pdfium", "pypdf"]
+)
+def test_a_password_to_open_fails_clearly_on_both_readers(
+    tmp_path: Path, reader: Callable[[Path, OcrBudget], list[PageText]]
+) -> None:
     with pytest.raises(ExtractionError, match="password protected"):
-        pdf_pages(written(tmp_path, generated.password_pdf(["机密"])), OFF)
+        reader(written(tmp_path, generated.password_pdf(["机密"])), OFF)
 
 
 def test_what_no_reader_opens_is_damaged(tmp_path: Path) -> None:
