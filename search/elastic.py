@@ -45,7 +45,7 @@ from search.index import SearchUnavailable
 from search.pinyin import initials_field, pinyin_field
 from search.plan import OWN_DOCUMENT_WEIGHT, TIER_WEIGHT, TextPlan, Tier, plan_query
 from search.suggest import SUGGEST_KINDS, suggest_keys, suggest_prefixes
-from search.text import chars_field, load_dictionary, words_field
+from search.text import chars_field, words_field
 
 logger = logging.getLogger(__name__)
 
@@ -429,7 +429,8 @@ class ElasticsearchSearchIndex:
         return {**MAPPINGS["_meta"], "fuzzy_pinyin": self.fuzzy.signature}
 
     async def ensure_ready(self) -> None:
-        await load_dictionary()
+        # The word dictionary is not loaded here: an API process loads it with its first query or
+        # write (33 MiB it need not hold while idle, issue 19); the worker with its first batch.
         if await self._call(self.client.indices.exists_alias(name=self.alias)):
             await self._upgrade()
             return
