@@ -103,11 +103,11 @@ def _latin_folding_table() -> dict[int, str]:
 _LATIN_FOLDING = _latin_folding_table()
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=8)
 def normalize(text: str) -> str:
-    # Cached for the few texts in hand: a document's title and body are each normalized for every field
-    # made of them (words, characters, pinyin, initials, fuzzy pinyin), which was 40% of the analysis
-    # once segmenting took rjieba's time (bench/README.md).
+    # Cached for the few texts in hand (a body can be megabytes, so only a few): a document's title and
+    # body are each normalized for every field made of them (words, characters, pinyin, initials, fuzzy
+    # pinyin), a third of the analysis once segmenting took rjieba's time (bench/README.md).
     # NFKC folds full-width latin and digits (ＡＢＣ１２３) into their ASCII forms; Traditional script is
     # folded to Simplified; accents on latin letters are folded away so événements, Événements and
     # evenements are one word.
