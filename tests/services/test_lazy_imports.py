@@ -22,6 +22,7 @@ HEAVY = (
     "pypinyin",  # phrase tables, ~55 MiB
     "jieba",  # replaced by rjieba, whose dictionary ensure_ready loads
     "rjieba",
+    "alembic",  # migrations run in a child of `jiaoyun serve`, or by `jiaoyun migrate`
 )
 
 _PROBE = """
