@@ -40,10 +40,11 @@ from services.indexing.service import pending_index_changes  # noqa: E402
 from services.jobs.repository import JobRepository  # noqa: E402
 from tests import samples  # noqa: E402
 from tests.factories import resource_metadata, upload_form  # noqa: E402
-from tests.live import JiaoyunProcess, start_api, start_worker  # noqa: E402
+from tests.live import ApiProcess, JiaoyunProcess, free_ports, start_worker  # noqa: E402
 from tests.system.harness import PrivateServers, Tenant, expect, populate, wait_for  # noqa: E402
 
 REQUEST_TIMEOUT_S = 30.0
+READY_TIMEOUT_S = 120.0
 RSS_INTERVAL_S = 1.0
 # Words teachers search for; each seeded title and page holds some of them.
 WORDS = [
@@ -194,6 +195,17 @@ def report(kind: Kind, seconds: float) -> str:
     return f"{kind.name:<8}{count:>9}{rate:>10.1f}{p50:>9.0f}{p95:>9.0f}{p99:>9.0f}{errors:>8}{detail}"
 
 
+def cpu_line(api_cpu: float, es_cpu: float, seconds: float, run: Run) -> str:
+    """CPU spent during the load, per search: uploads are in the API's share too (5 uploaders of 1 MiB
+    cost little beside 50 searchers), so this is an upper bound of a search's cost."""
+    searches = max(len(run.search.latencies_s), 1)
+    return (
+        f"CPU during the load: API {api_cpu:.1f} s ({api_cpu / seconds:.2f} CPUs), Elasticsearch "
+        f"{es_cpu:.1f} s ({es_cpu / seconds:.2f} CPUs); per search (uploads included): API "
+        f"{api_cpu * 1000 / searches:.1f} ms, Elasticsearch {es_cpu * 1000 / searches:.1f} ms"
+    )
+
+
 def rss_line(name: str, samples_kib: list[int]) -> str:
     start, end, peak = samples_kib[0] / 1024, samples_kib[-1] / 1024, max(samples_kib) / 1024
     # Second half against first half: a leak keeps climbing, a working set levels off.
@@ -203,6 +215,52 @@ def rss_line(name: str, samples_kib: list[int]) -> str:
         f"{name} RSS MiB: start {start:.0f}, end {end:.0f}, peak {peak:.0f}; "
         f"mean 1st half {first:.0f} -> 2nd half {second:.0f} ({second - first:+.0f})"
     )
+
+
+def process_tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) of a process and every live descendant: `serve --workers N` runs
+    its API in child processes."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree = {root}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
+def pid_from(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def start_api_processes(env: dict[str, str], workdir: Path, workers: int) -> ApiProcess:
+    port = free_ports(1)[0]
+    argv = ["serve", "--port", str(port)] + (["--workers", str(workers)] if workers > 1 else [])
+    api = ApiProcess(argv, env, workdir, "api", port=port)
+    api.start()
+    try:
+        api.wait_ready(READY_TIMEOUT_S)
+    except BaseException:
+        api.stop()
+        raise
+    return api
 
 
 async def main_async(args: argparse.Namespace) -> list[str]:
@@ -215,7 +273,7 @@ async def main_async(args: argparse.Namespace) -> list[str]:
     processes: dict[str, JiaoyunProcess] = {}
     try:
         await tenant.create()
-        api = await asyncio.to_thread(start_api, tenant.env(), workdir)
+        api = await asyncio.to_thread(start_api_processes, dict(tenant.env()), workdir, args.workers)
         processes = {"API": api, "worker": start_worker(tenant.env(), workdir)}
         limits = httpx.Limits(max_connections=args.searchers + args.uploaders + 10)
         async with (
@@ -236,6 +294,9 @@ async def main_async(args: argparse.Namespace) -> list[str]:
             seed_s = time.monotonic() - seeded_at
             print(f"seeded and indexed {args.seed} resources in {seed_s:.0f} s; load starts", file=sys.stderr)
 
+            elasticsearch_pid = pid_from(servers.run_dir / "pids" / "elasticsearch.pid")
+            api_cpu = process_tree_cpu_s(api.pid)
+            es_cpu = process_tree_cpu_s(elasticsearch_pid) if elasticsearch_pid else 0.0
             started = time.monotonic()
             run = Run(client, people.teachers, started + args.duration)
             rss: dict[str, list[int]] = {}
@@ -244,6 +305,8 @@ async def main_async(args: argparse.Namespace) -> list[str]:
             tasks.append(asyncio.create_task(sample_rss(processes, run.deadline, rss)))
             await asyncio.gather(*tasks)
             seconds = time.monotonic() - started
+            api_cpu = process_tree_cpu_s(api.pid) - api_cpu
+            es_cpu = process_tree_cpu_s(elasticsearch_pid) - es_cpu if elasticsearch_pid else 0.0
             backlog = await pending_index_changes(context)
         crashed = [name for name, process in processes.items() if not process.running]
     finally:
@@ -257,10 +320,12 @@ async def main_async(args: argparse.Namespace) -> list[str]:
         f"load: {args.searchers} searchers + {args.uploaders} uploaders (1 MiB PDFs), closed loop, "
         f"{seconds:.0f} s on {os.cpu_count()} CPUs over loopback, {args.seed} resources seeded; "
         f"machine before the run: {busy:.0%} CPU busy, load average {load1:.2f}",
+        f"API: `jiaoyun serve`{f' --workers {args.workers}' if args.workers > 1 else ''}",
         f"{'kind':<8}{'requests':>9}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}",
         report(run.search, seconds),
         report(run.upload, seconds),
         *(rss_line(name, values) for name, values in rss.items()),
+        cpu_line(api_cpu, es_cpu, seconds, run),
         f"index backlog when the load stopped: {backlog} outbox entries; "
         f"processes that died: {', '.join(crashed) or 'none'}",
     ]
@@ -277,6 +342,7 @@ def main() -> None:
     parser.add_argument(
         "--seed", type=int, default=300, help="resources created before the load (default 300)"
     )
+    parser.add_argument("--workers", type=int, default=1, help="API processes: serve --workers (default 1)")
     args = parser.parse_args()
     if args.duration <= 0 or args.duration > 1800:
         parser.error("--duration must be between 0 and 1800 seconds")

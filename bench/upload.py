@@ -181,6 +181,28 @@ class RssSampler:
         self.peak_kib = max(self.peak_kib, status_kib(self.pid, "VmRSS"))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, all its threads included (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def minio_pid() -> int | None:
+    """The shared MinIO's pid, when scripts/test-servers.sh recorded it (its CPU is shared with any
+    other session using it, so it is a ceiling of what this upload cost it)."""
+    for candidate in (
+        Path("/tmp/jiaoyun-helpers/pids/minio.pid"),
+        Path("/tmp/jiaoyun-testinfra/pids/minio.pid"),
+    ):
+        try:
+            pid = int(candidate.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if Path(f"/proc/{pid}/stat").exists():
+            return pid
+    return None
+
+
 @dataclass(frozen=True)
 class BenchServer:
     api: ApiProcess
@@ -262,20 +284,29 @@ class Upload:
     resource_id: str
     baseline_kib: int
     peak_kib: int
+    server_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
+    minio_cpu_s: float | None = None
 
 
 def api_upload(client: httpx.Client, server_pid: int, token: str, body: MultipartBody) -> Upload:
+    store = minio_pid()
     with RssSampler(server_pid) as rss:
+        server_cpu, client_cpu = cpu_seconds(server_pid), time.process_time()
+        store_cpu = cpu_seconds(store) if store else 0.0
         started = time.perf_counter()
         response = client.post(
             "/api/v1/resources", content=iter(body), headers=body.headers(token), timeout=UPLOAD_TIMEOUT_S
         )
         seconds = time.perf_counter() - started
+        server_cpu = cpu_seconds(server_pid) - server_cpu
+        client_cpu = time.process_time() - client_cpu
+        minio_cpu = cpu_seconds(store) - store_cpu if store else None
     resource = expect(response, 201)
     sizes = [file["size"] for version in resource["versions"] for file in version["files"]]
     if sizes != [body.size]:
         raise RuntimeError(f"the API stored {sizes} bytes, not {body.size}")
-    return Upload(seconds, resource["id"], rss.baseline_kib, rss.peak_kib)
+    return Upload(seconds, resource["id"], rss.baseline_kib, rss.peak_kib, server_cpu, client_cpu, minio_cpu)
 
 
 # -- direct writes ---------------------------------------------------------------------------------
@@ -292,8 +323,14 @@ def disk_write(path: Path, head: bytes, size: int) -> float:
     return seconds
 
 
-def minio_put(client: Minio, bucket: str, key: str, head: bytes, size: int) -> float:
-    """Same bytes with put_object, shaped like the API's store: 8 MiB parts sent one after another."""
+def minio_put(
+    client: Minio, bucket: str, key: str, head: bytes, size: int
+) -> tuple[float, float, float | None]:
+    """Same bytes with put_object, shaped like the API's store: 8 MiB parts sent one after another.
+    Its wall seconds, this process's CPU seconds (SigV4 hashes every part over plain HTTP), MinIO's."""
+    store = minio_pid()
+    store_cpu = cpu_seconds(store) if store else 0.0
+    client_cpu = time.process_time()
     started = time.perf_counter()
     client.put_object(
         bucket,
@@ -305,7 +342,8 @@ def minio_put(client: Minio, bucket: str, key: str, head: bytes, size: int) -> f
         part_size=DEFAULT_PART_SIZE,
         num_parallel_uploads=1,
     )
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    return seconds, time.process_time() - client_cpu, (cpu_seconds(store) - store_cpu if store else None)
 
 
 def sha256_seconds(head: bytes, size: int) -> float:
@@ -353,6 +391,9 @@ class Row:
     reference: Row | None = None
     uploads: list[Upload] = field(default_factory=list)
     hwm_kib: int = 0
+    # direct minio: this process's CPU seconds and MinIO's, per run
+    client_cpu: list[float] = field(default_factory=list)
+    minio_cpu: list[float] = field(default_factory=list)
 
     def rates(self) -> list[float]:
         return [self.size / MIB / seconds for seconds in self.seconds]
@@ -385,17 +426,32 @@ def run_mode(mode: str, size: int, runs: int, head: bytes) -> list[Row]:
     try:
         server = start_bench_server(mode, workdir, tag, tenant)
         api = Row(mode, "API upload", [], size)
+        direct = Row(mode, "direct minio" if tenant is not None else "direct disk", [], size)
+        minio = tenant.minio() if tenant is not None else None
         with httpx.Client(base_url=server.api.base_url, timeout=60) as client:
             token = create_teacher(client, sign_in(client, server.admin), tag)
             try:
+                # Alternating, so a burst of load from elsewhere on the machine weighs on both paths.
                 for run in range(1, runs + 1):
                     upload = api_upload(client, server.pid, token, MultipartBody(head, size))
                     api.uploads.append(upload)
                     api.seconds.append(upload.seconds)
                     progress(
                         f"{mode}: API upload {run}/{runs}: {upload.seconds:.2f} s, "
+                        f"server CPU {upload.server_cpu_s:.2f} s, "
                         f"RSS {upload.baseline_kib / 1024:.0f} -> {upload.peak_kib / 1024:.0f} MiB"
                     )
+                    if tenant is not None and minio is not None:
+                        seconds, client_cpu, minio_cpu = minio_put(
+                            minio, tenant.bucket, f"bench/direct-{run}", head, size
+                        )
+                        direct.client_cpu.append(client_cpu)
+                        if minio_cpu is not None:
+                            direct.minio_cpu.append(minio_cpu)
+                    else:
+                        seconds = disk_write(workdir / "direct.bin", head, size)
+                    direct.seconds.append(seconds)
+                    progress(f"{mode}: {direct.path} {run}/{runs}: {seconds:.2f} s")
                 api.hwm_kib = status_kib(server.pid, "VmHWM")
             finally:
                 for upload in api.uploads:
@@ -403,20 +459,6 @@ def run_mode(mode: str, size: int, runs: int, head: bytes) -> list[Row]:
                         f"delete resource {upload.resource_id}",
                         functools.partial(delete_resource, client, token, upload.resource_id),
                     )
-
-        if tenant is not None:
-            direct = Row(mode, "direct minio", [], size)
-            minio = tenant.minio()
-            for run in range(1, runs + 1):
-                seconds = minio_put(minio, tenant.bucket, f"bench/direct-{run}", head, size)
-                direct.seconds.append(seconds)
-                progress(f"{mode}: direct minio {run}/{runs}: {seconds:.2f} s")
-        else:
-            direct = Row(mode, "direct disk", [], size)
-            for run in range(1, runs + 1):
-                seconds = disk_write(workdir / "direct.bin", head, size)
-                direct.seconds.append(seconds)
-                progress(f"{mode}: direct disk {run}/{runs}: {seconds:.2f} s")
         api.reference = direct
         return [api, direct]
     finally:
@@ -456,6 +498,20 @@ def details(rows: list[Row], head: bytes, size: int) -> str:
             f"{row.mode}: server VmHWM {row.hwm_kib / 1024:.0f} MiB (since start); "
             f"RSS growth per run (MiB): {growths}"
         )
+    gib = size / (1024 * MIB)
+    for row in rows:
+        if row.uploads:
+            server = statistics.median(u.server_cpu_s for u in row.uploads) / gib
+            client = statistics.median(u.client_cpu_s for u in row.uploads) / gib
+            stores = [u.minio_cpu_s for u in row.uploads if u.minio_cpu_s is not None]
+            store = f", MinIO {statistics.median(stores) / gib:.2f}" if stores else ""
+            lines.append(
+                f"{row.mode}: CPU-seconds per GiB, API path: server {server:.2f}, client {client:.2f}{store}"
+            )
+        elif row.client_cpu:
+            client = statistics.median(row.client_cpu) / gib
+            store = f", MinIO {statistics.median(row.minio_cpu) / gib:.2f}" if row.minio_cpu else ""
+            lines.append(f"{row.mode}: CPU-seconds per GiB, direct put_object: client {client:.2f}{store}")
     lines.append(
         f"sha256 of the same stream in this process (the API hashes on the way in): "
         f"{size / MIB / sha256_seconds(head, size):.0f} MB/s"

@@ -53,7 +53,7 @@ from search.plan import (
     plan_query,
 )
 from search.suggest import SUGGEST_KINDS, suggest_keys, suggest_prefixes
-from search.text import chars_field, load_dictionary, words_field
+from search.text import chars_field, words_field
 
 logger = logging.getLogger(__name__)
 
@@ -450,7 +450,8 @@ class ElasticsearchSearchIndex:
         return {**MAPPINGS["_meta"], "fuzzy_pinyin": self.fuzzy.signature}
 
     async def ensure_ready(self) -> None:
-        await load_dictionary()
+        # The word dictionary is not loaded here: an API process loads it with its first query or
+        # write (33 MiB it need not hold while idle, issue 19); the worker with its first batch.
         if await self._call(self.client.indices.exists_alias(name=self.alias)):
             await self._upgrade()
             return

@@ -22,8 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
-
 from search.text import CHAR_TOKEN, CJK_CHAR, has_cjk, normalize
 
 # Every toneless syllable pypinyin produces, minus the interjection-only m, n, ng, hm and hng, which
@@ -75,6 +73,10 @@ class PinyinToken:
 @lru_cache(maxsize=8192)
 def _run_syllables(run: str) -> tuple[str, ...]:
     """One syllable per character of a run of adjacent CJK characters."""
+    # Imported here: pypinyin's phrase tables are ~55 MiB resident, which a process that never reads
+    # Chinese as pinyin (an idle API) should not carry; after the first call this is a dict lookup.
+    from pypinyin import Style, lazy_pinyin
+
     syllables = lazy_pinyin(run, style=Style.NORMAL)
     if len(syllables) != len(run):
         # pypinyin keeps characters it cannot read as one chunk; read the run character by character.

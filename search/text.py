@@ -3,6 +3,10 @@
 Each text is indexed twice: as jieba words (search mode, so 一年级 also yields 一年 and 年级) and as
 single characters / latin words (so any single character and exact phrases match).
 
+Words are cut by jieba-rs (the `rjieba` binding): the same dictionary and algorithm as Python's jieba,
+about 15 times faster and in half the memory. On real text its tokens are jieba's, token for token
+(tests/search/test_segmenter.py; bench/README.md lists the only differences, on random noise).
+
 Traditional characters are folded to Simplified first (OpenCC's t2s, phrase by phrase: 乾燥 → 干燥 but
 乾隆 stays), at index and query time alike, so 數學 and 数学 find each other. Hits keep their stored
 text; only the tokens are folded.
@@ -10,18 +14,17 @@ text; only the tokens are folded.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import unicodedata
 from functools import lru_cache
+from typing import Protocol, cast
 
-import jieba
 import opencc
 from anyio import to_thread
 
-_jieba_lock = threading.Lock()
-_jieba_ready = False
+_segmenter_lock = threading.Lock()
+_segmenter: Segmenter | None = None
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_CHAR = re.compile(f"[{_CJK}]")
@@ -31,21 +34,38 @@ CHAR_TOKEN = re.compile(rf"[{_CJK}]|[0-9a-z]+")
 WORD_PART = re.compile(rf"[{_CJK}0-9a-z]+")
 
 
-def _ensure_jieba() -> None:
-    global _jieba_ready
-    if _jieba_ready:
-        return
-    with _jieba_lock:
-        if not _jieba_ready:
-            jieba.setLogLevel(logging.WARNING)
-            jieba.initialize()
-            _jieba_ready = True
+class Segmenter(Protocol):
+    def cut(self, text: str) -> list[str]: ...
+
+    def cut_for_search(self, text: str) -> list[str]: ...
+
+
+def _load_segmenter() -> Segmenter:
+    global _segmenter
+    if _segmenter is not None:
+        return _segmenter
+    with _segmenter_lock:
+        if _segmenter is None:
+            # Imported here: the dictionary (33 MiB) is built on import, and a process that never
+            # analyses text (an idle API, the CLI) should not carry it.
+            import rjieba
+
+            _segmenter = cast(Segmenter, rjieba)
+    return _segmenter
+
+
+def use_segmenter(segmenter: Segmenter | None) -> None:
+    """Cut with another segmenter (None: back to rjieba); benches compare Python's jieba with it."""
+    global _segmenter
+    with _segmenter_lock:
+        _segmenter = segmenter
+    query_words.cache_clear()
 
 
 async def load_dictionary() -> None:
-    """Load jieba's dictionary (about a second) in a thread, so no query or write pays for it on the
-    event loop."""
-    await to_thread.run_sync(_ensure_jieba)
+    """Load the word dictionary (a fraction of a second) in a thread, so no query or write pays for
+    it on the event loop."""
+    await to_thread.run_sync(_load_segmenter)
 
 
 _converters = threading.local()
@@ -83,7 +103,11 @@ def _latin_folding_table() -> dict[int, str]:
 _LATIN_FOLDING = _latin_folding_table()
 
 
+@lru_cache(maxsize=8)
 def normalize(text: str) -> str:
+    # Cached for the few texts in hand (a body can be megabytes, so only a few): a document's title and
+    # body are each normalized for every field made of them (words, characters, pinyin, initials, fuzzy
+    # pinyin), a third of the analysis once segmenting took rjieba's time (bench/README.md).
     # NFKC folds full-width latin and digits (ＡＢＣ１２３) into their ASCII forms; Traditional script is
     # folded to Simplified; accents on latin letters are folded away so événements, Événements and
     # evenements are one word.
@@ -91,8 +115,8 @@ def normalize(text: str) -> str:
 
 
 def word_tokens(text: str) -> list[str]:
-    _ensure_jieba()
-    return [part for token in jieba.cut_for_search(normalize(text)) for part in WORD_PART.findall(token)]
+    segmenter = _load_segmenter()
+    return [part for token in segmenter.cut_for_search(normalize(text)) for part in WORD_PART.findall(token)]
 
 
 def char_tokens(text: str) -> list[str]:
@@ -113,8 +137,7 @@ def has_cjk(text: str) -> bool:
 
 def cut(text: str) -> list[str]:
     """jieba's precise cut of already normalized text, separators included."""
-    _ensure_jieba()
-    return list(jieba.cut(text))
+    return _load_segmenter().cut(text)
 
 
 @lru_cache(maxsize=4096)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from services.context import AppContext, build_context, prepare_backends
 from services.settings import Settings
-from storage.migrate import upgrade_to_head
+from storage.migrate import upgrade_to_head, upgrade_to_head_in_child
 
 T = TypeVar("T")
 
@@ -94,7 +94,8 @@ def serve(
         _share_metrics_between_processes(settings)
     # Once, here, before the processes start (they skip it); other servers migrating at the same time
     # wait for each other on a database lock.
-    upgrade_to_head(settings.resolved_database_url)
+    # In a child process: the API process need not keep Alembic in memory for the rest of its life.
+    upgrade_to_head_in_child(settings.resolved_database_url)
     from services.http_protocol import BoundedHttpToolsProtocol
 
     uvicorn.run(

@@ -6,17 +6,23 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anyio import to_thread
-from PIL import Image, ImageOps
 
 from services.assignments.repository import SubmissionRepository
 from services.assignments.service import PREVIEW_JOB, SUBMISSION_PREFIX
 from services.context import AppContext
 from services.jobs.worker import job_handler
+from services.lazy_imports import lazy_module
 from services.maintenance.repository import BlobDeletionRepository
 from storage.blobs.base import BlobNotFound, new_blob_key
+
+if TYPE_CHECKING:
+    from PIL import Image
+else:
+    # Pillow: loaded by the worker that makes previews, not by the API.
+    Image = lazy_module("PIL.Image")
 
 PREVIEW_LONG_SIDE = 1600
 PREVIEW_QUALITY = 80
@@ -25,6 +31,8 @@ MAX_PIXELS = 80_000_000
 
 
 def make_preview(data: bytes) -> bytes:
+    from PIL import ImageOps
+
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     with Image.open(io.BytesIO(data)) as image:
         upright = ImageOps.exif_transpose(image) or image

@@ -20,24 +20,31 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.context import AppContext
-from services.documents import screen_changes
-from services.documents import screens as screen_reading
 from services.documents.base import ExtractionError
 from services.indexing.service import enqueue_reindex
 from services.jobs.repository import JobRepository
 from services.jobs.worker import job_handler
+from services.lazy_imports import lazy_module
 from services.resources.isolated_video import run_isolated
 from services.resources.processing import AFTER_VIDEO_READY, download
 from services.resources.repository import ResourceRepository
 from services.resources.service import SEARCH_PARENT
 from services.video import service as video
 from services.video.repository import RenditionRepository
+
+if TYPE_CHECKING:
+    from services.documents import screen_changes
+    from services.documents import screens as screen_reading
+else:
+    # PyAV, numpy and OCR: loaded by the process that reads screens, not by the API.
+    screen_changes = lazy_module("services.documents.screen_changes")
+    screen_reading = lazy_module("services.documents.screens")
 from storage.blobs.base import BlobNotFound
 from storage.models.resources import ProcessingStatus, ResourceFile
 from storage.models.video import RenditionStatus, VideoRenditions

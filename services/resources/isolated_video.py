@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from anyio import to_thread
 
 from services.jobs import isolation
 from services.jobs.isolation import ChildLimits
-from services.resources import extraction
+from services.lazy_imports import lazy_module
+
+if TYPE_CHECKING:
+    from services.resources import extraction
+else:
+    # PyAV, PDFium, python-docx/pptx, OCR: loaded where files are read (the worker, its children),
+    # not by every process that imports this; the fork server still imports them once for all children.
+    extraction = lazy_module("services.resources.extraction")
 
 # Probing reads headers and decodes a frame or two; minutes would mean the decoder is stuck.
 VIDEO_ANALYSIS_TIMEOUT_S = 300.0
@@ -24,6 +32,7 @@ VIDEO_ANALYSIS_MEMORY_MB = 2048
 _TASK = "Reading the video"
 
 isolation.preload(__name__)
+isolation.preload("services.resources.extraction")
 
 
 async def run_isolated(

@@ -18,21 +18,20 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.context import AppContext
-from services.documents.ocr import OcrBudget
 from services.indexing.service import enqueue_reindex
 from services.jobs import isolation
 from services.jobs.isolation import ChildLimits
 from services.jobs.worker import job_failure_hook, job_handler
+from services.lazy_imports import lazy_module
 from services.maintenance.repository import BlobDeletionRepository
 from services.observability import metrics
 from services.observability.logs import bind
-from services.resources import extraction
 from services.resources.filetypes import FileCategory
 from services.resources.isolated_video import analyse_video
 from services.resources.repository import ResourceRepository
@@ -42,6 +41,15 @@ from storage.blobs.base import BlobNotFound, new_blob_key
 from storage.database import utcnow
 from storage.models.jobs import Job
 from storage.models.resources import ProcessingStatus, ResourceFile
+
+if TYPE_CHECKING:
+    from services.documents import ocr
+    from services.resources import extraction
+else:
+    # PyAV, PDFium, python-docx/pptx, OCR: loaded where files are read (the worker, its children),
+    # not by every process that imports this; the fork server still imports them once for all children.
+    extraction = lazy_module("services.resources.extraction")
+    ocr = lazy_module("services.documents.ocr")
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +62,7 @@ MAX_SUBTITLE_BYTES = 20 * 1024 * 1024
 
 # Children fork from a server that has this module (and the readers it imports) loaded already.
 isolation.preload(__name__)
+isolation.preload("services.resources.extraction")
 
 
 @dataclass
@@ -111,14 +120,14 @@ def analyse_in_child(
     path: str, format: str, category: str, ocr_enabled: bool, ocr_max_pages: int
 ) -> dict[str, Any]:
     """In the child: `_analyse`, as JSON."""
-    budget = OcrBudget(enabled=ocr_enabled, max_pages=ocr_max_pages)
+    budget = ocr.OcrBudget(enabled=ocr_enabled, max_pages=ocr_max_pages)
     return dataclasses.asdict(_analyse(Path(path), format, category, budget))
 
 
-def _analyse(path: Path, format: str, category: str, budget: OcrBudget | None = None) -> Outcome:
+def _analyse(path: Path, format: str, category: str, budget: ocr.OcrBudget | None = None) -> Outcome:
     """The slow part of documents, pictures and subtitles, in a child process. Only ExtractionError is
     expected from the libraries."""
-    budget = budget or OcrBudget(enabled=False)
+    budget = budget or ocr.OcrBudget(enabled=False)
     try:
         if category == FileCategory.document:
             if format not in EXTRACTABLE_DOCUMENTS:

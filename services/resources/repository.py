@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -17,7 +18,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from search.documents import AccessFilter
 from services.documents.base import PageText
-from services.documents.screens import ScreenText as ScreenTextFound
 from storage.database import utcnow
 from storage.models.identity import PublicationStatus, Visibility
 from storage.models.resources import (
@@ -35,6 +35,10 @@ from storage.models.resources import (
     UploadStatus,
 )
 from storage.models.showcase import ShowcaseMark
+
+if TYPE_CHECKING:
+    # PyAV and numpy behind it: loaded where screens are read, not by every importer of this.
+    from services.documents.screens import ScreenText as ScreenTextFound
 
 
 def readable_clause(access: AccessFilter) -> ColumnElement[bool]:

@@ -19,10 +19,18 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from services.documents.screen_changes import ScreenChanges
-from services.video.transcode import Options, TranscodeError, transcode
+from services.lazy_imports import lazy_module
+
+if TYPE_CHECKING:
+    from services.documents import screen_changes
+    from services.video import transcode as transcoding
+    from services.video.transcode import Options
+else:
+    # PyAV, numpy and Pillow: loaded in the transcoding child, not by the API that starts it.
+    screen_changes = lazy_module("services.documents.screen_changes")
+    transcoding = lazy_module("services.video.transcode")
 
 logger = logging.getLogger(__name__)
 
@@ -110,21 +118,25 @@ async def run_transcode(
         await process.wait()
         stderr_task.cancel()
         if isinstance(exc, TimeoutError):
-            raise TranscodeError(f"Transcoding took longer than {allowed:g} s and was stopped") from exc
+            raise transcoding.TranscodeError(
+                f"Transcoding took longer than {allowed:g} s and was stopped"
+            ) from exc
         raise
     stderr = await stderr_task
     if "error" in report:
-        raise TranscodeError(str(report["error"]))
+        raise transcoding.TranscodeError(str(report["error"]))
     if process.returncode != 0 or "result" not in report:
         code = process.returncode or 0
         how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
         text = stderr[-_REPORTED_STDERR:].decode(errors="replace")
         logger.warning("transcode child %s: %s", how, text)
         if "MemoryError" in text or "Cannot allocate memory" in text:
-            raise TranscodeError(
+            raise transcoding.TranscodeError(
                 f"Transcoding ran out of memory (limit {limits.memory_mb} MB) and was stopped"
             )
-        raise TranscodeError(f"The video could not be transcoded: the transcoder stopped on it ({how})")
+        raise transcoding.TranscodeError(
+            f"The video could not be transcoded: the transcoder stopped on it ({how})"
+        )
     result: dict[str, Any] = report["result"]
     return result
 
@@ -137,15 +149,17 @@ def _child(source: Path, output: Path, options: Options) -> dict[str, Any]:
         print(json.dumps({"duration": duration_s}), flush=True)
 
     # The screen-text detector shares this decode pass; the OCR of what it keeps is a job of its own.
-    observe = ScreenChanges(output) if options.screen_frames else None
+    observe = screen_changes.ScreenChanges(output) if options.screen_frames else None
     try:
-        result = transcode(source, output, options, progress=progress, announce=announce, observe=observe)
+        result = transcoding.transcode(
+            source, output, options, progress=progress, announce=announce, observe=observe
+        )
         return {"result": result.as_json()}
-    except TranscodeError as exc:
+    except transcoding.TranscodeError as exc:
         return {"error": str(exc)}
 
 
 if __name__ == "__main__":
     raw = json.loads(sys.argv[3])
     raw["ladder"] = tuple(raw["ladder"])
-    print(json.dumps(_child(Path(sys.argv[1]), Path(sys.argv[2]), Options(**raw))), flush=True)
+    print(json.dumps(_child(Path(sys.argv[1]), Path(sys.argv[2]), transcoding.Options(**raw))), flush=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
@@ -18,10 +18,16 @@ from services.blob_http import blob_response
 from services.deps import BlobStoreDep, SessionDep, SettingsDep
 from services.errors import NotFound, ServiceUnavailable
 from services.identity.deps import OptionalPrincipal
+from services.lazy_imports import lazy_module
 from services.resources import service as resources
 from services.video import service
 from services.video.schemas import RenditionRead, RenditionsRead, StoryboardRead
-from services.video.transcode import MASTER_PLAYLIST, MEDIA_PLAYLIST, STORYBOARD_TRACK, Rendition
+
+if TYPE_CHECKING:
+    from services.video import transcode as transcoding
+else:
+    # PyAV and Pillow: loaded by the process that transcodes, not by the API.
+    transcoding = lazy_module("services.video.transcode")
 from storage.blobs.base import BlobNotFound, BlobStoreUnavailable
 from storage.models.video import RenditionStatus, VideoRenditions
 
@@ -108,11 +114,11 @@ async def read_renditions(
                 name=item["name"],
                 width=item["width"],
                 height=item["height"],
-                bandwidth=Rendition(**item).bandwidth,
+                bandwidth=transcoding.Rendition(**item).bandwidth,
             )
             for item in (renditions.renditions if ready else [])
         ],
-        master_url=_with_share(f"{base}/hls/{MASTER_PLAYLIST}", share) if ready else None,
+        master_url=_with_share(f"{base}/hls/{transcoding.MASTER_PLAYLIST}", share) if ready else None,
         storyboard=StoryboardRead(
             url=_with_share(f"{base}/storyboard.vtt", share),
             interval_s=board["interval_s"],
@@ -136,7 +142,7 @@ async def read_master_playlist(
     share: ShareToken = None,
 ) -> Response:
     renditions = await _renditions(session, settings, principal, resource_id, file_id, share)
-    text = await _text(store, _stored(renditions, MASTER_PLAYLIST))
+    text = await _text(store, _stored(renditions, transcoding.MASTER_PLAYLIST))
     text = _URI_LINE.sub(lambda match: _with_share(match.group(1), share), text)
     return Response(text, media_type=PLAYLIST_TYPE, headers={"Cache-Control": REWRITTEN})
 
@@ -154,7 +160,7 @@ async def read_media_playlist(
 ) -> Response:
     """The segments' list; in S3 mode their URIs are presigned object-storage URLs."""
     renditions = await _renditions(session, settings, principal, resource_id, file_id, share)
-    text = await _text(store, _stored(renditions, f"{rendition}/{MEDIA_PLAYLIST}"))
+    text = await _text(store, _stored(renditions, f"{rendition}/{transcoding.MEDIA_PLAYLIST}"))
     names = _URI_LINE.findall(text)
     if store.name == "s3" and settings.content_redirects:
         expires = service.segment_url_ttl(settings)
@@ -208,7 +214,7 @@ async def read_storyboard_track(
 ) -> Response:
     """The WebVTT thumbnail track: each cue names a tile (`storyboard/sheetNNNN.jpg#xywh=…`)."""
     renditions = await _renditions(session, settings, principal, resource_id, file_id, share)
-    text = await _text(store, _stored(renditions, f"storyboard/{STORYBOARD_TRACK}"))
+    text = await _text(store, _stored(renditions, f"storyboard/{transcoding.STORYBOARD_TRACK}"))
     if share:
         text = re.sub(
             r"^(sheet\d{4}\.jpg)#", lambda m: f"{m.group(1)}?share={share}#", text, flags=re.MULTILINE

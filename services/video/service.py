@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from anyio import to_thread
@@ -24,11 +24,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.context import AppContext
 from services.jobs.repository import JobRepository
 from services.jobs.worker import job_failure_hook, job_handler
+from services.lazy_imports import lazy_module
 from services.maintenance.repository import BlobDeletionRepository
 from services.settings import Settings
 from services.video.isolated import Limits, run_transcode
 from services.video.repository import RenditionRepository
-from services.video.transcode import Options, TranscodeError
+
+if TYPE_CHECKING:
+    from services.video import transcode as transcoding
+else:
+    # PyAV and Pillow: loaded by the process that transcodes, not by the API.
+    transcoding = lazy_module("services.video.transcode")
 from storage.blobs.base import BlobNotFound, new_blob_key
 from storage.database import utcnow
 from storage.models.jobs import Job
@@ -126,8 +132,8 @@ def prefix_of(key: str) -> str:
     return "/".join(key.split("/")[:4])
 
 
-def options_from(settings: Settings) -> Options:
-    return Options(
+def options_from(settings: Settings) -> transcoding.Options:
+    return transcoding.Options(
         ladder=tuple(settings.video_ladder), preset=settings.video_preset, screen_frames=settings.ocr_enabled
     )
 
@@ -237,7 +243,7 @@ async def make_renditions(context: AppContext, payload: dict[str, Any]) -> None:
                 limits_for(context.settings, duration_s),
                 on_progress,
             )
-        except TranscodeError as exc:
+        except transcoding.TranscodeError as exc:
             await _update(context, renditions_id, status=RenditionStatus.failed, error=str(exc), progress=0)
             return
         files: list[str] = result["files"]

@@ -121,7 +121,7 @@ class HashingCounter:
         self._sha256 = hashlib.sha256()
         self.size = 0
 
-    def update(self, chunk: bytes) -> None:
+    def update(self, chunk: bytes | bytearray | memoryview) -> None:
         self._sha256.update(chunk)
         self.size += len(chunk)
 

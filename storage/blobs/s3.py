@@ -145,17 +145,28 @@ class S3BlobStore:
     async def put(
         self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = "application/octet-stream"
     ) -> StoredBlob:
-        """Stream to S3 with one part uploading while the next one fills: at most two parts in memory."""
+        """Stream to S3 with one part uploading while the next one fills: at most two parts in memory.
+
+        Each byte is copied once here, into the part's buffer, and hashed once, a whole part at a time
+        in a worker thread (hashlib lets go of the GIL) while the event loop receives the next part;
+        the part goes out with an unsigned payload, so nothing hashes it again (issue 19).
+        """
         validate_key(key)
         counter = HashingCounter()
-        pending: list[bytes] = []
-        pending_size = 0
+        buffer = bytearray()
         upload_id: str | None = None
         parts: list[UploadedPart] = []
         in_flight: asyncio.Task[UploadedPart] | None = None
+        hashing: asyncio.Future[None] | None = None
 
-        async def send(data: bytes) -> None:
-            nonlocal upload_id, in_flight
+        async def hash_in_order(data: bytearray, previous: asyncio.Future[None] | None) -> None:
+            if previous is not None:
+                await previous
+            await to_thread.run_sync(counter.update, data)
+
+        async def send(data: bytearray) -> None:
+            nonlocal upload_id, in_flight, hashing
+            hashing = asyncio.ensure_future(hash_in_order(data, hashing))
             if upload_id is None:
                 upload_id = await self.create_multipart_upload(key, content_type=content_type)
             if in_flight is not None:
@@ -164,37 +175,41 @@ class S3BlobStore:
 
         try:
             async for chunk in chunks:
-                counter.update(chunk)
-                pending.append(chunk)
-                pending_size += len(chunk)
-                if pending_size >= DEFAULT_PART_SIZE:
-                    joined = b"".join(pending)
-                    pending = [joined[DEFAULT_PART_SIZE:]] if pending_size > DEFAULT_PART_SIZE else []
-                    pending_size -= DEFAULT_PART_SIZE
-                    await send(joined[:DEFAULT_PART_SIZE])
-            rest = b"".join(pending)
+                view = memoryview(chunk)
+                while len(buffer) + len(view) >= DEFAULT_PART_SIZE:
+                    room = DEFAULT_PART_SIZE - len(buffer)
+                    buffer += view[:room]
+                    view = view[room:]
+                    # The full buffer is handed over whole (no copy) and a new one starts.
+                    full, buffer = buffer, bytearray()
+                    await send(full)
+                buffer += view
             if upload_id is None:
+                counter.update(buffer)
                 result = await self._call(
                     self.client.put_object,
                     self.bucket,
                     key,
-                    io.BytesIO(rest),
-                    len(rest),
+                    io.BytesIO(buffer),
+                    len(buffer),
                     content_type=content_type,
                 )
                 etag = str(result.etag)
             else:
-                if rest:
-                    await send(rest)
+                if buffer:
+                    await send(buffer)
                 assert in_flight is not None
                 parts.append(await in_flight)
                 in_flight = None
                 etag = (await self.complete_multipart_upload(key, upload_id, parts)).etag
+            if hashing is not None:
+                await hashing
         except BaseException:
-            if in_flight is not None:
-                in_flight.cancel()
-                with contextlib.suppress(BaseException):
-                    await in_flight
+            for task in (in_flight, hashing):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
             if upload_id is not None:
                 await self.abort_multipart_upload(key, upload_id)
             raise
@@ -302,7 +317,7 @@ class S3BlobStore:
         return await self._send_part(key, upload_id, part_number, _exactly(chunks, size, part_number), size)
 
     async def _upload_part_bytes(
-        self, key: str, upload_id: str, part_number: int, data: bytes
+        self, key: str, upload_id: str, part_number: int, data: bytes | bytearray
     ) -> UploadedPart:
         # put's parts wait for a slot: its request body simply pauses meanwhile. Sent in slices of
         # the one buffer (views, no copies): handed over whole, the transport copied it.
@@ -461,7 +476,7 @@ async def _exactly(chunks: AsyncIterable[bytes], size: int, part_number: int) ->
         raise part_length_error(part_number, size)
 
 
-async def _slices(data: bytes) -> AsyncIterator[bytes]:
+async def _slices(data: bytes | bytearray) -> AsyncIterator[bytes]:
     view = memoryview(data)
     for offset in range(0, len(data), READ_CHUNK):
         yield view[offset : offset + READ_CHUNK]  # type: ignore[misc]
