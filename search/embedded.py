@@ -27,6 +27,7 @@ from search.bitmaps import DocumentBitmaps, create_changes_table, log_changes, l
 from search.documents import (
     FACET_FIELDS,
     MORE_CANDIDATES,
+    MORE_PER_HIT,
     OWN_DOCUMENT_KINDS,
     AccessFilter,
     SearchDocument,
@@ -35,9 +36,10 @@ from search.documents import (
     SearchResult,
     Suggestion,
     further_matches,
+    worth_more,
 )
 from search.fuzzy import DEFAULT_FUZZY, FuzzyPinyin, fuzzy_field
-from search.highlight import hit_highlights
+from search.highlight import Highlighter
 from search.pinyin import initials_field, pinyin_field
 from search.plan import OWN_DOCUMENT_WEIGHT, TIER_WEIGHT, TextPlan, Tier, plan_query
 from search.suggest import (
@@ -642,25 +644,37 @@ class EmbeddedSearchIndex:
                     f"ORDER BY {_order(query, plan is not None, 'd.')}, d.id LIMIT ? OFFSET ?",
                     [*score_params, *params, query.limit, query.offset],
                 ).fetchall()
-            hits: list[SearchHit] = []
-            for raw, row_score in rows:
-                document = SearchDocument.model_validate_json(raw)
-                hit = SearchHit(
+            highlighter = Highlighter(plan)
+
+            def hit_of(source: dict[str, Any], score: float) -> SearchHit:
+                document = SearchDocument.model_validate(source)
+                return SearchHit(
                     id=document.id,
                     kind=document.kind,
                     parent_id=document.parent_id,
-                    score=float(row_score),
+                    score=score,
                     document=document,
-                    highlights=hit_highlights(document, plan),
+                    highlights=highlighter.highlights(document.title, document.body),
                 )
-                if query.group_by_parent and hits and hits[-1].parent_id == hit.parent_id:
+
+            hits: list[SearchHit] = []
+            more: list[SearchHit] = []
+            for raw, row_score in rows:
+                source = json.loads(raw)
+                if query.group_by_parent and hits and hits[-1].parent_id == source["parent_id"]:
                     # Rows come best first within each parent: the first is the hit, the rest candidates
-                    # for its `more`.
-                    hits[-1].more.append(hit)
-                else:
-                    hits.append(hit)
-            for hit in hits:
-                hit.more = further_matches(hit, hit.more)
+                    # for its `more`, validated and highlighted only when kept.
+                    if len(more) < MORE_PER_HIT and worth_more(
+                        hits[-1].id, source, lambda body: highlighter.body(body) is not None
+                    ):
+                        more.append(hit_of(source, float(row_score)))
+                    continue
+                if hits:
+                    hits[-1].more = further_matches(hits[-1], more)
+                    more = []
+                hits.append(hit_of(source, float(row_score)))
+            if hits:
+                hits[-1].more = further_matches(hits[-1], more)
             facets = {
                 # Counted under every filter but the field's own (SearchQuery.without_filter_on).
                 field: bitmaps.facet(

@@ -66,7 +66,7 @@ def presented_token(request: Request, bearer: str | None) -> str | None:
     return bearer if bearer is not None else request.cookies.get(SESSION_COOKIE)
 
 
-def get_presented_token(
+async def get_presented_token(
     request: Request, bearer: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> str | None:
     return presented_token(request, bearer)
@@ -84,11 +84,11 @@ async def get_current_user(user: OptionalUser) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def get_principal(user: CurrentUser) -> Principal:
+async def get_principal(user: CurrentUser) -> Principal:
     return Principal.of(user)
 
 
-def get_optional_principal(user: OptionalUser) -> Principal | None:
+async def get_optional_principal(user: OptionalUser) -> Principal | None:
     return Principal.of(user) if user else None
 
 

@@ -25,6 +25,11 @@ class SynonymRepository:
             (await self.session.scalars(select(SynonymGroup).order_by(SynonymGroup.created_at))).all()
         )
 
+    async def all_terms(self) -> list[list[str]]:
+        """The groups' terms only, oldest first: what every search reads, without loading entities."""
+        rows = await self.session.execute(select(SynonymGroup.terms).order_by(SynonymGroup.created_at))
+        return [list(terms) for (terms,) in rows]
+
     def add(self, group: SynonymGroup) -> SynonymGroup:
         self.session.add(group)
         return group

@@ -9,6 +9,7 @@ logged. A stale index then costs recall for a moment, never a leak.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -103,25 +104,34 @@ def normalized_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 async def synonym_groups(session: AsyncSession) -> list[list[str]]:
-    district = [group.terms for group in await SynonymRepository(session).all()]
-    return merge_groups(default_synonym_groups(), district)
+    """The built-in groups merged with the district's, read on every search (so a change applies to the
+    next search on every replica); the merge, the same for the same groups, is done once per process."""
+    district = tuple(tuple(terms) for terms in await SynonymRepository(session).all_terms())
+    return [list(group) for group in _merged_with_built_in(district)]
+
+
+@functools.lru_cache(maxsize=32)
+def _merged_with_built_in(district: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(group) for group in merge_groups(default_synonym_groups(), district))
 
 
 def _location(document: SearchDocument) -> MatchLocation:
+    # Built with model_construct (here and below): the values come typed from validated documents,
+    # and validating every match of a page again cost more than the rest of the conversion.
     content = (
         f"/api/v1/resources/{document.parent_id}/files/{document.file_id}/content"
         if document.file_id
         else None
     )
     if document.kind == DocKind.file_page:
-        return MatchLocation(
+        return MatchLocation.model_construct(
             where="page",
             file_id=uuid.UUID(document.file_id) if document.file_id else None,
             page=document.page,
             open_url=f"{content}#page={document.page}" if content else None,
         )
     if document.kind in (DocKind.video_cue, DocKind.screen_text):
-        return MatchLocation(
+        return MatchLocation.model_construct(
             where="cue" if document.kind == DocKind.video_cue else "screen",
             file_id=uuid.UUID(document.file_id) if document.file_id else None,
             start_s=document.start_s,
@@ -133,8 +143,10 @@ def _location(document: SearchDocument) -> MatchLocation:
     if document.kind == DocKind.post:
         post_id = _post_id(document)
         anchor = f"#post-{post_id}" if post_id else ""
-        return MatchLocation(where="post", open_url=f"/api/v1/topics/{document.parent_id}{anchor}")
-    return MatchLocation(where="resource")
+        return MatchLocation.model_construct(
+            where="post", open_url=f"/api/v1/topics/{document.parent_id}{anchor}"
+        )
+    return MatchLocation.model_construct(where="resource")
 
 
 def _post_id(document: SearchDocument) -> uuid.UUID | None:
@@ -145,7 +157,7 @@ def _post_id(document: SearchDocument) -> uuid.UUID | None:
 
 def _match(hit: SearchHit) -> SearchMatchRead:
     document = hit.document
-    return SearchMatchRead(
+    return SearchMatchRead.model_construct(
         id=hit.id,
         kind=hit.kind,
         resource_id=None if hit.kind == DocKind.post else uuid.UUID(document.parent_id),
@@ -173,7 +185,7 @@ def _match(hit: SearchHit) -> SearchMatchRead:
 
 
 def _hit(hit: SearchHit) -> SearchHitRead:
-    return SearchHitRead(**dict(_match(hit)), more=[_match(other) for other in hit.more])
+    return SearchHitRead.model_construct(**dict(_match(hit)), more=[_match(other) for other in hit.more])
 
 
 def _parent(kind: DocKind, parent_id: str) -> tuple[str, uuid.UUID] | None:
