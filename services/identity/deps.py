@@ -12,7 +12,7 @@ from services.authz import Principal
 from services.deps import SessionDep, SettingsDep
 from services.errors import Unauthorized
 from services.identity.browser import SAFE_METHODS, SESSION_COOKIE, check_csrf_header
-from services.identity.repository import RevokedTokenRepository, UserRepository
+from services.identity.repository import UserRepository
 from services.identity.tokens import read_access_token
 from services.settings import Settings
 from storage.models.identity import User
@@ -27,11 +27,9 @@ async def user_for_token(session: AsyncSession, settings: Settings, token: str) 
     claims = read_access_token(token, settings)
     if claims is None:
         return None
-    user = await UserRepository(session).get(claims.user_id)
-    if user is None or not user.is_active or user.token_version != claims.version:
-        return None
-    # Signed out: the token still verifies, but the server has ended it.
-    if claims.token_id is not None and await RevokedTokenRepository(session).is_revoked(claims.token_id):
+    # Signed out: the token still verifies, but the server has ended it (read with the user, one query).
+    user, revoked = await UserRepository(session).get_with_revocation(claims.user_id, claims.token_id)
+    if user is None or not user.is_active or user.token_version != claims.version or revoked:
         return None
     return user
 

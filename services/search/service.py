@@ -4,13 +4,17 @@ The index applies the read rule inside the query, but the index may lag the data
 drained a moment after each change, longer while the backend is away). So before a page of hits or
 suggestions goes out, the resources and topics it names are read back from the database in one
 query and checked again (exists, readable by this caller now, status): whatever fails is dropped and
-logged. A stale index then costs recall for a moment, never a leak.
+logged. A stale index then costs recall for a moment, never a leak. A search skips that re-check
+when the outbox was empty as it began (read in the same query as the synonyms): every change
+committed before then had reached the index, so the index cannot be behind what the database allowed
+at the search's start.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -106,13 +110,42 @@ def normalized_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
 async def synonym_groups(session: AsyncSession) -> list[list[str]]:
     """The built-in groups merged with the district's, read on every search (so a change applies to the
     next search on every replica); the merge, the same for the same groups, is done once per process."""
-    district = tuple(tuple(terms) for terms in await SynonymRepository(session).all_terms())
-    return [list(group) for group in _merged_with_built_in(district)]
+    return with_built_in(await SynonymRepository(session).all_terms())
+
+
+def with_built_in(district: list[list[str]]) -> list[list[str]]:
+    return [list(group) for group in _merged_with_built_in(tuple(tuple(terms) for terms in district))]
 
 
 @functools.lru_cache(maxsize=32)
 def _merged_with_built_in(district: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(group) for group in merge_groups(default_synonym_groups(), district))
+
+
+# School names by id, the school facet's labels, kept per process for SCHOOL_NAMES_TTL_S: a renamed
+# school's label may show its old name that long (labels only: nothing is filtered or allowed by them).
+SCHOOL_NAMES_TTL_S = 60.0
+_SCHOOL_NAMES: dict[uuid.UUID, tuple[str, float]] = {}
+_SCHOOL_NAMES_KEPT = 10_000
+
+
+async def school_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    now = time.monotonic()
+    missing = [
+        school_id
+        for school_id in ids
+        if school_id not in _SCHOOL_NAMES or now - _SCHOOL_NAMES[school_id][1] > SCHOOL_NAMES_TTL_S
+    ]
+    if missing:
+        if len(_SCHOOL_NAMES) + len(missing) > _SCHOOL_NAMES_KEPT:
+            _SCHOOL_NAMES.clear()
+        found = await FacetLabelRepository(session).school_names(missing)
+        for school_id in missing:
+            if school_id in found:
+                _SCHOOL_NAMES[school_id] = (found[school_id], now)
+            else:
+                _SCHOOL_NAMES.pop(school_id, None)
+    return {school_id: _SCHOOL_NAMES[school_id][0] for school_id in ids if school_id in _SCHOOL_NAMES}
 
 
 def _location(document: SearchDocument) -> MatchLocation:
@@ -230,6 +263,10 @@ async def still_readable(
 async def search(
     session: AsyncSession, index: SearchIndex, principal: Principal | None, request: SearchRequest
 ) -> SearchResponse:
+    # Read before the index is asked: with nothing waiting in the outbox then, the index holds every
+    # change committed before this search began, so its hits are what the database allows (as of then)
+    # and the re-check below is skipped; otherwise hits are checked against the database.
+    district_synonyms, pending = await SynonymRepository(session).terms_and_pending()
     query = SearchQuery(
         text=request.text,
         filters=normalized_filters(request.filters),
@@ -239,7 +276,7 @@ async def search(
         offset=request.offset,
         limit=request.limit,
         facets=list(SEARCH_FACETS),
-        synonym_groups=await synonym_groups(session),
+        synonym_groups=with_built_in(district_synonyms),
         group_by_parent=request.group_by_parent,
         forgiving=True,
     )
@@ -248,11 +285,13 @@ async def search(
             result = await index.search(query)
     except SearchUnavailable as exc:
         raise _unavailable(exc) from exc
-    hits = await still_readable(
-        session, principal, result.hits, lambda hit: (hit.kind, hit.document.parent_id), "hits"
-    )
+    hits = result.hits
+    if pending:
+        hits = await still_readable(
+            session, principal, hits, lambda hit: (hit.kind, hit.document.parent_id), "hits"
+        )
     school_ids = [uuid.UUID(value.value) for value in result.facets.get("school_id", [])]
-    names = await FacetLabelRepository(session).school_names(school_ids)
+    names = await school_names(session, school_ids)
     facets = {
         name: [
             FacetCount(
