@@ -140,12 +140,17 @@ class DocumentBitmaps:
         if self.generation != generation:
             self._load(connection, generation)
             return
+        latest = int(connection.execute(f"SELECT coalesce(max(seq), 0) FROM {table}").fetchone()[0])
+        if latest == self.seq:
+            return
+        if latest < self.seq:
+            # Not the log this process followed (the index file was replaced): start again.
+            self._load(connection, generation)
+            return
         rows = connection.execute(
             f"SELECT seq, doc_rowid FROM {table} WHERE seq > ? ORDER BY seq LIMIT ?",
             (self.seq, MAX_CHANGES_APPLIED + 1),
         ).fetchall()
-        if not rows:
-            return
         if rows[0][0] != self.seq + 1 or len(rows) > MAX_CHANGES_APPLIED:
             # Trimmed past what this process saw, or too many to apply one by one.
             self._load(connection, generation)

@@ -780,6 +780,7 @@ class EmbeddedSearchIndex:
 
     async def close(self) -> None:
         with self._lock:
+            self._bitmaps = None
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None

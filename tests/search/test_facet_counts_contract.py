@@ -221,3 +221,19 @@ async def test_embedded_reader_far_behind_a_trimmed_change_log_loads_again(
     result = await counted(reader, "分数")
     assert result.total == 6
     assert facet(result, "subject") == {"语文": 5, "数学": 1}
+
+
+async def test_embedded_counts_after_the_index_file_is_dropped_and_made_again(tmp_path: Path) -> None:
+    index = EmbeddedSearchIndex(tmp_path / "search.db")
+    await index.ensure_ready()
+    try:
+        await load(index, *(lesson(name, subject="数学") for name in "abc"))
+        assert (await counted(index, "分数")).total == 3
+        await index.drop_all()
+        await index.ensure_ready()
+        await load(index, lesson("d", subject="语文"))
+        result = await counted(index, "分数")
+        assert result.total == 1
+        assert facet(result, "subject") == {"语文": 1}
+    finally:
+        await index.close()
