@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -299,3 +299,14 @@ def further_matches(hit: SearchHit, candidates: Iterable[SearchHit]) -> list[Sea
         if other.id != hit.id and (other.kind in OWN_DOCUMENT_KINDS or "body" in other.highlights)
     ]
     return worth[:MORE_PER_HIT]
+
+
+_OWN_KIND_VALUES = frozenset(kind.value for kind in OWN_DOCUMENT_KINDS)
+
+
+def worth_more(hit_id: str, source: Mapping[str, Any], body_matches: Callable[[str], bool]) -> bool:
+    """Whether a further matching document, as stored (its JSON fields), goes into a hit's `more`:
+    what `further_matches` keeps, decided before the document is validated and highlighted whole."""
+    if source["id"] == hit_id:
+        return False
+    return source["kind"] in _OWN_KIND_VALUES or body_matches(source.get("body") or "")

@@ -29,6 +29,7 @@ from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError, Transport
 from search.documents import (
     FACET_FIELDS,
     MORE_CANDIDATES,
+    MORE_PER_HIT,
     OWN_DOCUMENT_KINDS,
     AccessFilter,
     FacetValue,
@@ -38,9 +39,10 @@ from search.documents import (
     SearchResult,
     Suggestion,
     further_matches,
+    worth_more,
 )
 from search.fuzzy import DEFAULT_FUZZY, FuzzyPinyin, fuzzy_field
-from search.highlight import hit_highlights
+from search.highlight import Highlighter
 from search.index import SearchUnavailable
 from search.pinyin import initials_field, pinyin_field
 from search.plan import (
@@ -383,7 +385,7 @@ def _facet_buckets(aggregation: dict[str, Any]) -> list[dict[str, Any]]:
     return buckets
 
 
-def _hit(hit: dict[str, Any], plan: TextPlan | None) -> SearchHit:
+def _hit(hit: dict[str, Any], highlighter: Highlighter) -> SearchHit:
     document = SearchDocument.model_validate(hit["_source"]["source"])
     return SearchHit(
         id=document.id,
@@ -391,8 +393,19 @@ def _hit(hit: dict[str, Any], plan: TextPlan | None) -> SearchHit:
         parent_id=document.parent_id,
         score=float(hit.get("_score") or 0.0),
         document=document,
-        highlights=hit_highlights(document, plan),
+        highlights=highlighter.highlights(document.title, document.body),
     )
+
+
+def _more(found: SearchHit, inner: list[dict[str, Any]], highlighter: Highlighter) -> list[SearchHit]:
+    """A collapsed hit's `more` from its inner hits: only those kept are validated and highlighted."""
+    kept: list[SearchHit] = []
+    for other in inner:
+        if worth_more(found.id, other["_source"]["source"], lambda body: highlighter.body(body) is not None):
+            kept.append(_hit(other, highlighter))
+            if len(kept) == MORE_PER_HIT:
+                break
+    return further_matches(found, kept)
 
 
 class ElasticsearchSearchIndex:
@@ -707,11 +720,12 @@ class ElasticsearchSearchIndex:
         except NotFoundError as exc:
             raise SearchUnavailable(f"index alias {self.alias} missing") from exc
         hits = []
+        highlighter = Highlighter(plan)
         for hit in response["hits"]["hits"]:
-            found = _hit(hit, plan)
+            found = _hit(hit, highlighter)
             if group:
                 inner = hit.get("inner_hits", {}).get(_MORE, {}).get("hits", {}).get("hits", [])
-                found.more = further_matches(found, (_hit(other, plan) for other in inner))
+                found.more = _more(found, inner, highlighter)
             hits.append(found)
         aggregated = response.get("aggregations", {})
         facets = {

@@ -21,22 +21,25 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from anyio import to_thread
+from pyroaring import BitMap
 
+from search.bitmaps import DocumentBitmaps, create_changes_table, log_changes, log_changes_where
 from search.documents import (
     FACET_FIELDS,
     MORE_CANDIDATES,
+    MORE_PER_HIT,
     OWN_DOCUMENT_KINDS,
     AccessFilter,
-    FacetValue,
     SearchDocument,
     SearchHit,
     SearchQuery,
     SearchResult,
     Suggestion,
     further_matches,
+    worth_more,
 )
 from search.fuzzy import DEFAULT_FUZZY, FuzzyPinyin, fuzzy_field
-from search.highlight import hit_highlights
+from search.highlight import Highlighter
 from search.pinyin import initials_field, pinyin_field
 from search.plan import (
     EXEMPLARY_WEIGHTS,
@@ -187,6 +190,8 @@ class EmbeddedSearchIndex:
         self.fuzzy = fuzzy
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
+        # Totals and facets are counted on bitmaps of the live generation (search.bitmaps).
+        self._bitmaps: DocumentBitmaps | None = None
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -256,6 +261,7 @@ class EmbeddedSearchIndex:
         connection.execute(
             f"CREATE INDEX IF NOT EXISTS suggest_{generation}_doc ON suggest_{generation}(doc_rowid)"
         )
+        create_changes_table(connection, generation)
         cls._set_meta(connection, f"schema_{generation}", SCHEMA_VERSION)
         cls._set_meta(connection, f"fuzzy_{generation}", self.fuzzy.signature)
 
@@ -276,6 +282,7 @@ class EmbeddedSearchIndex:
 
     @classmethod
     def _drop_generation(cls, connection: sqlite3.Connection, generation: int) -> None:
+        connection.execute(f"DROP TABLE IF EXISTS changes_{generation}")
         connection.execute(f"DROP TABLE IF EXISTS suggest_{generation}")
         connection.execute(f"DROP TABLE IF EXISTS fts_{generation}")
         connection.execute(f"DROP TABLE IF EXISTS docs_{generation}")
@@ -338,6 +345,7 @@ class EmbeddedSearchIndex:
                 def add_missing_indexes() -> None:
                     for generation in self._write_targets(connection):
                         self._create_indexes(connection, generation)
+                        create_changes_table(connection, generation)
 
                 self._in_transaction(connection, add_missing_indexes)
                 return
@@ -376,11 +384,15 @@ class EmbeddedSearchIndex:
             "source",
         )
         placeholders = ", ".join("?" for _ in columns)
+        # Readers' bitmaps follow the live generation's writes; a new one is loaded whole when swapped in.
+        changed: list[int] | None = [] if generation == self._meta(connection, "live") else None
         for document in documents:
             old = connection.execute(
                 f"SELECT rowid FROM docs_{generation} WHERE id = ?", (document.id,)
             ).fetchone()
             if old:
+                if changed is not None:
+                    changed.append(old[0])
                 connection.execute(f"DELETE FROM suggest_{generation} WHERE doc_rowid = ?", (old[0],))
                 connection.execute(f"DELETE FROM fts_{generation} WHERE rowid = ?", (old[0],))
                 connection.execute(f"DELETE FROM docs_{generation} WHERE rowid = ?", (old[0],))
@@ -404,6 +416,8 @@ class EmbeddedSearchIndex:
                 f"INSERT INTO docs_{generation} ({', '.join(columns)}) VALUES ({placeholders})", values
             )
             rowid = cursor.lastrowid
+            if changed is not None and rowid is not None:
+                changed.append(rowid)
             connection.execute(
                 f"INSERT INTO fts_{generation} (rowid, {', '.join(_FTS_COLUMNS)}) "
                 f"VALUES (?, {', '.join('?' for _ in _FTS_COLUMNS)})",
@@ -428,6 +442,28 @@ class EmbeddedSearchIndex:
                         if key
                     ],
                 )
+        if changed:
+            log_changes(connection, generation, changed)
+
+    @staticmethod
+    def _in_snapshot(connection: sqlite3.Connection, read: Callable[[sqlite3.Connection], T]) -> T:
+        """read() in one read transaction: every statement, and the bitmaps, see one snapshot."""
+        connection.execute("BEGIN")
+        try:
+            return read(connection)
+        finally:
+            connection.execute("COMMIT")
+
+    def _synced_bitmaps(self, connection: sqlite3.Connection, generation: int) -> DocumentBitmaps:
+        if self._bitmaps is None:
+            self._bitmaps = DocumentBitmaps()
+        try:
+            self._bitmaps.sync(connection, generation)
+        except BaseException:
+            # Half applied: loaded again by the next query.
+            self._bitmaps = None
+            raise
+        return self._bitmaps
 
     def _in_transaction(self, connection: sqlite3.Connection, work: Callable[[], None]) -> None:
         connection.execute("BEGIN IMMEDIATE")
@@ -462,7 +498,10 @@ class EmbeddedSearchIndex:
                 # of bound parameters.
                 where = f"{column} IN ({marks}) AND id NOT IN (SELECT value FROM json_each(?))"
                 arguments = [*values, json.dumps(list(keep))]
+                live = self._live(connection)
                 for generation in self._write_targets(connection):
+                    if generation == live:
+                        log_changes_where(connection, generation, where, arguments)
                     connection.execute(
                         f"DELETE FROM suggest_{generation} WHERE doc_rowid IN "
                         f"(SELECT rowid FROM docs_{generation} WHERE {where})",
@@ -581,11 +620,23 @@ class EmbeddedSearchIndex:
                 if query.group_by_parent and query.sort == "relevance":
                     kinds = ", ".join(f"'{kind.value}'" for kind in OWN_DOCUMENT_KINDS)
                     score += f" + (CASE WHEN d.kind IN ({kinds}) THEN {OWN_DOCUMENT_WEIGHT!r} ELSE 0.0 END)"
-            # What is counted: every matching document, or each parent once.
-            counted = "DISTINCT d.parent_id" if query.group_by_parent else "*"
-            total = connection.execute(f"SELECT count({counted}) FROM {source}{where}", params).fetchone()[0]
-            if query.limit == 0:
-                rows = []  # counts and facets only
+            # Totals and facets come from the bitmaps, at this transaction's snapshot; the text match
+            # is run once for them, as the rowids it matches.
+            bitmaps = self._synced_bitmaps(connection, generation)
+            visible = bitmaps.access(query.access)
+            text: BitMap | None = None
+            if plan is not None:
+                text = BitMap(
+                    rowid
+                    for (rowid,) in connection.execute(
+                        f"SELECT rowid FROM fts_{generation} WHERE fts_{generation} MATCH ?",
+                        (fts_match_expression(plan),),
+                    )
+                )
+            matched = bitmaps.matching(query, visible, text)
+            total = bitmaps.total(matched, query.group_by_parent)
+            if query.limit == 0 or not matched:
+                rows = []  # counts and facets only, or nothing to read
             elif query.group_by_parent:
                 # Each parent's documents ranked by the query's order; a page of parents ordered by their
                 # best document; then the best 1 + MORE_CANDIDATES documents of each parent on that page.
@@ -613,50 +664,51 @@ class EmbeddedSearchIndex:
                     f"ORDER BY {_order(query, plan is not None, 'd.')}, d.id LIMIT ? OFFSET ?",
                     [*score_params, *params, query.limit, query.offset],
                 ).fetchall()
-            hits: list[SearchHit] = []
-            for raw, row_score in rows:
-                document = SearchDocument.model_validate_json(raw)
-                hit = SearchHit(
+            highlighter = Highlighter(plan)
+
+            def hit_of(source: dict[str, Any], score: float) -> SearchHit:
+                document = SearchDocument.model_validate(source)
+                return SearchHit(
                     id=document.id,
                     kind=document.kind,
                     parent_id=document.parent_id,
-                    score=float(row_score),
+                    score=score,
                     document=document,
-                    highlights=hit_highlights(document, plan),
+                    highlights=highlighter.highlights(document.title, document.body),
                 )
-                if query.group_by_parent and hits and hits[-1].parent_id == hit.parent_id:
+
+            hits: list[SearchHit] = []
+            more: list[SearchHit] = []
+            for raw, row_score in rows:
+                source = json.loads(raw)
+                if query.group_by_parent and hits and hits[-1].parent_id == source["parent_id"]:
                     # Rows come best first within each parent: the first is the hit, the rest candidates
-                    # for its `more`.
-                    hits[-1].more.append(hit)
-                else:
-                    hits.append(hit)
-            for hit in hits:
-                hit.more = further_matches(hit, hit.more)
-            facets: dict[str, list[FacetValue]] = {}
-            for field in query.facets:
+                    # for its `more`, validated and highlighted only when kept.
+                    if len(more) < MORE_PER_HIT and worth_more(
+                        hits[-1].id, source, lambda body: highlighter.body(body) is not None
+                    ):
+                        more.append(hit_of(source, float(row_score)))
+                    continue
+                if hits:
+                    hits[-1].more = further_matches(hits[-1], more)
+                    more = []
+                hits.append(hit_of(source, float(row_score)))
+            if hits:
+                hits[-1].more = further_matches(hits[-1], more)
+            facets = {
                 # Counted under every filter but the field's own (SearchQuery.without_filter_on).
-                facet_where, facet_params = (
-                    conditions(query.without_filter_on(field)) if query.filters_on(field) else (where, params)
+                field: bitmaps.facet(
+                    field,
+                    bitmaps.matching(query.without_filter_on(field), visible, text)
+                    if query.filters_on(field)
+                    else matched,
+                    query.group_by_parent,
                 )
-                if field == "tags":
-                    value_sql = (
-                        f"SELECT json_each.value AS value, d.parent_id AS parent_id "
-                        f"FROM {source} JOIN json_each(d.tags){facet_where}"
-                    )
-                else:
-                    value_sql = (
-                        f"SELECT d.{field} AS value, d.parent_id AS parent_id FROM {source}{facet_where}"
-                    )
-                counts = connection.execute(
-                    f"SELECT value, count({'DISTINCT parent_id' if query.group_by_parent else '*'}) AS n "
-                    f"FROM ({value_sql}) WHERE value IS NOT NULL "
-                    "GROUP BY value ORDER BY n DESC, value LIMIT 50",
-                    facet_params,
-                ).fetchall()
-                facets[field] = [FacetValue(value=str(value), count=int(n)) for value, n in counts]
+                for field in query.facets
+            }
             return SearchResult(total=int(total), hits=hits, facets=facets)
 
-        return await self._run(read)
+        return await self._run(lambda connection: self._in_snapshot(connection, read))
 
     async def suggest(self, prefix: str, access: AccessFilter, *, limit: int = 10) -> list[Suggestion]:
         prefixes = suggest_prefixes(prefix)
@@ -748,6 +800,7 @@ class EmbeddedSearchIndex:
 
     async def close(self) -> None:
         with self._lock:
+            self._bitmaps = None
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -27,7 +28,8 @@ def _needles(plan: TextPlan) -> list[str]:
     return sorted((word for word in words if word.strip()), key=len, reverse=True)
 
 
-def _pattern(needles: list[str]) -> re.Pattern[str] | None:
+@functools.lru_cache(maxsize=256)
+def _pattern(needles: tuple[str, ...]) -> re.Pattern[str] | None:
     if not needles:
         return None
     parts = []
@@ -89,7 +91,7 @@ def highlight(
     # NFKC can change lengths; fall back to a plain lowercase search when it does.
     haystack = folded if len(folded) == len(text) else text.lower()
     spans: list[tuple[int, int]] = []
-    pattern = _pattern(_needles(plan))
+    pattern = _pattern(tuple(_needles(plan)))
     if pattern is not None:
         spans.extend(match.span() for match in pattern.finditer(haystack) if match.end() > match.start())
     if pinyin:
@@ -118,10 +120,24 @@ def highlight(
 
 def hit_highlights(document: SearchDocument, plan: TextPlan | None) -> dict[str, str]:
     """SearchHit.highlights: the whole title and a body snippet, each only when it has a match."""
-    if plan is None:
-        return {}
-    found = {
-        "title": highlight(document.title, plan, max_chars=None, pinyin=True),
-        "body": highlight(document.body, plan),
-    }
-    return {field: snippet for field, snippet in found.items() if snippet is not None}
+    return Highlighter(plan).highlights(document.title, document.body)
+
+
+class Highlighter:
+    """The highlights of one query's hits: the pages and cues of a resource carry its title, so each
+    distinct title is highlighted once (its pinyin read once), not once per hit."""
+
+    def __init__(self, plan: TextPlan | None) -> None:
+        self.plan = plan
+        self._titles: dict[str, str | None] = {}
+
+    def body(self, text: str) -> str | None:
+        return highlight(text, self.plan) if self.plan is not None else None
+
+    def highlights(self, title: str, body: str) -> dict[str, str]:
+        if self.plan is None:
+            return {}
+        if title not in self._titles:
+            self._titles[title] = highlight(title, self.plan, max_chars=None, pinyin=True)
+        found = {"title": self._titles[title], "body": self.body(body)}
+        return {field: snippet for field, snippet in found.items() if snippet is not None}

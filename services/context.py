@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch
+from elasticsearch.serializer import OrjsonSerializer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from search.elastic import ElasticsearchSearchIndex
@@ -86,6 +87,9 @@ def elasticsearch_options(settings: Settings) -> dict[str, Any]:
         "request_timeout": 10,
         "max_retries": 2,
         "retry_on_timeout": True,
+        # orjson parses Elasticsearch's answers (hits with their stored documents, aggregations) and
+        # writes queries several times faster than the standard library's json.
+        "serializer": OrjsonSerializer(),
     }
     if settings.elasticsearch_api_key.get_secret_value():
         options["api_key"] = settings.elasticsearch_api_key.get_secret_value()

@@ -1,4 +1,8 @@
-"""Request-scoped dependencies, injected as Annotated aliases."""
+"""Request-scoped dependencies, injected as Annotated aliases.
+
+Dependencies that do no I/O are `async def` all the same: FastAPI runs a plain `def` dependency in
+its thread pool, a thread hop on every request for returning an attribute.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from storage.blobs.base import BlobStore
 logger = logging.getLogger(__name__)
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
 
@@ -50,15 +54,15 @@ async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
             raise
 
 
-def get_settings(context: ContextDep) -> Settings:
+async def get_settings(context: ContextDep) -> Settings:
     return context.settings
 
 
-def get_blob_store(context: ContextDep) -> BlobStore:
+async def get_blob_store(context: ContextDep) -> BlobStore:
     return context.blob_store
 
 
-def get_search_index(context: ContextDep) -> SearchIndex:
+async def get_search_index(context: ContextDep) -> SearchIndex:
     return context.search_index
 
 

@@ -12,7 +12,7 @@ from services.authz import Principal
 from services.deps import SessionDep, SettingsDep
 from services.errors import Unauthorized
 from services.identity.browser import SAFE_METHODS, SESSION_COOKIE, check_csrf_header
-from services.identity.repository import RevokedTokenRepository, UserRepository
+from services.identity.repository import UserRepository
 from services.identity.tokens import read_access_token
 from services.settings import Settings
 from storage.models.identity import User
@@ -27,11 +27,9 @@ async def user_for_token(session: AsyncSession, settings: Settings, token: str) 
     claims = read_access_token(token, settings)
     if claims is None:
         return None
-    user = await UserRepository(session).get(claims.user_id)
-    if user is None or not user.is_active or user.token_version != claims.version:
-        return None
-    # Signed out: the token still verifies, but the server has ended it.
-    if claims.token_id is not None and await RevokedTokenRepository(session).is_revoked(claims.token_id):
+    # Signed out: the token still verifies, but the server has ended it (read with the user, one query).
+    user, revoked = await UserRepository(session).get_with_revocation(claims.user_id, claims.token_id)
+    if user is None or not user.is_active or user.token_version != claims.version or revoked:
         return None
     return user
 
@@ -66,7 +64,7 @@ def presented_token(request: Request, bearer: str | None) -> str | None:
     return bearer if bearer is not None else request.cookies.get(SESSION_COOKIE)
 
 
-def get_presented_token(
+async def get_presented_token(
     request: Request, bearer: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> str | None:
     return presented_token(request, bearer)
@@ -84,11 +82,11 @@ async def get_current_user(user: OptionalUser) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def get_principal(user: CurrentUser) -> Principal:
+async def get_principal(user: CurrentUser) -> Principal:
     return Principal.of(user)
 
 
-def get_optional_principal(user: OptionalUser) -> Principal | None:
+async def get_optional_principal(user: OptionalUser) -> Principal | None:
     return Principal.of(user) if user else None
 
 

@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, literal, select, union_all
+from sqlalchemy import delete, literal, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.identity import PublicationStatus, School, Visibility
 from storage.models.research import Topic
 from storage.models.resources import Resource
-from storage.models.search import SynonymGroup
+from storage.models.search import SearchOutbox, SynonymGroup
 
 
 class SynonymRepository:
@@ -24,6 +24,27 @@ class SynonymRepository:
         return list(
             (await self.session.scalars(select(SynonymGroup).order_by(SynonymGroup.created_at))).all()
         )
+
+    async def all_terms(self) -> list[list[str]]:
+        """The groups' terms only, oldest first: what every search reads, without loading entities."""
+        rows = await self.session.execute(select(SynonymGroup.terms).order_by(SynonymGroup.created_at))
+        return [list(terms) for (terms,) in rows]
+
+    async def terms_and_pending(self) -> tuple[list[list[str]], bool]:
+        """The groups' terms, and whether any change still waits in the search outbox, in one query:
+        every search needs both before it asks the index."""
+        anchor = select(literal(1).label("one")).subquery()
+        pending = select(SearchOutbox.id).exists().label("pending")
+        rows = (
+            await self.session.execute(
+                select(pending, SynonymGroup.terms)
+                .select_from(anchor)
+                .outerjoin(SynonymGroup, true())
+                .order_by(SynonymGroup.created_at)
+            )
+        ).all()
+        terms = [list(row.terms) for row in rows if row.terms is not None]
+        return terms, bool(rows[0].pending)
 
     def add(self, group: SynonymGroup) -> SynonymGroup:
         self.session.add(group)

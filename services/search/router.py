@@ -54,7 +54,7 @@ async def search(
             "then over resources. none: every matching document is a hit of its own."
         ),
     ] = "resource",
-) -> SearchResponse:
+) -> Response:
     """Resources, document pages and subtitle cues this user may open, with facets and highlights.
 
     Filters given several times are alternatives (subject=语文&subject=数学); different filters combine.
@@ -88,7 +88,10 @@ async def search(
         limit=limit,
         group_by_parent=group == "resource",
     )
-    return await service.search(session, index, principal, request)
+    found = await service.search(session, index, principal, request)
+    # Serialized once, by pydantic's own JSON writer: returned as the model, FastAPI would validate the
+    # whole response again against response_model first.
+    return Response(content=found.model_dump_json(), media_type="application/json")
 
 
 @router.get("/suggest", response_model=list[SuggestionRead])

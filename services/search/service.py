@@ -4,12 +4,17 @@ The index applies the read rule inside the query, but the index may lag the data
 drained a moment after each change, longer while the backend is away). So before a page of hits or
 suggestions goes out, the resources and topics it names are read back from the database in one
 query and checked again (exists, readable by this caller now, status): whatever fails is dropped and
-logged. A stale index then costs recall for a moment, never a leak.
+logged. A stale index then costs recall for a moment, never a leak. A search skips that re-check
+when the outbox was empty as it began (read in the same query as the synonyms): every change
+committed before then had reached the index, so the index cannot be behind what the database allowed
+at the search's start.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -105,25 +110,63 @@ def normalized_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 async def synonym_groups(session: AsyncSession) -> list[list[str]]:
-    district = [group.terms for group in await SynonymRepository(session).all()]
-    return merge_groups(default_synonym_groups(), district)
+    """The built-in groups merged with the district's, read on every search (so a change applies to the
+    next search on every replica); the merge, the same for the same groups, is done once per process."""
+    return with_built_in(await SynonymRepository(session).all_terms())
+
+
+def with_built_in(district: list[list[str]]) -> list[list[str]]:
+    return [list(group) for group in _merged_with_built_in(tuple(tuple(terms) for terms in district))]
+
+
+@functools.lru_cache(maxsize=32)
+def _merged_with_built_in(district: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(group) for group in merge_groups(default_synonym_groups(), district))
+
+
+# School names by id, the school facet's labels, kept per process for SCHOOL_NAMES_TTL_S: a renamed
+# school's label may show its old name that long (labels only: nothing is filtered or allowed by them).
+SCHOOL_NAMES_TTL_S = 60.0
+_SCHOOL_NAMES: dict[uuid.UUID, tuple[str, float]] = {}
+_SCHOOL_NAMES_KEPT = 10_000
+
+
+async def school_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    now = time.monotonic()
+    missing = [
+        school_id
+        for school_id in ids
+        if school_id not in _SCHOOL_NAMES or now - _SCHOOL_NAMES[school_id][1] > SCHOOL_NAMES_TTL_S
+    ]
+    if missing:
+        if len(_SCHOOL_NAMES) + len(missing) > _SCHOOL_NAMES_KEPT:
+            _SCHOOL_NAMES.clear()
+        found = await FacetLabelRepository(session).school_names(missing)
+        for school_id in missing:
+            if school_id in found:
+                _SCHOOL_NAMES[school_id] = (found[school_id], now)
+            else:
+                _SCHOOL_NAMES.pop(school_id, None)
+    return {school_id: _SCHOOL_NAMES[school_id][0] for school_id in ids if school_id in _SCHOOL_NAMES}
 
 
 def _location(document: SearchDocument) -> MatchLocation:
+    # Built with model_construct (here and below): the values come typed from validated documents,
+    # and validating every match of a page again cost more than the rest of the conversion.
     content = (
         f"/api/v1/resources/{document.parent_id}/files/{document.file_id}/content"
         if document.file_id
         else None
     )
     if document.kind == DocKind.file_page:
-        return MatchLocation(
+        return MatchLocation.model_construct(
             where="page",
             file_id=uuid.UUID(document.file_id) if document.file_id else None,
             page=document.page,
             open_url=f"{content}#page={document.page}" if content else None,
         )
     if document.kind in (DocKind.video_cue, DocKind.screen_text):
-        return MatchLocation(
+        return MatchLocation.model_construct(
             where="cue" if document.kind == DocKind.video_cue else "screen",
             file_id=uuid.UUID(document.file_id) if document.file_id else None,
             start_s=document.start_s,
@@ -135,8 +178,10 @@ def _location(document: SearchDocument) -> MatchLocation:
     if document.kind == DocKind.post:
         post_id = _post_id(document)
         anchor = f"#post-{post_id}" if post_id else ""
-        return MatchLocation(where="post", open_url=f"/api/v1/topics/{document.parent_id}{anchor}")
-    return MatchLocation(where="resource")
+        return MatchLocation.model_construct(
+            where="post", open_url=f"/api/v1/topics/{document.parent_id}{anchor}"
+        )
+    return MatchLocation.model_construct(where="resource")
 
 
 def _post_id(document: SearchDocument) -> uuid.UUID | None:
@@ -147,7 +192,7 @@ def _post_id(document: SearchDocument) -> uuid.UUID | None:
 
 def _match(hit: SearchHit) -> SearchMatchRead:
     document = hit.document
-    return SearchMatchRead(
+    return SearchMatchRead.model_construct(
         id=hit.id,
         kind=hit.kind,
         resource_id=None if hit.kind == DocKind.post else uuid.UUID(document.parent_id),
@@ -178,7 +223,7 @@ def _match(hit: SearchHit) -> SearchMatchRead:
 
 
 def _hit(hit: SearchHit) -> SearchHitRead:
-    return SearchHitRead(**dict(_match(hit)), more=[_match(other) for other in hit.more])
+    return SearchHitRead.model_construct(**dict(_match(hit)), more=[_match(other) for other in hit.more])
 
 
 def _parent(kind: DocKind, parent_id: str) -> tuple[str, uuid.UUID] | None:
@@ -223,6 +268,10 @@ async def still_readable(
 async def search(
     session: AsyncSession, index: SearchIndex, principal: Principal | None, request: SearchRequest
 ) -> SearchResponse:
+    # Read before the index is asked: with nothing waiting in the outbox then, the index holds every
+    # change committed before this search began, so its hits are what the database allows (as of then)
+    # and the re-check below is skipped; otherwise hits are checked against the database.
+    district_synonyms, pending = await SynonymRepository(session).terms_and_pending()
     query = SearchQuery(
         text=request.text,
         filters=normalized_filters(request.filters),
@@ -232,7 +281,7 @@ async def search(
         offset=request.offset,
         limit=request.limit,
         facets=list(SEARCH_FACETS),
-        synonym_groups=await synonym_groups(session),
+        synonym_groups=with_built_in(district_synonyms),
         group_by_parent=request.group_by_parent,
         forgiving=True,
     )
@@ -241,11 +290,13 @@ async def search(
             result = await index.search(query)
     except SearchUnavailable as exc:
         raise _unavailable(exc) from exc
-    hits = await still_readable(
-        session, principal, result.hits, lambda hit: (hit.kind, hit.document.parent_id), "hits"
-    )
+    hits = result.hits
+    if pending:
+        hits = await still_readable(
+            session, principal, hits, lambda hit: (hit.kind, hit.document.parent_id), "hits"
+        )
     school_ids = [uuid.UUID(value.value) for value in result.facets.get("school_id", [])]
-    names = await FacetLabelRepository(session).school_names(school_ids)
+    names = await school_names(session, school_ids)
     facets = {
         name: [
             FacetCount(

@@ -1,0 +1,317 @@
+"""The embedded index's documents as compressed bitmaps, for filters, the read rule, totals and facets.
+
+Counting facets in SQL scanned every matching row once per facet (ten facets: ten scans, each
+repeating the text match). Here each process keeps, per live generation, a roaring bitmap of document
+rowids per facet value and per value of the fields the read rule looks at (owner, visibility, status,
+school), and an array of each single-valued field's value codes and of each document's parent. A
+query's filters and read rule are then unions and intersections of bitmaps; its facet counts are
+bincounts over the matching rowids (documents) or over their distinct (parent, value) pairs (parents):
+exact, as the SQL counts were.
+
+The bitmaps follow the index's writes through a change log every writer appends to in the same
+transaction (`changes_<generation>`: the rowids written or deleted, in order), whichever process
+wrote: before each query a reader applies the entries after the last one it saw, re-reading those
+rows. A new live generation (rebuild, schema upgrade) or a log trimmed past what a reader saw means a
+full load from the documents table.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pyroaring import BitMap
+
+from search.documents import FACET_FIELDS, OWN_DOCUMENT_KINDS, AccessFilter, FacetValue, SearchQuery
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+# Facet fields holding one value per document (tags hold a list).
+SINGLE_FIELDS = tuple(name for name in FACET_FIELDS if name != "tags")
+# Fields the read rule looks at beside school_id (a facet field already).
+ACCESS_FIELDS = ("owner_id", "visibility", "status")
+_CODED = (*SINGLE_FIELDS, *ACCESS_FIELDS)
+# The change log keeps this many entries; a reader further behind loads everything again.
+CHANGES_KEPT = 50_000
+# More changes than this since a reader's last query: a full load is cheaper than applying them.
+MAX_CHANGES_APPLIED = 20_000
+FACET_SIZE = 50
+
+
+def changes_table(generation: int) -> str:
+    return f"changes_{generation}"
+
+
+def create_changes_table(connection: sqlite3.Connection, generation: int) -> None:
+    connection.execute(
+        f"CREATE TABLE IF NOT EXISTS {changes_table(generation)} "
+        "(seq INTEGER PRIMARY KEY AUTOINCREMENT, doc_rowid INTEGER NOT NULL)"
+    )
+
+
+def log_changes(connection: sqlite3.Connection, generation: int, rowids: Iterable[int]) -> None:
+    """Record rowids written or deleted in the live generation (in the writer's transaction)."""
+    table = changes_table(generation)
+    connection.executemany(f"INSERT INTO {table} (doc_rowid) VALUES (?)", [(rowid,) for rowid in rowids])
+    connection.execute(
+        f"DELETE FROM {table} WHERE seq <= (SELECT max(seq) FROM {table}) - ?", (CHANGES_KEPT,)
+    )
+
+
+def log_changes_where(
+    connection: sqlite3.Connection, generation: int, where: str, params: Sequence[Any]
+) -> None:
+    """Record the rowids of documents about to be deleted by `where` (over the documents table)."""
+    table = changes_table(generation)
+    connection.execute(
+        f"INSERT INTO {table} (doc_rowid) SELECT rowid FROM docs_{generation} WHERE {where}", params
+    )
+    connection.execute(
+        f"DELETE FROM {table} WHERE seq <= (SELECT max(seq) FROM {table}) - ?", (CHANGES_KEPT,)
+    )
+
+
+def _numpy() -> Any:
+    # Imported on first use: only the embedded backend needs it, and only once searched.
+    import numpy
+
+    return numpy
+
+
+def _rowids(bitmap: BitMap) -> npt.NDArray[np.uint32]:
+    numpy = _numpy()
+    rowids: npt.NDArray[np.uint32] = numpy.frombuffer(bitmap.to_array(), dtype=numpy.uint32)
+    return rowids
+
+
+def _bitmap(values: Any) -> BitMap:
+    return BitMap(array.array("I", values.astype("uint32").tobytes()))
+
+
+@dataclass
+class _Coded:
+    """One single-valued field: value codes per rowid (0 = none), and a bitmap per value."""
+
+    codes: Any  # numpy int32 array indexed by rowid
+    values: list[str | None] = field(default_factory=lambda: [None])
+    index: dict[str, int] = field(default_factory=dict)
+    bitmaps: dict[str, BitMap] = field(default_factory=dict)
+
+    def code(self, value: str | None) -> int:
+        if value is None:
+            return 0
+        code = self.index.get(value)
+        if code is None:
+            code = self.index[value] = len(self.values)
+            self.values.append(value)
+        return code
+
+
+_ROW_COLUMNS = ("rowid", "parent_id", *(name for name in _CODED), "tags")
+
+
+class DocumentBitmaps:
+    """One process's bitmaps of one generation; used under the index's connection lock only."""
+
+    def __init__(self) -> None:
+        self.generation: int | None = None
+        self.seq = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        numpy = _numpy()
+        self.present = BitMap()
+        self.fields = {name: _Coded(numpy.zeros(0, dtype=numpy.int32)) for name in _CODED}
+        self.tags: dict[str, BitMap] = {}
+        self.parents: dict[str, int] = {}
+        self.parent_of = numpy.zeros(0, dtype=numpy.int32)
+
+    # -- keeping up with the index ----------------------------------------------------------------
+
+    def sync(self, connection: sqlite3.Connection, generation: int) -> None:
+        """Bring the bitmaps up to the connection's current snapshot (call inside its read transaction)."""
+        table = changes_table(generation)
+        if self.generation != generation:
+            self._load(connection, generation)
+            return
+        latest = int(connection.execute(f"SELECT coalesce(max(seq), 0) FROM {table}").fetchone()[0])
+        if latest == self.seq:
+            return
+        if latest < self.seq:
+            # Not the log this process followed (the index file was replaced): start again.
+            self._load(connection, generation)
+            return
+        rows = connection.execute(
+            f"SELECT seq, doc_rowid FROM {table} WHERE seq > ? ORDER BY seq LIMIT ?",
+            (self.seq, MAX_CHANGES_APPLIED + 1),
+        ).fetchall()
+        if rows[0][0] != self.seq + 1 or len(rows) > MAX_CHANGES_APPLIED:
+            # Trimmed past what this process saw, or too many to apply one by one.
+            self._load(connection, generation)
+            return
+        touched = BitMap(rowid for _, rowid in rows)
+        self._remove(touched)
+        self._add_rows(
+            connection.execute(
+                f"SELECT {', '.join(_ROW_COLUMNS)} FROM docs_{generation} "
+                "WHERE rowid IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(touched)),),
+            )
+        )
+        self.seq = rows[-1][0]
+
+    def _load(self, connection: sqlite3.Connection, generation: int) -> None:
+        self._reset()
+        self.generation = generation
+        self.seq = int(
+            connection.execute(f"SELECT coalesce(max(seq), 0) FROM {changes_table(generation)}").fetchone()[0]
+        )
+        self._add_rows(connection.execute(f"SELECT {', '.join(_ROW_COLUMNS)} FROM docs_{generation}"))
+
+    def _remove(self, rowids: BitMap) -> None:
+        numpy = _numpy()
+        indexes = _rowids(rowids)
+        indexes = indexes[indexes < len(self.parent_of)]
+        for coded in self.fields.values():
+            for code in numpy.unique(coded.codes[indexes]):
+                value = coded.values[int(code)]
+                if value is not None:
+                    coded.bitmaps[value] -= rowids
+            coded.codes[indexes] = 0
+        for bitmap in self.tags.values():
+            bitmap -= rowids
+        self.present -= rowids
+
+    def _grow(self, size: int) -> None:
+        numpy = _numpy()
+        if size <= len(self.parent_of):
+            return
+        size = max(size, 2 * len(self.parent_of), 1024)
+        for coded in self.fields.values():
+            coded.codes = numpy.concatenate(
+                [coded.codes, numpy.zeros(size - len(coded.codes), dtype=numpy.int32)]
+            )
+        self.parent_of = numpy.concatenate(
+            [self.parent_of, numpy.zeros(size - len(self.parent_of), dtype=numpy.int32)]
+        )
+
+    def _add_rows(self, rows: Iterable[Sequence[Any]]) -> None:
+        numpy = _numpy()
+        rows = list(rows)
+        if not rows:
+            return
+        rowids = numpy.fromiter((row[0] for row in rows), dtype=numpy.int64, count=len(rows))
+        self._grow(int(rowids.max()) + 1)
+        parents = self.parents
+        self.parent_of[rowids] = [parents.setdefault(row[1], len(parents)) for row in rows]
+        for offset, name in enumerate(_CODED, start=2):
+            coded = self.fields[name]
+            codes = numpy.fromiter(
+                (coded.code(None if row[offset] is None else str(row[offset])) for row in rows),
+                dtype=numpy.int32,
+                count=len(rows),
+            )
+            coded.codes[rowids] = codes
+            order = numpy.argsort(codes, kind="stable")
+            sorted_codes = codes[order]
+            starts = numpy.flatnonzero(numpy.diff(sorted_codes, prepend=-1))
+            ends = [*starts[1:], len(order)]
+            for start, end in zip(starts, ends, strict=True):
+                value = coded.values[int(sorted_codes[start])]
+                if value is None:
+                    continue
+                added = _bitmap(rowids[order[start:end]])
+                existing = coded.bitmaps.get(value)
+                if existing is None:
+                    coded.bitmaps[value] = added
+                else:
+                    existing |= added
+        tag_rows: dict[str, list[int]] = {}
+        for row in rows:
+            for tag in json.loads(row[-1]):
+                tag_rows.setdefault(str(tag), []).append(row[0])
+        for tag, tagged in tag_rows.items():
+            self.tags.setdefault(tag, BitMap()).update(tagged)
+        self.present |= _bitmap(rowids)
+
+    # -- queries ----------------------------------------------------------------------------------
+
+    def _values(self, name: str) -> dict[str, BitMap]:
+        return self.tags if name == "tags" else self.fields[name].bitmaps
+
+    def _any(self, name: str, values: Iterable[str]) -> BitMap:
+        bitmaps = self._values(name)
+        return BitMap.union(BitMap(), *(bitmaps[value] for value in values if value in bitmaps))
+
+    def access(self, access: AccessFilter) -> BitMap:
+        """The documents the read rule lets this reader see (search.embedded._where, as bitmaps)."""
+        if access.see_everything:
+            return self.present
+        visibility = self.fields["visibility"].bitmaps
+        empty = BitMap()
+        not_private = self.present - visibility.get("private", empty)
+        schools = self.fields["school_id"].bitmaps
+        own_school = schools.get(access.school_id, empty) if access.school_id else empty
+        visible = self._any("owner_id", [access.user_id or ""])
+        if access.whole_district:
+            visible |= not_private
+        elif access.whole_school and access.school_id:
+            visible |= own_school & not_private
+        published = visibility.get("school", empty) & own_school
+        published |= self._any("visibility", access.published_visibilities)
+        visible |= self.fields["status"].bitmaps.get("published", empty) & published
+        return visible
+
+    def matching(self, query: SearchQuery, access: BitMap, text: BitMap | None) -> BitMap:
+        """The documents a query matches: its text (rowids the full-text match gave), filters, kinds."""
+        result = access if text is None else access & text
+        for name, values in query.filters.items():
+            if values:
+                if name not in FACET_FIELDS:
+                    raise ValueError(f"cannot filter on {name!r}")
+                result = result & self._any(name, values)
+        if query.kinds:
+            result = result & self._any("kind", [kind.value for kind in query.kinds])
+        if query.own_documents_only:
+            result = result & self._any("kind", [kind.value for kind in OWN_DOCUMENT_KINDS])
+        return result
+
+    def total(self, matched: BitMap, grouped: bool) -> int:
+        if not grouped:
+            return len(matched)
+        return len(_numpy().unique(self.parent_of[_rowids(matched)]))
+
+    def facet(self, name: str, matched: BitMap, grouped: bool) -> list[FacetValue]:
+        """Counts per value of `name` over the matched documents (grouped: the distinct parents having
+        a matched document with that value), most first, then by value; at most FACET_SIZE."""
+        numpy = _numpy()
+        counts: list[tuple[str, int]] = []
+        if name == "tags":
+            for tag, bitmap in self.tags.items():
+                count = matched.intersection_cardinality(bitmap)
+                if count and grouped:
+                    count = len(numpy.unique(self.parent_of[_rowids(matched & bitmap)]))
+                if count:
+                    counts.append((tag, int(count)))
+        else:
+            coded = self.fields[name]
+            rowids = _rowids(matched)
+            codes = coded.codes[rowids]
+            if grouped:
+                width = numpy.int64(len(coded.values))
+                pairs = numpy.unique(self.parent_of[rowids].astype(numpy.int64) * width + codes)
+                codes = pairs % width
+            tally = numpy.bincount(codes, minlength=len(coded.values))
+            counts = [
+                (value, int(tally[code]))
+                for code, value in enumerate(coded.values)
+                if value is not None and code < len(tally) and tally[code]
+            ]
+        counts.sort(key=lambda item: (-item[1], item[0]))
+        return [FacetValue(value=value, count=count) for value, count in counts[:FACET_SIZE]]
