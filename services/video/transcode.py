@@ -238,7 +238,10 @@ class _Output:
         if frame is None:
             self.container.mux(self.video.encode(None))
             return
-        scaled = frame.reformat(
+        # Through the rendition's own reformatter: frame.reformat would make a new one (and a new
+        # swscale context) for every frame and rendition, which cost twice the scaling itself.
+        scaled = self.scaler.reformat(
+            frame,
             width=self.rendition.width,
             height=self.rendition.height,
             format="yuv420p",
