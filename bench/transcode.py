@@ -176,8 +176,14 @@ PLAYBACK_PROBE = """
     if (first === null && video.currentTime > 0 && !video.paused && onWanted) first = now;
     if (first !== null && now - first >= watch * 1000) {
       if (waitingSince !== null) stalled += now - waitingSince;
+      // What the link carried before the first frame, for --timings.
+      const entries = performance.getEntriesByType('navigation');
+      const loads = entries.concat(performance.getEntriesByType('resource'))
+        .filter((entry) => entry.startTime < first)
+        .map((entry) => [entry.name.replace(location.origin, '').split('?')[0].slice(-60),
+                         Math.round(entry.startTime), Math.round(entry.responseEnd), entry.transferSize]);
       resolve({ first_frame_s: first / 1000, stalled_s: stalled / 1000, position_s: video.currentTime,
-                source: video.dataset.source, level: video.dataset.level || null });
+                source: video.dataset.source, level: video.dataset.level || null, loads });
       return;
     }
     if (video.paused && !video.ended && onWanted) {
@@ -190,7 +196,9 @@ PLAYBACK_PROBE = """
 """
 
 
-def playback_figures(workdir: Path, duration: float, watch: float, kbps: int) -> dict[str, Any]:
+def playback_figures(
+    workdir: Path, duration: float, watch: float, kbps: int, *, timings: bool = False
+) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     from tests.live import free_ports, start_api
@@ -265,11 +273,16 @@ def playback_figures(workdir: Path, duration: float, watch: float, kbps: int) ->
                 wanted = "original" if choice == "original" else "hls"
                 page.eval_on_selector("#lesson-video", f"video => {{ video.dataset.wanted = '{wanted}'; }}")
                 result = page.evaluate(PLAYBACK_PROBE, watch)
+                loads = result.pop("loads")
                 figures[choice] = {
                     key: round(value, 2) if isinstance(value, float) else value
                     for key, value in result.items()
                 }
                 print(f"playback {choice} at {kbps} kbit/s: {json.dumps(figures[choice])}", flush=True)
+                if timings:
+                    print("  loaded before the first frame (path, start ms, end ms, bytes):")
+                    for load in sorted(loads, key=lambda item: item[1]):
+                        print(f"    {load[0]:<60} {load[1]:>6} {load[2]:>6} {load[3]:>9}")
                 context.close()
             browser.close()
     finally:
@@ -287,6 +300,7 @@ def main() -> None:
     parser.add_argument("--watch", type=float, default=60.0, help="seconds of playback measured")
     parser.add_argument("--kbps", type=int, default=2000, help="emulated download throughput")
     parser.add_argument("--skip-transcode", action="store_true")
+    parser.add_argument("--timings", action="store_true", help="print what loaded before the first frame")
     parser.add_argument("--skip-playback", action="store_true")
     arguments = parser.parse_args()
     started = time.monotonic()
@@ -298,7 +312,9 @@ def main() -> None:
             transcoded = transcode_figures(workdir, arguments.duration)
         if not arguments.skip_playback:
             # The played clip outlasts the watch, so the end of the video is no stall.
-            played = playback_figures(workdir, arguments.watch + 10, arguments.watch, arguments.kbps)
+            played = playback_figures(
+                workdir, arguments.watch + 10, arguments.watch, arguments.kbps, timings=arguments.timings
+            )
     print(f"\ngoals ({time.monotonic() - started:.0f} s, load average {os.getloadavg()[0]:.1f}):")
     for codec, figures in transcoded.items():
         for ratio in ("cpu_ratio", "speed_ratio"):

@@ -35,15 +35,19 @@ async function fetchJson(url) {
   return response.json();
 }
 
+let hlsJs = null;
+
 function loadHlsJs() {
-  if (window.Hls) return Promise.resolve(window.Hls);
-  return new Promise((resolve, reject) => {
-    const script = document.createElement("script");
-    script.src = video.dataset.hlsJs;
-    script.onload = () => resolve(window.Hls);
-    script.onerror = reject;
-    document.head.append(script);
-  });
+  if (!hlsJs) {
+    hlsJs = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = video.dataset.hlsJs;
+      script.onload = () => resolve(window.Hls);
+      script.onerror = reject;
+      document.head.append(script);
+    });
+  }
+  return hlsJs;
 }
 
 /** Put the player on another source, keeping its position and whether it was playing. A seek asked
@@ -82,9 +86,9 @@ async function useSource(choice) {
         // No worker: the pages' policy allows no script from blob: URLs; transmuxing stays on the page.
         hls = new Hls({
           startPosition: position,
-          // Auto picks the start rung from a conservative estimate (500 kbit/s) rather than the
-          // playlist's first entry, then measures; a small player never pulls 1080p.
-          startLevel: -1,
+          // Auto starts on the master playlist's first rung, the lowest (startLevel -1 would fetch
+          // a first segment only to measure the link, then fetch it again), then measures; a small
+          // player never pulls 1080p.
           capLevelToPlayerSize: true,
           enableWorker: false,
         });
@@ -296,5 +300,7 @@ async function storyboard(board) {
 if (video && video.dataset.renditionsUrl) {
   video.dataset.originalSrc = video.getAttribute("src");
   video.dataset.source = "original";
+  // Fetched while the page asks for the ladder's status, not after: nearly every recording has one.
+  if (window.MediaSource || window.ManagedMediaSource) loadHlsJs().catch(() => {});
   follow().catch(loadMetadata);
 }
