@@ -97,7 +97,9 @@ async function useSource(choice) {
           showLevel();
         });
         hls.on(Hls.Events.MANIFEST_PARSED, () => {
-          hls.currentLevel = level;
+          // Nothing is buffered yet: a chosen rung is where loading starts. (currentLevel would
+          // switch "immediately", dropping the first segment being fetched and fetching it again.)
+          if (level >= 0) hls.loadLevel = level;
           resumeAfterSwitch(position, playing);
         });
         hls.loadSource(status.master_url);
