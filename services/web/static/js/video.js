@@ -302,7 +302,9 @@ async function storyboard(board) {
 if (video && video.dataset.renditionsUrl) {
   video.dataset.originalSrc = video.getAttribute("src");
   video.dataset.source = "original";
-  // Fetched while the page asks for the ladder's status, not after: nearly every recording has one.
-  if (window.MediaSource || window.ManagedMediaSource) loadHlsJs().catch(() => {});
+  // Fetched while the page asks for the ladder's status, not after: nearly every recording has one
+  // (not for a viewer who chose the original: it would compete with the original's first bytes).
+  const streams = window.MediaSource || window.ManagedMediaSource;
+  if (streams && localStorage.getItem(QUALITY_KEY) !== "original") loadHlsJs().catch(() => {});
   follow().catch(loadMetadata);
 }
