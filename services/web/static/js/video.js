@@ -7,7 +7,7 @@
 //
 // On a slow school link the first seconds decide: the page holds back the original (preload="none")
 // until it knows whether the ladder is ready, so the original's first megabytes do not compete with
-// hls.js and the first segments; hls.js starts on the rung its bandwidth estimate allows (never above
+// hls.js and the first segments; hls.js, fetched beside the status request, starts on the lowest rung (auto never above
 // the player's size), and the storyboard's sprite sheets wait until the lesson plays.
 
 import { clock } from "./api.js";
