@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from services.assignments.router import router as assignments_router
 from services.blob_links.router import router as blob_links_router
@@ -45,6 +44,7 @@ from services.web.pages import error_page
 from services.web.query import DropBlankPageQueryValues
 from services.web.router import router as web_router
 from services.web.showcase import router as showcase_pages_router
+from services.web.static_files import CompressedStaticFiles
 from services.web.templating import STATIC_DIR, STATIC_PREFIX
 from services.wiring import REGISTERED_MODULES
 
@@ -125,7 +125,7 @@ def create_app(
     app.include_router(library_pages_router)
     app.include_router(showcase_pages_router)
     app.include_router(collection_pages_router)
-    app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(STATIC_PREFIX, CompressedStaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

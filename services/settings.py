@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # How long a claimed job stays a worker's; a killed worker's jobs go to another one after this.
     # A live worker renews it three times per period while it works, so jobs may take longer.
     worker_lease_s: float = 600.0
+    # -- long jobs' lane (issue 14): transcodes run beside the batches, never inside one --
+    # Long jobs (transcodes) a worker runs at once, beside its batches of other jobs; 0: none (a
+    # worker that only serves documents and indexing, with transcoding left to other workers).
+    worker_long_job_slots: int = Field(default=1, ge=0, le=16)
 
     # Upload limits by what the bytes turn out to be (MiB).
     max_video_mb: int = 4096

@@ -142,6 +142,23 @@ class JobRepository:
         position = {job_id: number for number, job_id in enumerate(claimed)}
         return sorted(jobs.all(), key=lambda job: position[job.id])
 
+    async def give_back(self, job_id: uuid.UUID, worker_id: str) -> None:
+        """Queue a job this worker stopped before it finished (shutting down), its attempt not
+        counted: the next worker starts it afresh at once."""
+        now = utcnow()
+        await self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.locked_by == worker_id, Job.status == JobStatus.running)
+            .values(
+                status=JobStatus.queued,
+                attempts=Job.attempts - 1,  # counted when it was claimed
+                run_after=now,
+                locked_by=None,
+                locked_until=None,
+                updated_at=now,
+            )
+        )
+
     async def mark_succeeded(self, job_id: uuid.UUID, worker_id: str) -> None:
         now = utcnow()
         await self.session.execute(

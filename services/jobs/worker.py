@@ -11,6 +11,13 @@ leave search at once, not after the file ahead of it in the queue) run on a sche
 `run_forever` gives each an asyncio task that repeats it at once while it finds work, and every
 `search_outbox_interval_s` otherwise. Jobs run their slow parts in child processes or threads, so
 the event loop, and with it that task, stays free while they work.
+
+Long jobs (a kind registered with `long_running=True`: transcoding a 45-minute lesson) never share a
+batch with the others: a batch runs its jobs one after another, so a transcode would hold up the
+documents and indexing claimed with it. They have a lane of their own: `worker_long_job_slots`
+tasks, each claiming one long job at a time and running it beside the batches, its lease renewed
+for as long as it runs. Asked to stop, a worker puts the long jobs it is running back in the queue
+(the attempt not counted) for the next worker, rather than holding the shutdown for an hour.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import os
 import socket
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import timedelta
 from typing import Any
 
@@ -47,14 +54,18 @@ RENEWALS_PER_LEASE = 3
 
 JOB_HANDLERS: dict[str, JobHandler] = {}
 FAILURE_HOOKS: dict[str, FailureHook] = {}
+# Kinds run in the long-job lane, never in a batch (see the module's docstring).
+LONG_RUNNING_KINDS: set[str] = set()
 PERIODIC_TASKS: list[PeriodicTask] = []
 # Duties on a schedule of their own, never behind a job (see the module's docstring).
 OWN_SCHEDULE_TASKS: list[PeriodicTask] = []
 
 
-def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
+def job_handler(kind: str, *, long_running: bool = False) -> Callable[[JobHandler], JobHandler]:
     def register(function: JobHandler) -> JobHandler:
         JOB_HANDLERS[kind] = function
+        if long_running:
+            LONG_RUNNING_KINDS.add(kind)
         return function
 
     return register
@@ -84,6 +95,8 @@ class Worker:
         failure_hooks: dict[str, FailureHook] | None = None,
         periodic_tasks: list[PeriodicTask] | None = None,
         own_schedule_tasks: list[PeriodicTask] | None = None,
+        long_running: Collection[str] | None = None,
+        long_job_slots: int | None = None,
     ) -> None:
         self.context = context
         self.worker_id = worker_id or new_worker_id()
@@ -93,13 +106,22 @@ class Worker:
         self.failure_hooks = failure_hooks if failure_hooks is not None else FAILURE_HOOKS
         self.periodic_tasks = periodic_tasks if periodic_tasks is not None else PERIODIC_TASKS
         self.own_schedule_tasks = own_schedule_tasks if own_schedule_tasks is not None else OWN_SCHEDULE_TASKS
+        long_kinds = LONG_RUNNING_KINDS if long_running is None else long_running
+        self.long_kinds = [kind for kind in self.handlers if kind in long_kinds]
+        self.batch_kinds = [kind for kind in self.handlers if kind not in long_kinds]
+        self.long_job_slots = (
+            context.settings.worker_long_job_slots if long_job_slots is None else long_job_slots
+        )
         # Set while run_forever runs them in tasks of their own; run_once then leaves them alone.
         self._own_schedules_running = False
+        self._long_lanes_running = False
 
-    async def _claim(self) -> list[Job]:
+    async def _claim(self, kinds: list[str], limit: int) -> list[Job]:
+        if not kinds or limit <= 0:
+            return []
         async with self.context.sessionmaker() as session, session.begin():
             return await JobRepository(session).claim(
-                self.worker_id, limit=self.batch_size, lease=self.lease, kinds=list(self.handlers)
+                self.worker_id, limit=limit, lease=self.lease, kinds=kinds
             )
 
     async def _failed_for_good(self, session: AsyncSession, job: Job) -> None:
@@ -179,9 +201,15 @@ class Worker:
             except Exception:
                 logger.exception("periodic task %s failed", getattr(task, "__name__", task))
         done += await self._fail_abandoned()
-        jobs = await self._claim()
+        jobs = await self._claim(self.batch_kinds, self.batch_size)
         await self._run_batch(jobs)
-        return done + len(jobs)
+        done += len(jobs)
+        if not self._long_lanes_running:
+            # No lane of its own (run_until_idle): a long job after the batch, one per round.
+            long_jobs = await self._claim(self.long_kinds, min(1, self.long_job_slots))
+            await self._run_batch(long_jobs)
+            done += len(long_jobs)
+        return done
 
     async def run_until_idle(self, *, max_rounds: int = 1000) -> int:
         total = 0
@@ -200,6 +228,11 @@ class Worker:
             for task in self.own_schedule_tasks
         ]
         self._own_schedules_running = True
+        long_lanes = [
+            asyncio.create_task(self._long_lane(stop), name=f"long-jobs:{slot}")
+            for slot in range(self.long_job_slots if self.long_kinds else 0)
+        ]
+        self._long_lanes_running = bool(long_lanes)
         try:
             while not stop.is_set():
                 try:
@@ -213,12 +246,50 @@ class Worker:
                         await asyncio.wait_for(stop.wait(), interval)
         finally:
             self._own_schedules_running = False
-            if not stop.is_set():  # cancelled: the duties go too
-                for duty in own_schedules:
+            self._long_lanes_running = False
+            if not stop.is_set():  # cancelled: the duties and the long jobs go too
+                for duty in [*own_schedules, *long_lanes]:
                     duty.cancel()
-            # Asked to stop, a duty finishes the round it is in (a drain commits or rolls back whole).
-            await asyncio.gather(*own_schedules, return_exceptions=True)
+            # Asked to stop, a duty finishes the round it is in (a drain commits or rolls back whole),
+            # and a long job goes back to the queue.
+            await asyncio.gather(*own_schedules, *long_lanes, return_exceptions=True)
         logger.info("worker %s stopped", self.worker_id)
+
+    async def _long_lane(self, stop: asyncio.Event) -> None:
+        """One slot of the long-job lane: claims one long job at a time and runs it beside the
+        batches; a stop puts the job it runs back in the queue."""
+        interval = self.context.settings.worker_poll_interval_s
+        while not stop.is_set():
+            try:
+                jobs = await self._claim(self.long_kinds, 1)
+            except Exception:
+                logger.exception("long-job lane: claiming failed")
+                jobs = []
+            if not jobs:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval)
+                continue
+            running = asyncio.create_task(self._run_batch(jobs))
+            stopping = asyncio.create_task(stop.wait())
+            try:
+                await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
+                if not running.done():
+                    running.cancel()
+                    await asyncio.gather(running, return_exceptions=True)
+                    await self._give_back(jobs)
+            if running.done() and not running.cancelled() and running.exception() is not None:
+                logger.error("long-job lane: running a job failed", exc_info=running.exception())
+
+    async def _give_back(self, jobs: list[Job]) -> None:
+        try:
+            async with self.context.sessionmaker() as session, session.begin():
+                for job in jobs:
+                    await JobRepository(session).give_back(job.id, self.worker_id)
+        except Exception:
+            # Its lease runs out then, and another worker takes it over.
+            logger.warning("worker %s: giving long jobs back failed", self.worker_id, exc_info=True)
 
     async def _repeat(self, task: PeriodicTask, stop: asyncio.Event) -> None:
         interval = self.context.settings.search_outbox_interval_s

@@ -80,6 +80,28 @@ def _stored(renditions: VideoRenditions, name: str) -> str:
     return f"{renditions.blob_prefix}/{name}"
 
 
+async def _immutable_part(
+    store: BlobStoreDep,
+    renditions: VideoRenditions,
+    name: str,
+    *,
+    content_type: str,
+    range_header: str | None = None,
+    if_none_match: str | None = None,
+) -> Response:
+    """A stored part of the renditions (segment, storyboard sheet) with caching for good: its key
+    never gets other bytes, a new content gets a new prefix."""
+    response = await blob_response(
+        store,
+        _stored(renditions, name),
+        range_header=range_header,
+        if_none_match=if_none_match,
+        content_type=content_type,
+    )
+    response.headers["Cache-Control"] = IMMUTABLE
+    return response
+
+
 async def _text(store: BlobStoreDep, key: str) -> str:
     try:
         chunks = [chunk async for chunk in store.get(key)]
@@ -191,15 +213,14 @@ async def read_segment(
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     renditions = await _renditions(session, settings, principal, resource_id, file_id, share)
-    response = await blob_response(
+    return await _immutable_part(
         store,
-        _stored(renditions, f"{rendition}/{segment}"),
+        renditions,
+        f"{rendition}/{segment}",
+        content_type="video/mp2t",
         range_header=range_header,
         if_none_match=if_none_match,
-        content_type="video/mp2t",
     )
-    response.headers["Cache-Control"] = IMMUTABLE
-    return response
 
 
 @router.get("/storyboard.vtt", response_class=Response, responses=NOT_READY)
@@ -236,12 +257,6 @@ async def read_storyboard_sheet(
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     renditions = await _renditions(session, settings, principal, resource_id, file_id, share)
-    response = await blob_response(
-        store,
-        _stored(renditions, f"storyboard/{sheet}"),
-        range_header=None,
-        if_none_match=if_none_match,
-        content_type="image/jpeg",
+    return await _immutable_part(
+        store, renditions, f"storyboard/{sheet}", content_type="image/jpeg", if_none_match=if_none_match
     )
-    response.headers["Cache-Control"] = IMMUTABLE
-    return response

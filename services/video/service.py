@@ -208,7 +208,7 @@ async def _update(context: AppContext, renditions_id: uuid.UUID, **values: Any) 
         return True
 
 
-@job_handler(TRANSCODE_JOB)
+@job_handler(TRANSCODE_JOB, long_running=True)
 async def make_renditions(context: AppContext, payload: dict[str, Any]) -> None:
     renditions_id = uuid.UUID(payload["renditions_id"])
     found = await _current(context, renditions_id)

@@ -79,7 +79,7 @@ def test_the_hls_ladder_plays_and_quality_switches(browser: Browser, site: Site)
         "240p",
         "原画",
     ]
-    assert _source(page) == "hls"
+    page.wait_for_function("() => document.getElementById('lesson-video').dataset.source === 'hls'")
     # hls.js feeds the element through Media Source Extensions, starting at the #t= second.
     page.wait_for_function("() => document.getElementById('lesson-video').currentSrc.startsWith('blob:')")
     wait_for_video_time(page, 4.0)
@@ -128,3 +128,49 @@ def test_the_hls_ladder_plays_and_quality_switches(browser: Browser, site: Site)
     expect(teacher.locator("[data-stat='观看人数']")).to_have_text("1")
     expect(teacher.locator(".retention polyline")).to_be_attached()
     screenshot(teacher, site, "lesson-watch-stats")
+
+
+# Every text the status line under the player shows, in order (it is replaced as the page polls).
+_RECORD_STATUS_LINE = """
+window.statusTexts = [];
+new MutationObserver(() => {
+  const line = document.querySelector('[data-rendition-status]');
+  const text = line ? line.textContent : null;
+  if (text && window.statusTexts[window.statusTexts.length - 1] !== text) window.statusTexts.push(text);
+}).observe(document, { subtree: true, childList: true, characterData: true });
+"""
+_STATUS_LINE = re.compile(r"^正在(排队转码|转码 (\d{1,2})%)，原画可先播放$")
+
+
+def test_the_page_shows_how_far_the_transcode_got(browser: Browser, site: Site) -> None:
+    """While the ladder is made the original plays and a line says how far the transcode got; once
+    the ladder is ready the line gives way to the quality menu."""
+    with site.api("teacher") as api:
+        metadata = {"title": "认识钟表 第二课时", "resource_type": "lesson_record", "status": "published"}
+        # Long enough (1,500 frames) that the transcode is still queued or running as the page opens.
+        content = samples.video_bytes("mp4", duration_s=60.0, fps=25)
+        response = api.post(
+            "/api/v1/resources",
+            files={
+                "metadata": (None, json.dumps(metadata, ensure_ascii=False), "application/json"),
+                "file": ("第二课时.mp4", content),
+            },
+        )
+        response.raise_for_status()
+    page = signed_in_page(browser, site, "colleague")
+    page.add_init_script(_RECORD_STATUS_LINE)
+    page.goto(f"/resources/{response.json()['id']}")
+    line = page.locator("[data-rendition-status]")
+    expect(line).to_have_text(_STATUS_LINE)
+    expect(line).to_have_attribute("role", "status")
+    assert _source(page) == "original"  # it plays meanwhile
+    page.wait_for_function("() => document.getElementById('lesson-video').readyState >= 1")
+
+    expect(page.get_by_label("清晰度")).to_be_visible(timeout=PROCESSING_TIMEOUT_MS)
+    expect(line).to_have_count(0)
+    assert _source(page) == "hls"
+    texts: list[str] = page.evaluate("() => window.statusTexts")
+    assert texts and all(_STATUS_LINE.match(text) for text in texts), texts
+    matches = [_STATUS_LINE.match(text) for text in texts]
+    percents = [int(match.group(2)) for match in matches if match and match.group(2)]
+    assert percents == sorted(percents), texts  # it only ever moves on

@@ -145,7 +145,7 @@ async def own_connections(
         yield sessions
     finally:
         async with sessions() as session, session.begin():
-            await session.execute(delete(Job).where(Job.kind.in_(["long", "taken"])))
+            await session.execute(delete(Job).where(Job.kind.in_(["long", "taken", "transcode", "document"])))
         await engine.dispose()
 
 
@@ -337,3 +337,138 @@ async def test_a_batch_runs_in_the_order_its_jobs_were_queued(database: Database
     )
     await worker.run_until_idle()
     assert ran == list(range(8))
+
+
+async def test_a_long_job_runs_beside_the_batches_and_keeps_its_lease(
+    own_connections: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """A transcode claimed first must not hold up the documents queued after it: it has a lane of
+    its own, and its lease is renewed for as long as it runs."""
+    sessions = own_connections
+    documents: list[int] = []
+    transcoding = asyncio.Event()
+    may_finish = asyncio.Event()
+
+    async def transcode(_: AppContext, __: dict[str, Any]) -> None:
+        transcoding.set()
+        await may_finish.wait()
+
+    async def document(_: AppContext, payload: dict[str, Any]) -> None:
+        documents.append(payload["n"])
+
+    async with sessions() as session, session.begin():
+        long_job = JobRepository(session).add("transcode", {})
+    await asyncio.sleep(0.01)  # queued strictly before the documents
+    async with sessions() as session, session.begin():
+        for number in range(6):
+            JobRepository(session).add("document", {"n": number})
+    context = _context_on(sessions, tmp_path)
+    context.settings.worker_poll_interval_s = 0.1
+    lease = timedelta(seconds=0.6)
+    worker = Worker(
+        context,
+        lease=lease,
+        handlers={"transcode": transcode, "document": document},
+        periodic_tasks=[],
+        own_schedule_tasks=[],
+        long_running={"transcode"},
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run_forever(stop))
+    try:
+        await asyncio.wait_for(transcoding.wait(), 10)
+        for _ in range(100):
+            if len(documents) == 6:
+                break
+            await asyncio.sleep(0.1)
+        assert documents == list(range(6))  # all while the transcode still runs
+        # Held well past its lease: no other worker gets it.
+        await asyncio.sleep(2 * lease.total_seconds())
+        async with sessions() as session, session.begin():
+            assert (
+                await JobRepository(session).claim("rival", limit=1, lease=lease, kinds=["transcode"]) == []
+            )
+        may_finish.set()
+        for _ in range(100):
+            async with sessions() as session:
+                finished = await JobRepository(session).get(long_job.id)
+            assert finished is not None
+            if finished.status == JobStatus.succeeded:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+    assert finished is not None
+    assert (finished.status, finished.attempts) == (JobStatus.succeeded, 1)
+
+
+async def test_a_stopping_worker_gives_its_long_job_back_to_the_queue(
+    own_connections: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    sessions = own_connections
+    started = asyncio.Event()
+    cancelled: list[bool] = []
+
+    async def transcode(_: AppContext, __: dict[str, Any]) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    async with sessions() as session, session.begin():
+        job = JobRepository(session).add("transcode", {})
+    context = _context_on(sessions, tmp_path)
+    context.settings.worker_poll_interval_s = 0.1
+    worker = Worker(
+        context,
+        handlers={"transcode": transcode},
+        periodic_tasks=[],
+        own_schedule_tasks=[],
+        long_running={"transcode"},
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run_forever(stop))
+    await asyncio.wait_for(started.wait(), 10)
+    stop.set()
+    await asyncio.wait_for(running, 10)
+    async with sessions() as session:
+        again = await JobRepository(session).get(job.id)
+    assert again is not None
+    assert cancelled == [True]
+    # Queued for the next worker at once, the interrupted attempt not counted.
+    assert (again.status, again.attempts, again.locked_by) == (JobStatus.queued, 0, None)
+
+
+async def test_without_a_lane_of_its_own_a_long_job_still_runs_until_idle(
+    database: Database, tmp_path: Path
+) -> None:
+    ran: list[str] = []
+
+    async def record(_: AppContext, payload: dict[str, Any]) -> None:
+        ran.append(payload["kind"])
+
+    await enqueue(database, "transcode", {"kind": "transcode"})
+    await enqueue(database, "document", {"kind": "document"})
+    worker = Worker(
+        _context(database, tmp_path),
+        handlers={"transcode": record, "document": record},
+        periodic_tasks=[],
+        own_schedule_tasks=[],
+        long_running={"transcode"},
+    )
+    assert await worker.run_until_idle() == 2
+    assert sorted(ran) == ["document", "transcode"]
+    # A worker with no long-job slot leaves them to others.
+    await enqueue(database, "transcode", {"kind": "transcode"})
+    idle = Worker(
+        _context(database, tmp_path),
+        handlers={"transcode": record},
+        periodic_tasks=[],
+        own_schedule_tasks=[],
+        long_running={"transcode"},
+        long_job_slots=0,
+    )
+    assert await idle.run_until_idle() == 0

@@ -52,7 +52,7 @@ async def test_a_recording_gets_an_hls_ladder_served_like_its_file(
     base = status["master_url"].rsplit("/", 1)[0]
     playlist = await client.get(f"{base}/240p/index.m3u8", headers=world.student_auth)
     segments = [line for line in playlist.text.splitlines() if line and not line.startswith("#")]
-    assert len(segments) == 2
+    assert len(segments) == 3
     if context.blob_store.name == "s3":
         # The bytes come from object storage directly, through presigned URLs.
         assert all(re.match(r"https?://.*X-Amz-Signature=", line) for line in segments)
@@ -60,7 +60,7 @@ async def test_a_recording_gets_an_hls_ladder_served_like_its_file(
             fetched = await direct.get(segments[0])
         assert fetched.status_code == 200 and fetched.content[:1] == b"\x47"
     else:
-        assert segments == ["seg00000.ts", "seg00001.ts"]
+        assert segments == ["seg00000.ts", "seg00001.ts", "seg00002.ts"]
     segment = await client.get(f"{base}/240p/seg00000.ts", headers=world.student_auth)
     assert segment.status_code == 200 and segment.content[:1] == b"\x47"
     assert segment.headers["cache-control"] == "private, max-age=31536000, immutable"
@@ -122,7 +122,7 @@ async def test_renditions_go_with_their_content_and_gc_knows_them(
     world = await district(client, context)
     resource, video = await recorded(world)
     first = [key for key in await world.blob_keys() if key.startswith("video/")]
-    assert len(first) == 9  # master, 2 × (playlist + 2 segments), storyboard track and sheet
+    assert len(first) == 11  # master, 2 × (playlist + 3 segments), storyboard track and sheet
 
     replaced = await client.put(
         video["content_url"],

@@ -4,6 +4,7 @@ no sound, damage half way, a lesson-length header: one decode feeding an aligned
 from __future__ import annotations
 
 import asyncio
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -53,15 +54,26 @@ def test_every_accepted_container_gives_the_h264_ladder(tmp_path: Path, format: 
     assert "#EXT-X-ENDLIST" in (out / "120p" / "index.m3u8").read_text()
 
 
-def test_keyframes_are_aligned_across_renditions_and_segments_last_about_four_seconds(tmp_path: Path) -> None:
+def test_keyframes_are_aligned_across_renditions_and_segments_last_one_gop(tmp_path: Path) -> None:
     out, result = run(tmp_path, samples.video_bytes("mp4", duration_s=9.0, fps=10, with_audio=True))
     assert result["has_audio"] is True
-    times = {name: keyframe_times(out / name / "seg00000.ts") for name in ("120p", "240p")}
+    times = {
+        name: [time for segment in sorted((out / name).glob("seg*.ts")) for time in keyframe_times(segment)]
+        for name in ("120p", "240p")
+    }
     assert times["120p"] == times["240p"]
     steps = {round(b - a, 2) for a, b in zip(times["240p"], times["240p"][1:], strict=False)}
     assert steps == {2.0}  # a fixed two-second GOP
     playlist = (out / "240p" / "index.m3u8").read_text()
-    assert "#EXTINF:4.0" in playlist and playlist.count(".ts") == 3
+    assert "#EXTINF:2.0" in playlist and playlist.count(".ts") == 5
+    master = (out / "master.m3u8").read_text()
+    # The announced rates are the measured ones: the peak segment's, and the mean.
+    announced = dict(re.findall(r"[,:](BANDWIDTH|AVERAGE-BANDWIDTH)=(\d+)", master.splitlines()[-2]))
+    segments = sorted((out / "240p").glob("seg*.ts"))
+    peak = max(path.stat().st_size * 8 / 2.0 for path in segments[:-1])
+    assert int(announced["BANDWIDTH"]) >= peak > 0
+    assert 0 < int(announced["AVERAGE-BANDWIDTH"]) <= int(announced["BANDWIDTH"])
+    assert result["renditions"][-1]["peak_bps"] == int(announced["BANDWIDTH"])
     assert 'CODECS="avc1.4d401f,mp4a.40.2"' in (out / "master.m3u8").read_text()
 
 

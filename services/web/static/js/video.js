@@ -4,6 +4,11 @@
 // far the transcode got. The storyboard gives a preview when hovering the scrub bar and a thumbnail
 // beside each review comment. Seeking (comments, transcript, #t=) stays resource.js's, on the
 // same <video> element, whatever its source.
+//
+// On a slow school link the first seconds decide: the page holds back the original (preload="none")
+// until it knows whether the ladder is ready, so the original's first megabytes do not compete with
+// hls.js and the first segments; hls.js, fetched beside the status request, starts on the lowest rung (auto never above
+// the player's size), and the storyboard's sprite sheets wait until the lesson plays.
 
 import { clock } from "./api.js";
 
@@ -11,6 +16,8 @@ const video = document.getElementById("lesson-video");
 const POLL_MS = 3000;
 // The viewer's last quality choice, kept for the next lesson (a slow school link stays on 360p).
 const QUALITY_KEY = "jiaoyun.quality";
+// The storyboard waits for playback to start, or this long at most.
+const STORYBOARD_DELAY_MS = 8000;
 
 let hls = null;
 let status = null;
@@ -28,15 +35,19 @@ async function fetchJson(url) {
   return response.json();
 }
 
+let hlsJs = null;
+
 function loadHlsJs() {
-  if (window.Hls) return Promise.resolve(window.Hls);
-  return new Promise((resolve, reject) => {
-    const script = document.createElement("script");
-    script.src = video.dataset.hlsJs;
-    script.onload = () => resolve(window.Hls);
-    script.onerror = reject;
-    document.head.append(script);
-  });
+  if (!hlsJs) {
+    hlsJs = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = video.dataset.hlsJs;
+      script.onload = () => resolve(window.Hls);
+      script.onerror = reject;
+      document.head.append(script);
+    });
+  }
+  return hlsJs;
 }
 
 /** Put the player on another source, keeping its position and whether it was playing. A seek asked
@@ -64,6 +75,7 @@ async function useSource(choice) {
       hls.destroy();
       hls = null;
     }
+    loadMetadata();
     video.src = video.dataset.originalSrc;
     resumeAfterSwitch(position, playing);
   } else {
@@ -72,13 +84,22 @@ async function useSource(choice) {
     if (Hls && Hls.isSupported()) {
       if (!hls) {
         // No worker: the pages' policy allows no script from blob: URLs; transmuxing stays on the page.
-        hls = new Hls({ startPosition: position, capLevelToPlayerSize: false, enableWorker: false });
+        hls = new Hls({
+          startPosition: position,
+          // Auto starts on the master playlist's first rung, the lowest (startLevel -1 would fetch
+          // a first segment only to measure the link, then fetch it again), then measures; a small
+          // player never pulls 1080p.
+          capLevelToPlayerSize: true,
+          enableWorker: false,
+        });
         hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => {
           video.dataset.level = levels[data.level] || "";
           showLevel();
         });
         hls.on(Hls.Events.MANIFEST_PARSED, () => {
-          hls.currentLevel = level;
+          // Nothing is buffered yet: a chosen rung is where loading starts. (currentLevel would
+          // switch "immediately", dropping the first segment being fetched and fetching it again.)
+          if (level >= 0) hls.loadLevel = level;
           resumeAfterSwitch(position, playing);
         });
         hls.loadSource(status.master_url);
@@ -90,6 +111,7 @@ async function useSource(choice) {
       }
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
       const master = status.master_url;
+      loadMetadata();
       video.src = level < 0 ? master : master.replace(/master\.m3u8/, `${levels[level]}/index.m3u8`);
       video.dataset.level = level < 0 ? "" : levels[level];
       resumeAfterSwitch(position, playing);
@@ -150,16 +172,24 @@ function statusLine() {
   return line;
 }
 
+/** The element's own source is what plays (the original, or native HLS): let the browser fetch its
+ * metadata now. */
+function loadMetadata() {
+  if (video.preload === "none") video.preload = "metadata";
+}
+
 async function follow() {
   status = await fetchJson(video.dataset.renditionsUrl);
-  if (!status) return; // no renditions for this file: the original is all there is
+  if (!status) return loadMetadata(); // no renditions for this file: the original is all there is
   if (status.status === "pending" || status.status === "running") {
+    loadMetadata();
     statusLine().textContent =
       status.status === "pending" ? "正在排队转码，原画可先播放" : `正在转码 ${status.progress}%，原画可先播放`;
     setTimeout(follow, POLL_MS);
     return;
   }
   if (status.status === "failed") {
+    loadMetadata();
     statusLine().textContent = `转码失败，播放原画：${status.error || ""}`;
     return;
   }
@@ -168,7 +198,19 @@ async function follow() {
   const remembered = localStorage.getItem(QUALITY_KEY);
   const known = ["auto", "original", ...status.renditions.map((item) => item.name)];
   await useSource(known.includes(remembered) ? remembered : "auto");
-  if (status.storyboard) storyboard(status.storyboard);
+  if (status.storyboard) afterStart(() => storyboard(status.storyboard));
+}
+
+/** Run once playback has started (or after a while): nothing competes with the first segments. */
+function afterStart(work) {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    work();
+  };
+  video.addEventListener("playing", once, { once: true });
+  setTimeout(once, STORYBOARD_DELAY_MS);
 }
 
 // -- storyboard ------------------------------------------------------------------------------------
@@ -260,5 +302,9 @@ async function storyboard(board) {
 if (video && video.dataset.renditionsUrl) {
   video.dataset.originalSrc = video.getAttribute("src");
   video.dataset.source = "original";
-  follow();
+  // Fetched while the page asks for the ladder's status, not after: nearly every recording has one
+  // (not for a viewer who chose the original: it would compete with the original's first bytes).
+  const streams = window.MediaSource || window.ManagedMediaSource;
+  if (streams && localStorage.getItem(QUALITY_KEY) !== "original") loadHlsJs().catch(() => {});
+  follow().catch(loadMetadata);
 }
