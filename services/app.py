@@ -30,6 +30,7 @@ from services.research.review.router import router as review_router
 from services.research.stats.router import router as research_stats_router
 from services.research.topics.router import router as topics_router
 from services.resources.router import router as resources_router
+from services.review.router import router as publishing_review_router
 from services.search.router import router as search_router
 from services.security_headers import SecurityHeadersMiddleware
 from services.settings import Settings
@@ -40,6 +41,7 @@ from services.web.classroom import router as classroom_router
 from services.web.library import router as library_pages_router
 from services.web.pages import error_page
 from services.web.query import DropBlankPageQueryValues
+from services.web.review import router as review_pages_router
 from services.web.router import router as web_router
 from services.web.templating import STATIC_DIR, STATIC_PREFIX
 from services.wiring import REGISTERED_MODULES
@@ -105,6 +107,7 @@ def create_app(
     app.include_router(search_router)
     app.include_router(notifications_router)
     app.include_router(review_router)
+    app.include_router(publishing_review_router)
     app.include_router(research_stats_router)
     app.include_router(video_router)
     app.include_router(viewing_router)
@@ -117,6 +120,7 @@ def create_app(
     app.include_router(web_router)
     app.include_router(classroom_router)
     app.include_router(library_pages_router)
+    app.include_router(review_pages_router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -53,6 +53,12 @@ from storage.models.resources import (
     UploadSession,
     UploadStatus,
 )
+from storage.models.review import (
+    ReviewEvent,
+    ReviewLead,
+    ReviewRequest,
+    SchoolReviewSetting,
+)
 from storage.models.search import SearchOutbox, SynonymGroup
 from storage.models.textbooks import CatalogLesson, SchoolEdition
 from storage.models.video import RenditionStatus, VideoRenditions, WatchDay, WatchProgress
@@ -88,6 +94,9 @@ __all__ = [
     "ResourceVersion",
     "ResourceView",
     "ReviewComment",
+    "ReviewEvent",
+    "ReviewLead",
+    "ReviewRequest",
     "Revision",
     "RevokedToken",
     "Role",
@@ -97,6 +106,7 @@ __all__ = [
     "School",
     "SchoolClass",
     "SchoolEdition",
+    "SchoolReviewSetting",
     "SearchOutbox",
     "ShareLink",
     "Submission",

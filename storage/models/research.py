@@ -186,6 +186,7 @@ class NotificationKind(StrEnum):
     assignment_given = "assignment_given"
     submission_reviewed = "submission_reviewed"
     submission_returned = "submission_returned"
+    review_decided = "review_decided"  # my publishing request was approved, rejected or returned
 
 
 class Notification(UUIDPrimaryKey, Base):
