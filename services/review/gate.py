@@ -82,8 +82,9 @@ async def request_visibility(
     level = rules.level_needed(requested, approved, cause, school_requires_review=school_requires)
     pending = await repository.pending_for(info.subject_type, info.subject_id, for_update=True)
     if level is None or authz.publishes_without_review(principal, level.value, info.school_id):
-        if pending is not None and (visibility_chosen or principal.is_district_admin):
-            # Narrowed by its owner, or set by a district admin: nothing is left to decide.
+        if pending is not None and visibility_chosen:
+            # Narrowed by its owner, or set by a district admin: nothing is left to decide. (Other
+            # edits, a district admin's typo fix included, leave the request waiting.)
             _withdraw(repository, pending, principal.user_id, requested)
         return requested
     shown = rules.shown_meanwhile(

@@ -154,6 +154,19 @@ async def test_district_admins_publish_without_review(client: httpx.AsyncClient,
     assert await world.review_of(resource["id"], "admin") is None
     assert await world.can_open(resource["id"], "outsider")
 
+    # A teacher's draft published later waits too; a district admin's edit of it leaves it waiting,
+    # their choosing the visibility decides it.
+    draft = await world.created(title="草稿 待发布", visibility="district", status="draft", subject="语文")
+    assert await world.review_of(draft["id"]) is None
+    published = await world.patch(f"/api/v1/resources/{draft['id']}", "teacher", {"status": "published"})
+    assert published.json()["visibility"] == "school"
+    fixed = await world.patch(f"/api/v1/resources/{draft['id']}", "admin", {"tags": ["改错字"]})
+    assert fixed.status_code == 200, fixed.text
+    assert (await world.review_of(draft["id"]))["state"] == "pending"  # type: ignore[index]
+    granted = await world.patch(f"/api/v1/resources/{draft['id']}", "admin", {"visibility": "district"})
+    assert granted.json()["visibility"] == "district"
+    assert (await world.review_of(draft["id"]))["state"] == "withdrawn"  # type: ignore[index]
+
 
 async def test_widening_later_waits_and_narrowing_withdraws(
     client: httpx.AsyncClient, context: AppContext
