@@ -51,7 +51,8 @@ def record(
     return event
 
 
-def _copy_subject(request: ReviewRequest, info: SubjectInfo) -> None:
+def copy_subject(request: ReviewRequest, info: SubjectInfo) -> None:
+    """What the queue filters and searches by, as the subject is now."""
     request.owner_id = info.owner_id
     request.school_id = info.school_id
     request.title = info.title[:200]
@@ -91,7 +92,7 @@ async def request_visibility(
         requested, approved, level, school_id=info.school_id, school_requires_review=school_requires
     )
     if pending is not None:
-        _copy_subject(pending, info)
+        copy_subject(pending, info)
         pending.requested_visibility = requested
         pending.effective_visibility = shown
         # A district request covers a school one; never the other way round.
@@ -111,7 +112,7 @@ async def request_visibility(
         submitted_at=utcnow(),
         reason="",
     )
-    _copy_subject(request, info)
+    copy_subject(request, info)
     repository.add(request)
     record(repository, request, ReviewAction.submitted, principal.user_id, reason=cause.value)
     return shown

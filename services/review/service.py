@@ -105,15 +105,12 @@ async def _detail(
     (read,) = await _reads(session, [request])
     events = await repository.events_of(request.id)
     actors = await repository.users({event.actor_id for event in events if event.actor_id})
+    names = {user_id: user.display_name for user_id, user in actors.items()}
     return ReviewRequestDetail(
         **read.model_dump(),
         events=[
             ReviewEventRead.model_validate(event).model_copy(
-                update={
-                    "actor_name": actor.display_name
-                    if (actor := actors.get(event.actor_id or uuid.UUID(int=0)))
-                    else None
-                }
+                update={"actor_name": names.get(event.actor_id) if event.actor_id else None}
             )
             for event in events
         ],
@@ -229,7 +226,7 @@ async def resubmit(
     info = await _handler(request.subject_type).load(session, request.subject_id)
     if info is None:
         raise NotFound("Review request not found")
-    gate._copy_subject(request, info)
+    gate.copy_subject(request, info)
     request.state = ReviewState.pending
     request.submitted_at = utcnow()
     request.decided_at = None

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from services.authz import Principal
 from services.deps import SessionDep
-from services.errors import Forbidden
+from services.errors import Forbidden, NotFound
 from services.identity import service as identity
 from services.resources import curriculum
 from services.resources import service as resources
@@ -35,7 +35,7 @@ async def _inline_subject(session: SessionDep, item: ReviewRequestRead) -> dict[
         return {"detail": None, "primary": None, "pages": []}
     try:
         loaded = await resources.resource_with_files(session, item.subject_id)
-    except Exception:  # deleted since: the decision will say so
+    except NotFound:  # deleted since: deciding will say so
         return {"detail": None, "primary": None, "pages": []}
     detail = resource_read(loaded)
     version = detail.versions[0] if detail.versions else None

@@ -126,12 +126,7 @@ async def test_bad_input_and_unknown_ids(client: httpx.AsyncClient, context: App
     assert long_reason.status_code == 422
     assert long_reason.json()["error"]["code"] == "invalid_payload"
     # Leads: only research leads, only by district admins, once per subject and stage.
-    async with context.sessionmaker() as session:
-        from sqlalchemy import select
-
-        from storage.models.identity import User
-
-        teacher_id = await session.scalar(select(User.id).where(User.id == world.teacher.id))
+    teacher_id = world.teacher.id
     made = await world.post("/api/v1/review/leads", "admin", {"user_id": str(teacher_id), "subject": "语文"})
     assert made.status_code == 409
     assert (
