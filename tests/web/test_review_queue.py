@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, expect
 from tests import samples
 from tests.web.browsing import screenshot, signed_in_page
 from tests.web.site import Person, Site
+from tests.web.test_accessibility import _serious_violations
 
 TITLES = ("分数的初步认识 审核甲", "分数的初步认识 审核乙")
 
@@ -70,6 +71,7 @@ def test_a_lead_reviews_the_queue_with_the_keyboard(browser: Browser, site: Site
     expect(heading).to_have_text(TITLES[0])
     expect(lead.locator("[data-review-item]")).to_have_count(2)
     screenshot(lead, site, "review-queue")
+    assert _serious_violations(lead) == []
 
     lead.keyboard.press("j")
     expect(heading).to_have_text(TITLES[1])
@@ -105,6 +107,7 @@ def test_a_lead_reviews_the_queue_with_the_keyboard(browser: Browser, site: Site
     expect(state).to_contain_text("未通过")
     expect(state).to_contain_text("请补充例题和练习")
     screenshot(owner, site, "review-rejected")
+    assert _serious_violations(owner) == []
     owner.get_by_role("button", name="修改后重新提交审核").click()
     expect(owner.locator("[data-review-state]")).to_contain_text("待审核")
     lead.reload()
