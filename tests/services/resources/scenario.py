@@ -63,6 +63,7 @@ class District:
         return body
 
     async def approve_publishing(self, resource_id: str) -> None:
+        """Approve what waits for review about this resource (publishing wide, a new round), if any."""
         if self.reviewer_auth is None:
             async with self.context.sessionmaker() as session, session.begin():
                 reviewer = await make_user(session, Role.district_admin)
@@ -71,7 +72,8 @@ class District:
             f"/api/v1/review/subjects/resource/{resource_id}", headers=self.reviewer_auth
         )
         request = waiting.json()["request"]
-        assert request is not None and request["state"] == "pending", waiting.text
+        if request is None or request["state"] != "pending":
+            return
         approved = await self.client.post(
             f"/api/v1/review/requests/{request['id']}/approve", headers=self.reviewer_auth
         )
