@@ -30,6 +30,7 @@ from services.research.review.router import router as review_router
 from services.research.stats.router import router as research_stats_router
 from services.research.topics.router import router as topics_router
 from services.resources.router import router as resources_router
+from services.review.router import router as publishing_review_router
 from services.search.router import router as search_router
 from services.security_headers import SecurityHeadersMiddleware
 from services.settings import Settings
@@ -42,6 +43,7 @@ from services.web.collections import router as collection_pages_router
 from services.web.library import router as library_pages_router
 from services.web.pages import error_page
 from services.web.query import DropBlankPageQueryValues
+from services.web.review import router as review_pages_router
 from services.web.router import router as web_router
 from services.web.showcase import router as showcase_pages_router
 from services.web.static_files import CompressedStaticFiles
@@ -109,6 +111,7 @@ def create_app(
     app.include_router(search_router)
     app.include_router(notifications_router)
     app.include_router(review_router)
+    app.include_router(publishing_review_router)
     app.include_router(research_stats_router)
     app.include_router(video_router)
     app.include_router(viewing_router)
@@ -125,6 +128,7 @@ def create_app(
     app.include_router(library_pages_router)
     app.include_router(showcase_pages_router)
     app.include_router(collection_pages_router)
+    app.include_router(review_pages_router)
     app.mount(STATIC_PREFIX, CompressedStaticFiles(directory=STATIC_DIR), name="static")
     return app
 

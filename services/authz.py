@@ -361,12 +361,6 @@ def can_make_collections(principal: Principal) -> bool:
     return principal.role in _CONTRIBUTORS
 
 
-def publishes_without_review(principal: Principal) -> bool:
-    """Who shows a collection to the district or the public at once: district admins. Anyone else's
-    widening to district/public waits for review."""
-    return principal.is_district_admin
-
-
 # -- people ------------------------------------------------------------------------------------
 
 _SCHOOL_ADMIN_ASSIGNABLE = frozenset({Role.student, Role.teacher, Role.school_admin})
@@ -519,3 +513,55 @@ def can_review_submission(principal: Principal, student_id: uuid.UUID, *, teache
 def can_submit(principal: Principal, *, member: bool) -> bool:
     """Students hand in work for assignments given to their class."""
     return principal.role == Role.student and member
+
+
+# -- approval before district-wide publishing (审核, services/review) -------------------------------
+# Who is shown what meanwhile is services/review/rules.py; here, who publishes without review and who
+# decides on a request.
+
+
+def publishes_without_review(principal: Principal, level: str, school_id: uuid.UUID | None) -> bool:
+    """District admins publish anywhere without review; a school's admins publish to their own school
+    without the school review it may require. Everyone else's district/public publishing waits."""
+    if principal.is_district_admin:
+        return True
+    return (
+        level == "school"
+        and principal.role == Role.school_admin
+        and principal.school_id is not None
+        and principal.school_id == school_id
+    )
+
+
+def can_review_request(
+    principal: Principal,
+    *,
+    level: str,
+    owner_id: uuid.UUID,
+    school_id: uuid.UUID | None,
+    leads_its_subject: bool,
+) -> bool:
+    """District requests: research leads of the subject (and stage) it is filed under, and district
+    admins for all. School requests: that school's admins and district admins. Nobody decides on
+    what they asked for themselves."""
+    if principal.user_id == owner_id:
+        return False
+    if principal.is_district_admin:
+        return True
+    if level == "school":
+        return (
+            principal.role == Role.school_admin and school_id is not None and principal.school_id == school_id
+        )
+    return principal.role == Role.research_lead and leads_its_subject
+
+
+def can_manage_review_leads(principal: Principal) -> bool:
+    """District admins say which research lead reviews which subject and stage."""
+    return principal.is_district_admin
+
+
+def can_set_school_review(principal: Principal, school_id: uuid.UUID) -> bool:
+    """Whether a school reviews its teachers' school-wide publishing: its admins or the district's."""
+    return principal.is_district_admin or (
+        principal.role == Role.school_admin and principal.school_id == school_id
+    )

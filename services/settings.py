@@ -227,6 +227,10 @@ class Settings(BaseSettings):
     elasticsearch_ca_cert: str = ""
     elasticsearch_shards: int = 1
     elasticsearch_replicas: int | None = None
+    # -- approval before district-wide publishing (审核, issue 18) ---------------------------------
+    # Edits to the title, description or files of an approved district/public resource go back to
+    # review (tags and curriculum fields never do). New rounds and replaced main files always do.
+    review_on_edit: bool = False
 
     @model_validator(mode="after")
     def _secret_key_from_data_dir_or_required(self) -> Settings:

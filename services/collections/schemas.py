@@ -130,16 +130,3 @@ class CollectionRead(BaseModel):
 
 class CollectionDetail(CollectionRead):
     items: list[CollectionItemRead]
-
-
-class CollectionReviewSubject(BaseModel):
-    """What the review queue needs of a collection waiting to be shown to the district or the public."""
-
-    collection_id: uuid.UUID
-    title: str
-    owner_id: uuid.UUID
-    school_id: uuid.UUID | None
-    subject: str | None
-    stage: str | None
-    visibility: Visibility
-    requested_visibility: Visibility | None

@@ -5,10 +5,11 @@ read rule applies to it as to everything else. Its items are shown to each reade
 reader may open them: a student sees the lessons of a collection they may read, never the
 colleagues-only resource in it.
 
-Review seam: widening a collection to the district or the public by anyone but a district admin keeps
-its visibility and records `requested_visibility` (pending review). The review queue decides with
-`approve_requested_visibility` / `decline_requested_visibility` and reads what it needs to route it
-with `review_subject`.
+Review: widening a collection to the district or the public files a request in the review queue
+(services/review) as a resource's publishing does, and the collection keeps showing to what it was shown
+to before (a new one: its owner only) until a reviewer decides. `requested_visibility` and
+`declined_reason` mirror the request for the collection's editors; the queue decides through the
+subject type registered at the bottom of this module.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from services.collections.schemas import (
     CollectionItemRead,
     CollectionPermissions,
     CollectionRead,
-    CollectionReviewSubject,
     CollectionUpdate,
     ItemAdd,
 )
@@ -37,6 +37,9 @@ from services.maintenance.repository import BlobDeletionRepository
 from services.notifications import service as notifications
 from services.research.topics.repository import TopicRepository
 from services.resources.repository import ResourceRepository
+from services.review import gate as review_gate
+from services.review.registry import SubjectInfo, SubjectType
+from services.review.registry import register as register_review_subject
 from services.showcase.repository import ShowcaseRepository
 from services.showcase.schemas import exemplary_label
 from storage.database import utcnow
@@ -44,10 +47,11 @@ from storage.models.collections import Collection, CollectionItem
 from storage.models.identity import Visibility
 from storage.models.research import NotificationKind
 from storage.models.resources import ResourceType
+from storage.models.review import ReviewCause
 
 # The collection's own number of items is bounded, so reordering and listing stay one small query.
 MAX_ITEMS = 500
-_REVIEWED_VISIBILITIES = frozenset({Visibility.district, Visibility.public})
+REVIEW_SUBJECT_TYPE = "collection"
 _LESSON_TYPES = frozenset({ResourceType.lesson_record, ResourceType.micro_lesson})
 
 
@@ -65,7 +69,9 @@ async def readable(
     session: AsyncSession, principal: Principal | None, collection_id: uuid.UUID, *, for_update: bool = False
 ) -> Collection:
     collection = await load(session, collection_id, for_update=for_update)
-    if not authz.can_read(principal, collection):
+    if not authz.can_read(principal, collection) and not await review_gate.may_review_subject(
+        session, principal, REVIEW_SUBJECT_TYPE, collection.id
+    ):
         raise NotFound("Collection not found")
     return collection
 
@@ -193,20 +199,29 @@ async def detail(
 # -- the collection itself -------------------------------------------------------------------------
 
 
-def _set_visibility(collection: Collection, principal: Principal, wanted: Visibility) -> None:
+async def _set_visibility(
+    session: AsyncSession, collection: Collection, principal: Principal, wanted: Visibility, *, new: bool
+) -> None:
     """Narrowing, and anything a district admin does, applies at once; widening to the district or the
-    public waits for review, the visibility staying as it was."""
-    if wanted in _REVIEWED_VISIBILITIES and not authz.publishes_without_review(principal):
-        if wanted == collection.visibility:
-            collection.requested_visibility = None
-            return
+    public files a review request, the collection showing meanwhile what the review rules say."""
+    shown = await review_gate.request_visibility(
+        session,
+        principal,
+        _review_info(collection),
+        requested=wanted,
+        # A new collection shows to nobody but its owner until its audience is approved.
+        approved=Visibility.private if new else collection.visibility,
+        cause=ReviewCause.publish,
+        visibility_chosen=True,
+    )
+    collection.visibility = shown
+    if shown == wanted:
+        collection.requested_visibility = None
+        collection.requested_at = None
+    else:
         collection.requested_visibility = wanted
         collection.requested_at = utcnow()
         collection.declined_reason = None
-        return
-    collection.visibility = wanted
-    collection.requested_visibility = None
-    collection.requested_at = None
 
 
 async def create(session: AsyncSession, principal: Principal, data: CollectionCreate) -> Collection:
@@ -224,8 +239,8 @@ async def create(session: AsyncSession, principal: Principal, data: CollectionCr
         item_count=0,
         follower_count=0,
     )
-    _set_visibility(collection, principal, data.visibility)
     CollectionRepository(session).add(collection)
+    await _set_visibility(session, collection, principal, data.visibility, new=True)
     await session.flush()
     return collection
 
@@ -239,7 +254,7 @@ async def update(
         if name in changes:
             setattr(collection, name, changes[name])
     if data.visibility is not None:
-        _set_visibility(collection, principal, data.visibility)
+        await _set_visibility(session, collection, principal, data.visibility, new=False)
     collection.updated_at = utcnow()
     await session.flush()
     return collection
@@ -250,6 +265,7 @@ async def delete(session: AsyncSession, principal: Principal, collection_id: uui
     authz.authorize(principal, Action.delete, collection)
     if collection.cover_key:
         BlobDeletionRepository(session).add([collection.cover_key])
+    await review_gate.withdraw(session, REVIEW_SUBJECT_TYPE, collection.id, principal.user_id)
     await CollectionRepository(session).delete(collection)
 
 
@@ -416,56 +432,58 @@ async def follow(
     return collection
 
 
-# -- the review seam (issue 18 item 1's queue registers 'collection' with these) -------------------
+# -- review (services/review decides; these tell it about collections) ----------------------------
 
 
-async def review_subject(session: AsyncSession, collection_id: uuid.UUID) -> CollectionReviewSubject | None:
-    """Who owns the collection and what it is about, to route its review; None when it is gone."""
-    collection = await CollectionRepository(session).get(collection_id)
-    if collection is None:
-        return None
-    return CollectionReviewSubject(
-        collection_id=collection.id,
-        title=collection.title,
+def _review_info(collection: Collection) -> SubjectInfo:
+    return SubjectInfo(
+        subject_type=REVIEW_SUBJECT_TYPE,
+        subject_id=collection.id,
         owner_id=collection.owner_id,
         school_id=collection.school_id,
+        title=collection.title,
         subject=collection.subject,
         stage=collection.stage,
+        kind=REVIEW_SUBJECT_TYPE,
         visibility=collection.visibility,
-        requested_visibility=collection.requested_visibility,
     )
 
 
-async def _pending(session: AsyncSession, collection_id: uuid.UUID) -> Collection:
+async def _review_load(session: AsyncSession, collection_id: uuid.UUID) -> SubjectInfo | None:
+    collection = await CollectionRepository(session).get(collection_id)
+    return _review_info(collection) if collection is not None else None
+
+
+async def _review_approve(session: AsyncSession, collection_id: uuid.UUID, granted: Visibility) -> None:
     collection = await load(session, collection_id, for_update=True)
-    if collection.requested_visibility is None:
-        raise Conflict("Nothing about this collection waits for review")
-    return collection
-
-
-async def approve_requested_visibility(
-    session: AsyncSession, collection_id: uuid.UUID, reviewer: Principal
-) -> None:
-    """The requested visibility becomes the collection's. Who may review is the queue's to check."""
-    collection = await _pending(session, collection_id)
-    assert collection.requested_visibility is not None
-    collection.visibility = collection.requested_visibility
+    collection.visibility = granted
     collection.requested_visibility = None
     collection.requested_at = None
-    collection.reviewed_by_id = reviewer.user_id
-    collection.reviewed_at = utcnow()
     collection.declined_reason = None
+    collection.reviewed_at = utcnow()
     await session.flush()
 
 
-async def decline_requested_visibility(
-    session: AsyncSession, collection_id: uuid.UUID, reviewer: Principal, reason: str
+async def _review_reject(
+    session: AsyncSession, collection_id: uuid.UUID, shown: Visibility, reason: str
 ) -> None:
-    """The request is dropped, the visibility stays; the reason shows to the collection's editors."""
-    collection = await _pending(session, collection_id)
+    """The collection keeps showing what it showed; the reason shows to its editors."""
+    collection = await load(session, collection_id, for_update=True)
+    collection.visibility = shown
     collection.requested_visibility = None
     collection.requested_at = None
-    collection.reviewed_by_id = reviewer.user_id
-    collection.reviewed_at = utcnow()
     collection.declined_reason = reason.strip()[:1_000] or "未通过审核"
+    collection.reviewed_at = utcnow()
     await session.flush()
+
+
+register_review_subject(
+    REVIEW_SUBJECT_TYPE,
+    SubjectType(
+        load=_review_load,
+        approve=_review_approve,
+        reject=_review_reject,
+        page_url=lambda collection_id: f"/collections/{collection_id}",
+        label="专题资源包",
+    ),
+)

@@ -319,9 +319,15 @@ async def read_resource(
 
 @router.patch("/resources/{resource_id}", response_model=ResourceRead, tags=["resources"])
 async def update_resource(
-    resource_id: uuid.UUID, data: ResourceUpdate, principal: CurrentPrincipal, session: SessionDep
+    resource_id: uuid.UUID,
+    data: ResourceUpdate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> ResourceRead:
-    resource = await service.update_resource(session, principal, resource_id, data)
+    resource = await service.update_resource(
+        session, principal, resource_id, data, review_on_edit=settings.review_on_edit
+    )
     await session.flush()
     return await _detail(session, resource.id)
 
@@ -404,7 +410,9 @@ async def add_file(
 
     data, staged = await receive(request, store, settings, take, FileCreate, _file_categories, "This file")
     try:
-        file = await service.add_file(session, principal, resource_id, data, staged)
+        file = await service.add_file(
+            session, principal, resource_id, data, staged, review_on_edit=settings.review_on_edit
+        )
     except BaseException:
         await _discard(store, staged)
         raise
@@ -437,7 +445,9 @@ async def replace_file(
         request, store, settings, take, FileReplace, lambda _: ALL_CATEGORIES, "The file"
     )
     try:
-        file = await service.replace_file(session, principal, resource_id, file_id, staged)
+        file = await service.replace_file(
+            session, principal, resource_id, file_id, staged, review_on_edit=settings.review_on_edit
+        )
     except BaseException:
         await _discard(store, staged)
         raise

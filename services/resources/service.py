@@ -27,6 +27,9 @@ from services.resources import curriculum
 from services.resources.intake import PRIMARY_CATEGORIES, StagedBlob
 from services.resources.repository import ResourceFilters, ResourceRepository
 from services.resources.schemas import FileCreate, ResourceCreate, ResourceUpdate, VersionCreate
+from services.review import gate as review_gate
+from services.review.registry import SubjectInfo, SubjectType
+from services.review.registry import register as register_review_subject
 from services.settings import Settings
 from services.video import service as video
 from storage.database import utcnow
@@ -41,6 +44,7 @@ from storage.models.resources import (
     ResourceVersion,
     SubtitleCue,
 )
+from storage.models.review import ReviewCause
 
 PROCESS_FILE_JOB = "resources.process_file"
 SEARCH_PARENT = "resource"
@@ -107,6 +111,59 @@ def _touch(session: AsyncSession, resource: Resource) -> None:
     enqueue_reindex(session, SEARCH_PARENT, resource.id)
 
 
+# -- review before district-wide publishing (services/review) ------------------------------------
+# `visibility` stays what the resource is EFFECTIVELY shown to; what its owner asked for beyond what
+# they may grant themselves waits in a review request (see services/review/rules.py).
+
+
+def review_subject(resource: Resource) -> SubjectInfo:
+    return SubjectInfo(
+        subject_type=SHARE_TYPE,
+        subject_id=resource.id,
+        owner_id=resource.owner_id,
+        school_id=resource.school_id,
+        title=resource.title,
+        subject=resource.subject,
+        stage=resource.stage,
+        kind=resource.resource_type.value,
+        visibility=resource.visibility,
+    )
+
+
+async def _gate(
+    session: AsyncSession,
+    principal: Principal,
+    resource: Resource,
+    *,
+    requested: Visibility,
+    approved: Visibility | None,
+    cause: ReviewCause,
+    visibility_chosen: bool = False,
+) -> None:
+    """Show the resource to what it may show now; a change needing review files a request."""
+    if resource.status != PublicationStatus.published:
+        return
+    resource.visibility = await review_gate.request_visibility(
+        session,
+        principal,
+        review_subject(resource),
+        requested=requested,
+        approved=approved,
+        cause=cause,
+        visibility_chosen=visibility_chosen,
+    )
+
+
+async def _gate_content_change(
+    session: AsyncSession, principal: Principal, resource: Resource, cause: ReviewCause
+) -> None:
+    """New content of a resource approved for the district goes back to review; it is shown to its
+    school (the pre-review audience) until approved again."""
+    await _gate(
+        session, principal, resource, requested=resource.visibility, approved=resource.visibility, cause=cause
+    )
+
+
 # -- create, read, list -------------------------------------------------------------------------
 
 
@@ -146,6 +203,15 @@ async def create_resource(
         created_at=now,
     )
     file = _new_file(resource, version, FilePurpose.primary, staged)
+    await _gate(
+        session,
+        principal,
+        resource,
+        requested=data.visibility,
+        approved=None,
+        cause=ReviewCause.publish,
+        visibility_chosen=True,
+    )
     ResourceRepository(session).add(resource, version, file)
     await session.flush()
     await _queue_processing(session, file, staged)
@@ -177,6 +243,10 @@ async def readable_resource(
         if authz.share_grants(link, SHARE_TYPE, resource.id):
             return resource
         raise NotFound("Resource not found")
+    if not authz.can_read(principal, resource) and await review_gate.may_review_subject(
+        session, principal, SHARE_TYPE, resource.id
+    ):
+        return resource  # a reviewer opening what waits for their decision
     authz.authorize(principal, Action.read, resource)
     return resource
 
@@ -254,12 +324,19 @@ def canonical_filters(filters: ResourceFilters) -> ResourceFilters:
 
 
 async def update_resource(
-    session: AsyncSession, principal: Principal, resource_id: uuid.UUID, data: ResourceUpdate
+    session: AsyncSession,
+    principal: Principal,
+    resource_id: uuid.UUID,
+    data: ResourceUpdate,
+    *,
+    review_on_edit: bool = False,
 ) -> Resource:
     resource = await load_resource(session, resource_id)
     authz.authorize(principal, Action.update, resource)
     changes = data.model_dump(exclude_unset=True)
     visible_before = resource.visibility
+    published_before = resource.status == PublicationStatus.published
+    words_before = (resource.title, resource.description)
     for required in ("title", "resource_type", "visibility", "status", "tags", "description"):
         if required in changes and changes[required] is None:
             raise InvalidResource(f"{required} cannot be empty")
@@ -282,6 +359,19 @@ async def update_resource(
         await identity.end_links_of_others(session, SHARE_TYPE, resource.id, resource.owner_id)
     if resource.status == PublicationStatus.published and resource.published_at is None:
         resource.published_at = utcnow()
+    if resource.status == PublicationStatus.published:
+        reworded = review_on_edit and (resource.title, resource.description) != words_before
+        await _gate(
+            session,
+            principal,
+            resource,
+            requested=resource.visibility,
+            approved=visible_before if published_before else None,
+            cause=ReviewCause.edit if reworded else ReviewCause.publish,
+            visibility_chosen="visibility" in changes or not published_before,
+        )
+    elif published_before:
+        await review_gate.withdraw(session, SHARE_TYPE, resource.id, principal.user_id)
     _touch(session, resource)
     return resource
 
@@ -312,6 +402,7 @@ async def delete_resource(session: AsyncSession, principal: Principal, resource_
     BlobDeletionRepository(session).add([key for file in files for key in (file.blob_key, file.poster_key)])
     await video.forget_renditions(session, [file.id for file in files])
     await repository.delete(resource)
+    await review_gate.withdraw(session, SHARE_TYPE, resource_id, principal.user_id)
     enqueue_reindex(session, SEARCH_PARENT, resource_id)
 
 
@@ -342,6 +433,7 @@ async def add_version(
     repository.add(version, file)
     await session.flush()
     await _queue_processing(session, file, staged)
+    await _gate_content_change(session, principal, resource, ReviewCause.round)
     _touch(session, resource)
     return version
 
@@ -365,6 +457,8 @@ async def add_file(
     resource_id: uuid.UUID,
     data: FileCreate,
     staged: StagedBlob,
+    *,
+    review_on_edit: bool = False,
 ) -> ResourceFile:
     resource = await writable_resource(session, principal, resource_id)
     repository = ResourceRepository(session)
@@ -379,6 +473,8 @@ async def add_file(
     repository.add(file)
     await session.flush()
     await _queue_processing(session, file, staged)
+    if review_on_edit:
+        await _gate_content_change(session, principal, resource, ReviewCause.file)
     _touch(session, resource)
     return file
 
@@ -396,6 +492,8 @@ async def replace_file(
     resource_id: uuid.UUID,
     file_id: uuid.UUID,
     staged: StagedBlob,
+    *,
+    review_on_edit: bool = False,
 ) -> ResourceFile:
     resource = await writable_resource(session, principal, resource_id)
     file = await _file_of(session, resource, file_id)
@@ -418,6 +516,8 @@ async def replace_file(
     await ResourceRepository(session).clear_extracted_text(file.id)
     await session.flush()
     await _queue_processing(session, file, staged)
+    if file.purpose == FilePurpose.primary or review_on_edit:
+        await _gate_content_change(session, principal, resource, ReviewCause.file)
     _touch(session, resource)
     return file
 
@@ -473,5 +573,34 @@ async def _load_shareable(session: AsyncSession, object_id: uuid.UUID) -> Govern
 
 
 identity.SHAREABLE[SHARE_TYPE] = _load_shareable
+
+
+async def _review_load(session: AsyncSession, resource_id: uuid.UUID) -> SubjectInfo | None:
+    resource = await ResourceRepository(session).get(resource_id)
+    return review_subject(resource) if resource is not None else None
+
+
+async def _review_approve(session: AsyncSession, resource_id: uuid.UUID, granted: Visibility) -> None:
+    resource = await load_resource(session, resource_id, for_update=True)
+    resource.visibility = granted
+    _touch(session, resource)
+
+
+async def _review_reject(
+    session: AsyncSession, resource_id: uuid.UUID, shown: Visibility, reason: str
+) -> None:
+    """Nothing to undo: the resource never showed beyond what it shows meanwhile."""
+
+
+register_review_subject(
+    SHARE_TYPE,
+    SubjectType(
+        load=_review_load,
+        approve=_review_approve,
+        reject=_review_reject,
+        page_url=lambda resource_id: f"/resources/{resource_id}",
+        label="资源",
+    ),
+)
 # People are @mentioned about a lesson in its review.
 identity.MENTION_PLACES["resource"] = _load_shareable

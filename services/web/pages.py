@@ -18,6 +18,7 @@ from services.errors import AppError
 from services.identity.browser import CSRF_COOKIE, SESSION_COOKIE
 from services.identity.deps import user_for_token
 from services.notifications import service as notifications
+from services.review import service as publishing_review
 from services.video import service as video
 from services.web.templating import render
 from storage.models.identity import Role, User
@@ -29,6 +30,7 @@ PAGE_ROUTES_MODULES = (
     "services.web.library",
     "services.web.showcase",
     "services.web.collections",
+    "services.web.review",
 )
 # Paths that are not pages: their errors stay in the API's JSON shape.
 _NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz", "/static/")
@@ -119,17 +121,24 @@ def sign_in_url(request: Request) -> str:
 
 
 def _frame(
-    request: Request, user: User | Viewer | None, principal: Principal | None, unread: int
+    request: Request,
+    user: User | Viewer | None,
+    principal: Principal | None,
+    unread: int,
+    to_review: int = 0,
 ) -> dict[str, Any]:
     return {
         "request": request,
         "user": user,
         "unread": unread,
+        "to_review": to_review,
         "csrf_token": request.cookies.get(CSRF_COOKIE, ""),
         "can_upload": principal is not None and principal.role != Role.student,
         "can_discuss": principal is not None and authz.can_open_topic(principal),
         "is_admin": principal is not None and principal.role in (Role.school_admin, Role.district_admin),
         "is_district_admin": principal is not None and principal.is_district_admin,
+        "is_reviewer": principal is not None
+        and principal.role in (Role.research_lead, Role.school_admin, Role.district_admin),
         "can_edit_framework": principal is not None and authz.can_edit_observation_framework(principal),
         "path": request.url.path,
     }
@@ -145,7 +154,10 @@ async def render_page(
     **context: Any,
 ) -> HTMLResponse:
     unread = await notifications.unread_count(session, user.id) if user is not None else 0
-    body = render(template, {**_frame(request, user, principal_of(user), unread), **context})
+    principal = principal_of(user)
+    # Reviewers see what waits for them on the header's 审核 badge; 0 (no query) for everyone else.
+    to_review = await publishing_review.queue_count(session, principal) if principal is not None else 0
+    body = render(template, {**_frame(request, user, principal, unread, to_review), **context})
     # Pages show what one user may see: never kept by shared caches, nor reused after signing out.
     return HTMLResponse(
         body,

@@ -73,6 +73,7 @@ NOTIFICATION_KINDS: dict[str, str] = {
     NotificationKind.submission_reviewed: "作业已批改",
     NotificationKind.submission_returned: "作业被退回",
     NotificationKind.collection_item_added: "资源包更新",
+    NotificationKind.review_decided: "发布审核",
 }
 EXEMPLARY_LEVELS: dict[str, str] = {"school": "校级", "district": "区级", "city": "市级"}
 MATCH_KINDS: dict[str, str] = {
@@ -98,6 +99,29 @@ FACETS: dict[str, str] = {
 _GRADE_NAMES = ("一", "二", "三", "四", "五", "六", "七", "八", "九")
 FILE_CATEGORIES: dict[str, str] = {"video": "视频", "document": "文档", "image": "图片", "subtitle": "字幕"}
 FILE_PURPOSES: dict[str, str] = {"primary": "主文件", "subtitle": "字幕", "attachment": "附件"}
+# Approval before district-wide publishing (services/review).
+REVIEW_STATES: dict[str, str] = {
+    "pending": "待审核",
+    "approved": "已通过",
+    "rejected": "未通过",
+    "returned": "退回修改",
+    "withdrawn": "已撤回",
+}
+REVIEW_ACTIONS: dict[str, str] = {
+    "submitted": "提交审核",
+    "resubmitted": "重新提交",
+    "updated": "内容有更新",
+    "approved": "通过",
+    "rejected": "不通过",
+    "returned": "退回修改",
+    "withdrawn": "撤回",
+}
+REVIEW_CAUSES: dict[str, str] = {
+    "publish": "申请发布",
+    "round": "新一轮（磨课）",
+    "file": "更换文件",
+    "edit": "修改内容",
+}
 
 
 def grade_label(grade: int | str | None) -> str:

@@ -47,6 +47,7 @@ from services.resources import service as resources
 from services.resources.repository import ResourceFilters
 from services.resources.router import resource_read
 from services.resources.schemas import FileRead, VersionRead
+from services.review import service as publishing_review
 from services.search import service as search
 from services.web import forgiving, presenters, sharing, views
 from services.web import showcase as showcase_pages
@@ -378,6 +379,11 @@ async def resource_page(
         **await sharing.share_panel(session, settings, principal, resource),
         favorite=await library.is_favorite(session, principal, resource.id),
         **await showcase_pages.resource_panel(session, principal, resource),
+        review_request=(
+            await publishing_review.subject_review(session, principal, "resource", resource.id)
+        ).request
+        if principal is not None
+        else None,
     )
 
 
@@ -625,6 +631,13 @@ async def admin_stats(
         offset=(page - 1) * LIST_PAGE_SIZE,
         limit=LIST_PAGE_SIZE,
     )
+    review_stats = await publishing_review.review_stats(
+        session,
+        principal,
+        school_id=school_id,
+        since=_start_of_day(since),
+        until=_start_of_day(until + timedelta(days=1)) if until else None,
+    )
     district_wide = principal.role != Role.school_admin
     schools = (await identity.list_schools(session, offset=0, limit=500))[0] if district_wide else []
     filters = {
@@ -638,6 +651,7 @@ async def admin_stats(
         user,
         "admin/stats.html",
         stats=stats,
+        review_stats=review_stats,
         schools=schools,
         filters=filters,
         pages=views.simple_pages(stats.teacher_total, page, LIST_PAGE_SIZE, filters),

@@ -71,6 +71,9 @@ def _environment() -> Environment:
         MATCH_KINDS=presenters.MATCH_KINDS,
         FILE_CATEGORIES=presenters.FILE_CATEGORIES,
         FILE_PURPOSES=presenters.FILE_PURPOSES,
+        REVIEW_STATES=presenters.REVIEW_STATES,
+        REVIEW_ACTIONS=presenters.REVIEW_ACTIONS,
+        REVIEW_CAUSES=presenters.REVIEW_CAUSES,
     )
     return environment
 

@@ -401,6 +401,8 @@ class NotificationItem:
 def notification_url(subject: Mapping[str, str]) -> str:
     if "collection_id" in subject:
         return f"/collections/{subject['collection_id']}"
+    if subject.get("url", "").startswith("/") and not subject["url"].startswith("//"):
+        return subject["url"]  # a site path the notifying domain made (review decisions)
     if "assignment_id" in subject:
         return f"/tasks/{subject['assignment_id']}"
     if "topic_id" in subject:

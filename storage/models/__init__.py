@@ -55,6 +55,12 @@ from storage.models.resources import (
     UploadSession,
     UploadStatus,
 )
+from storage.models.review import (
+    ReviewEvent,
+    ReviewLead,
+    ReviewRequest,
+    SchoolReviewSetting,
+)
 from storage.models.search import SearchOutbox, SynonymGroup
 from storage.models.showcase import ExemplaryLevel, ShowcaseMark
 from storage.models.textbooks import CatalogLesson, SchoolEdition
@@ -95,6 +101,9 @@ __all__ = [
     "ResourceVersion",
     "ResourceView",
     "ReviewComment",
+    "ReviewEvent",
+    "ReviewLead",
+    "ReviewRequest",
     "Revision",
     "RevokedToken",
     "Role",
@@ -104,6 +113,7 @@ __all__ = [
     "School",
     "SchoolClass",
     "SchoolEdition",
+    "SchoolReviewSetting",
     "SearchOutbox",
     "ShareLink",
     "ShowcaseMark",

@@ -188,6 +188,7 @@ class NotificationKind(StrEnum):
     submission_returned = "submission_returned"
     # Collections (专题资源包): an item added to one I follow.
     collection_item_added = "collection_item_added"
+    review_decided = "review_decided"  # my publishing request was approved, rejected or returned
 
 
 class Notification(UUIDPrimaryKey, Base):

@@ -9,10 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.authz import Principal
-from services.collections import service
 from services.context import AppContext
-from storage.models.identity import Role
 from tests import samples
 from tests.services.showcase.world import World, world
 
@@ -106,22 +103,34 @@ async def test_crud_order_and_visibility_review(client: httpx.AsyncClient, conte
     edited = await w.ok("PATCH", f"/api/v1/collections/{cid}", "teacher", json={"title": "认识钟表（修订）"})
     assert edited["title"] == "认识钟表（修订）" and edited["requested_visibility"] == "district"
 
-    # The review queue's seam: the loader routes it, approval applies the requested visibility.
-    async with context.sessionmaker() as session:
-        subject = await service.review_subject(session, uuid.UUID(cid))
-    assert subject is not None
-    assert (str(subject.owner_id), subject.subject, subject.stage) == (w.user_ids["teacher"], "数学", "小学")
-    assert subject.requested_visibility == "district"
-    lead = Principal(uuid.UUID(w.user_ids["lead"]), Role.research_lead, None)
-    async with context.sessionmaker() as session, session.begin():
-        await service.approve_requested_visibility(session, uuid.UUID(cid), lead)
+    # The widening filed a request in the review queue; a district admin approves it there.
+    async def waiting_request() -> dict[str, Any]:
+        queue = await w.ok(
+            "GET", "/api/v1/review/queue", "district_admin", params={"subject_type": "collection"}
+        )
+        [request] = [item for item in queue["items"] if item["subject_id"] == cid]
+        return dict(request)
+
+    request = await waiting_request()
+    assert (request["owner_id"], request["subject"], request["stage"], request["requested_visibility"]) == (
+        w.user_ids["teacher"],
+        "数学",
+        "小学",
+        "district",
+    )
+    await w.ok("POST", f"/api/v1/review/requests/{request['id']}/approve", "district_admin", json={})
     seen = await w.ok("GET", f"/api/v1/collections/{cid}", "outsider")
     assert seen["visibility"] == "district" and seen["requested_visibility"] is None
-    # Asking for public now: still district until decided; declined, the reason shows to its editors.
+    # Asking for public now: still district until decided; rejected, the reason shows to its editors.
     await w.ok("PATCH", f"/api/v1/collections/{cid}", "teacher", json={"visibility": "public"})
     await w.call("GET", f"/api/v1/collections/{cid}", None, 404)
-    async with context.sessionmaker() as session, session.begin():
-        await service.decline_requested_visibility(session, uuid.UUID(cid), lead, "封面不清晰")
+    request = await waiting_request()
+    await w.ok(
+        "POST",
+        f"/api/v1/review/requests/{request['id']}/reject",
+        "district_admin",
+        json={"reason": "封面不清晰"},
+    )
     declined = await w.ok("GET", f"/api/v1/collections/{cid}", "teacher")
     assert (declined["visibility"], declined["review_state"], declined["declined_reason"]) == (
         "district",
@@ -129,9 +138,7 @@ async def test_crud_order_and_visibility_review(client: httpx.AsyncClient, conte
         "封面不清晰",
     )
     assert (await w.ok("GET", f"/api/v1/collections/{cid}", "outsider"))["declined_reason"] is None
-    async with context.sessionmaker() as session:
-        with pytest.raises(Exception, match="waits for review"):
-            await service.approve_requested_visibility(session, uuid.UUID(cid), lead)
+    await w.call("POST", f"/api/v1/review/requests/{request['id']}/approve", "district_admin", 409, json={})
     # Narrowing applies at once; a district admin widens at once.
     await w.ok("PATCH", f"/api/v1/collections/{cid}", "teacher", json={"visibility": "school"})
     await w.call("GET", f"/api/v1/collections/{cid}", "outsider", 404)

@@ -70,6 +70,8 @@ class ReviewWorld:
             **{"resource_type": "lesson_record", "visibility": "district", **metadata},
         )
         assert response.status_code == 201, response.text
+        # Published district-wide as a district admin approves it (services/review).
+        await self.base.approve_publishing(response.json()["id"])
         await self.base.process()
         body: dict[str, Any] = response.json()
         return body
@@ -81,6 +83,8 @@ class ReviewWorld:
             headers=self.base.teacher_auth,
         )
         assert response.status_code == 201, response.text
+        # A new round of a district-wide lesson goes back to review; approved as a district admin would.
+        await self.base.approve_publishing(resource_id)
         await self.base.process()
         body: dict[str, Any] = response.json()
         return body

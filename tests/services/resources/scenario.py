@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from search.index import SearchUnavailable
 from services.context import AppContext
 from services.jobs.worker import Worker
 from storage.models.identity import Role, School, User
+from storage.models.research import Notification, NotificationKind
 from storage.models.resources import Resource, ResourceFile
 from tests.factories import make_school, make_user, resource_metadata, token_for, upload_form
 
@@ -32,6 +33,8 @@ class District:
     colleague_auth: dict[str, str]
     student_auth: dict[str, str]
     outsider_auth: dict[str, str]
+    # A district admin who approves district/public publishing (made when first needed).
+    reviewer_auth: dict[str, str] | None = None
 
     async def upload(
         self,
@@ -47,10 +50,40 @@ class District:
         )
 
     async def created(self, filename: str, content: bytes, **metadata: Any) -> dict[str, Any]:
+        """Uploaded, and if published to the district or the public, approved there at once (as a
+        district admin would: services/review), so these tests see it where its owner asked."""
         response = await self.upload(filename, content, **metadata)
         assert response.status_code == 201, response.text
         body: dict[str, Any] = response.json()
+        if (
+            metadata.get("visibility") in ("district", "public")
+            and body["visibility"] != metadata["visibility"]
+        ):
+            await self.approve_publishing(body["id"])
+            body["visibility"] = metadata["visibility"]  # as approved (not re-read: that counts a view)
         return body
+
+    async def approve_publishing(self, resource_id: str) -> None:
+        """Approve what waits for review about this resource (publishing wide, a new round), if any."""
+        if self.reviewer_auth is None:
+            async with self.context.sessionmaker() as session, session.begin():
+                reviewer = await make_user(session, Role.district_admin)
+            self.reviewer_auth = await token_for(self.client, reviewer)
+        waiting = await self.client.get(
+            f"/api/v1/review/subjects/resource/{resource_id}", headers=self.reviewer_auth
+        )
+        request = waiting.json()["request"]
+        if request is None or request["state"] != "pending":
+            return
+        approved = await self.client.post(
+            f"/api/v1/review/requests/{request['id']}/approve", headers=self.reviewer_auth
+        )
+        assert approved.status_code == 200, approved.text
+        # The approval is this harness's doing, not the test's story: its notice leaves the inbox.
+        async with self.context.sessionmaker() as session, session.begin():
+            await session.execute(
+                delete(Notification).where(Notification.kind == NotificationKind.review_decided)
+            )
 
     async def process(self) -> None:
         """Run every queued job and periodic duty to completion, as the worker would, and make what it
