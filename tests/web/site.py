@@ -55,6 +55,17 @@ class Site:
             headers["Authorization"] = f"Bearer {response.json()['access_token']}"
         return httpx.Client(base_url=self.url, timeout=30, headers=headers)
 
+    def approve_publishing(self, resource_ids: list[str]) -> None:
+        """The district admin approves what these resources wait for (publishing to the district or
+        the public waits for review), as a reviewer would from the queue."""
+        with self.api("admin") as admin:
+            for resource_id in resource_ids:
+                waiting = admin.get(f"/api/v1/review/subjects/resource/{resource_id}")
+                waiting.raise_for_status()
+                request = waiting.json()["request"]
+                assert request is not None and request["state"] == "pending", request
+                admin.post(f"/api/v1/review/requests/{request['id']}/approve", json={}).raise_for_status()
+
     def stop(self) -> None:
         self.server.stop()
         _clean_up(self.cleanup)
