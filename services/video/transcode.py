@@ -11,6 +11,8 @@ renditions at any segment boundary.
 from __future__ import annotations
 
 import math
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -249,7 +251,7 @@ class _Output:
             audio.layout = "stereo"
             self.audio = audio
 
-    def encode_video(self, frame: VideoFrame | None) -> None:
+    def encode_video(self, frame: VideoFrame | None, pts: int = 0) -> None:
         if frame is None:
             self.container.mux(self.video.encode(None))
             return
@@ -262,8 +264,8 @@ class _Output:
             format="yuv420p",
             interpolation="BICUBIC",
         )
-        scaled.pts = frame.pts
-        scaled.time_base = frame.time_base
+        scaled.pts = pts
+        scaled.time_base = self.video.codec_context.time_base
         self.container.mux(self.video.encode(scaled))
 
     def encode_audio(self, frame: av.AudioFrame | None) -> None:
@@ -272,6 +274,57 @@ class _Output:
 
     def close(self) -> None:
         self.container.close()
+
+
+# Frames waiting per rendition: enough to ride out one rendition's slower moments (a keyframe),
+# few enough that 1080p frames waiting stay within tens of MiB.
+_FRAMES_QUEUED = 8
+
+
+class _EncodingThread:
+    """One rendition's scaling, encoding and muxing on a thread of its own. swscale, libx264 and the
+    muxer run without the GIL, so the renditions proceed side by side on every CPU while the decoding
+    thread goes on, as ffmpeg's filter and encoder threads do (one Python thread feeding them in turn
+    left a CPU idle: 0.75x ffmpeg's speed on HEVC). Each item carries its own pts, since a repeated
+    frame is the same object in several slots."""
+
+    def __init__(self, output: _Output) -> None:
+        self.output = output
+        self.queue: queue.Queue[tuple[VideoFrame | av.AudioFrame, int] | None] = queue.Queue(
+            maxsize=_FRAMES_QUEUED
+        )
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, name=f"encode-{output.rendition.name}", daemon=True)
+        self.thread.start()
+
+    def put(self, frame: VideoFrame | av.AudioFrame, pts: int = 0) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((frame, pts))
+
+    def finish(self) -> None:
+        """Flush the encoders and close the rendition (raising what failed on the thread)."""
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _work(self) -> None:
+        try:
+            while (item := self.queue.get()) is not None:
+                frame, pts = item
+                if isinstance(frame, VideoFrame):
+                    self.output.encode_video(frame, pts)
+                else:
+                    self.output.encode_audio(frame)
+            self.output.encode_video(None)
+            self.output.encode_audio(None)
+            self.output.close()
+        except BaseException as exc:
+            self.error = exc
+            # Keep taking what the decoding thread sends, so it never waits on a full queue.
+            while self.queue.get() is not None:
+                pass
 
 
 class _StoryboardMaker:
@@ -449,6 +502,7 @@ class _Run:
         self.header_duration = header_duration
         self.progress = progress
         self.outputs: list[_Output] = []
+        self.encoders: list[_EncodingThread] = []
         self.upright: _Upright | None = None
         self.storyboard: _StoryboardMaker | None = None
         self.start_s: float | None = None
@@ -477,6 +531,7 @@ class _Run:
             )
             for rendition in self.renditions
         ]
+        self.encoders = [_EncodingThread(output) for output in self.outputs]
         self.storyboard = _StoryboardMaker(
             self.output / "storyboard", display, self.header_duration, self.options
         )
@@ -504,8 +559,8 @@ class _Run:
         slot_time = float(self.next_index / self.rate)
         frame.pts = self.next_index
         frame.time_base = 1 / self.rate
-        for output in self.outputs:
-            output.encode_video(frame)
+        for encoder in self.encoders:
+            encoder.put(frame, self.next_index)
         if self.storyboard is not None:
             self.storyboard.offer(frame, slot_time)
         self.next_index += 1
@@ -527,10 +582,20 @@ class _Run:
             resampled.pts = self.audio_samples
             resampled.time_base = Fraction(1, AUDIO_RATE)
             self.audio_samples += resampled.samples
-            for output in self.outputs:
-                output.encode_audio(resampled)
+            for encoder in self.encoders:
+                encoder.put(resampled)
 
     def run(self) -> Result:
+        try:
+            return self._run()
+        finally:
+            # On every way out, the threads end (an error raised mid-way leaves none waiting).
+            for encoder in self.encoders:
+                if encoder.thread.is_alive():
+                    encoder.queue.put(None)
+                    encoder.thread.join()
+
+    def _run(self) -> Result:
         streams: list[Any] = [self.video_in] + ([self.audio_in] if self.audio_in is not None else [])
         try:
             # Demuxing ends with an empty packet per stream, which flushes its decoder.
@@ -550,10 +615,9 @@ class _Run:
             self.broken += 1
         if not self.outputs or self.next_index == 0:
             raise TranscodeError("The video track has no picture that can be decoded")
+        for encoder in self.encoders:
+            encoder.finish()
         for output in self.outputs:
-            output.encode_video(None)
-            output.encode_audio(None)
-            output.close()
             measure_segments(self.output / output.rendition.name, output.rendition)
         duration = float(self.next_index / self.rate)
         storyboard = self.storyboard.finish(duration) if self.storyboard else None
