@@ -145,10 +145,13 @@ _STATUS_LINE = re.compile(r"^正在(排队转码|转码 (\d{1,2})%)，原画可�
 def test_the_page_shows_how_far_the_transcode_got(browser: Browser, site: Site) -> None:
     """While the ladder is made the original plays and a line says how far the transcode got; once
     the ladder is ready the line gives way to the quality menu."""
+    # The page is signed in and ready before the upload, and the video long enough (3,000 frames),
+    # that the transcode is still queued or running as the page opens, however fast the ladder runs.
+    page = signed_in_page(browser, site, "colleague")
+    page.add_init_script(_RECORD_STATUS_LINE)
     with site.api("teacher") as api:
         metadata = {"title": "认识钟表 第二课时", "resource_type": "lesson_record", "status": "published"}
-        # Long enough (1,500 frames) that the transcode is still queued or running as the page opens.
-        content = samples.video_bytes("mp4", duration_s=60.0, fps=25)
+        content = samples.video_bytes("mp4", duration_s=120.0, fps=25)
         response = api.post(
             "/api/v1/resources",
             files={
@@ -157,8 +160,6 @@ def test_the_page_shows_how_far_the_transcode_got(browser: Browser, site: Site) 
             },
         )
         response.raise_for_status()
-    page = signed_in_page(browser, site, "colleague")
-    page.add_init_script(_RECORD_STATUS_LINE)
     page.goto(f"/resources/{response.json()['id']}")
     line = page.locator("[data-rendition-status]")
     expect(line).to_have_text(_STATUS_LINE)
