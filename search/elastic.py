@@ -9,7 +9,7 @@ an older schema gets the new fields added and its documents rewritten in place b
 
 Matching and ranking follow search.plan: the match is a bool query, the tier a dis_max of
 constant_score clauses weighing tier * TIER_WEIGHT, added to the match's BM25. Grouped by parent:
-`collapse` on parent_id with inner hits for the parent's further matches, a `cardinality` of
+`collapse` on parent_id, one more request for the page's parents' further matches, a `cardinality` of
 parent_id for the total and inside each facet bucket, and OWN_DOCUMENT_WEIGHT for a parent's own
 document.
 """
@@ -335,8 +335,8 @@ def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
     return clauses
 
 
-# Under group_by_parent: the aggregation counting distinct parents (total, and per facet bucket) and
-# the collapse's inner hits.
+# Under group_by_parent: the aggregation counting distinct parents (total, and per facet bucket), and
+# the one finding the page's parents' further matches (see _further_matches).
 _PARENTS = "parents"
 _MORE = "more"
 # A facet counted under every filter but its own: the global aggregation's filter and terms inside it.
@@ -689,18 +689,11 @@ class ElasticsearchSearchIndex:
         if group:
             aggregations[_PARENTS] = _parent_count()
         if group and query.limit:
-            # One hit per parent, its best document by `sort`; inner hits, sorted the same way, are that
-            # document again followed by the parent's next MORE_CANDIDATES matching documents.
-            collapse = {
-                "field": "parent_id",
-                "inner_hits": {
-                    "name": _MORE,
-                    "size": 1 + MORE_CANDIDATES,
-                    "sort": sort,
-                    "track_scores": True,
-                    "_source": {"includes": ["source"]},
-                },
-            }
+            # One hit per parent, its best document by `sort`. The parents' further matches come from
+            # one more request (see _further_matches), not from the collapse's inner hits: Elasticsearch
+            # expands those with a search per hit returned, 20 searches for a page of 20, which was
+            # most of its CPU per search (bench/README.md, "Load").
+            collapse = {"field": "parent_id"}
         try:
             response = await self._call(
                 self.client.search(
@@ -717,15 +710,19 @@ class ElasticsearchSearchIndex:
                     aggregations=aggregations or None,
                 )
             )
+            page = response["hits"]["hits"]
+            further: dict[str, list[dict[str, Any]]] = {}
+            if group and page:
+                parents = list(dict.fromkeys(hit["_source"]["source"]["parent_id"] for hit in page))
+                further = await self._further_matches(bool_query, sort, parents)
         except NotFoundError as exc:
             raise SearchUnavailable(f"index alias {self.alias} missing") from exc
         hits = []
         highlighter = Highlighter(plan)
-        for hit in response["hits"]["hits"]:
+        for hit in page:
             found = _hit(hit, highlighter)
             if group:
-                inner = hit.get("inner_hits", {}).get(_MORE, {}).get("hits", {}).get("hits", [])
-                found.more = _more(found, inner, highlighter)
+                found.more = _more(found, further.get(found.parent_id, []), highlighter)
             hits.append(found)
         aggregated = response.get("aggregations", {})
         facets = {
@@ -740,6 +737,52 @@ class ElasticsearchSearchIndex:
         }
         total = aggregated[_PARENTS]["value"] if group else response["hits"]["total"]["value"]
         return SearchResult(total=int(total), hits=hits, facets=facets)
+
+    async def _further_matches(
+        self, bool_query: dict[str, Any], sort: list[Any], parents: list[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Per parent of a grouped page, its 1 + MORE_CANDIDATES best matching documents by `sort`:
+        what the collapse's inner hits were (that hit first, then the parent's next matches).
+
+        The same query narrowed to the page's parents, with a bucket per parent holding its top hits
+        sorted as the page is: filters do not score, so scores and order are the page's own. The
+        scores are read from the sort values (`_score` is a sort key, last when `sort` lacks it: ids
+        are unique, so the order stays); top_hits' track_scores would score each bucket's hits
+        again in its fetch phase, which cost more than the rest of this request together.
+        """
+        narrowed = {**bool_query, "filter": [*bool_query["filter"], {"terms": {"parent_id": parents}}]}
+        scored = sort if "_score" in sort else [*sort, "_score"]
+        score_at = scored.index("_score")
+        response = await self._call(
+            self.client.search(
+                index=self.alias,
+                query={"bool": narrowed},
+                size=0,
+                track_total_hits=False,
+                aggregations={
+                    _MORE: {
+                        # One shard holds at most len(parents) values here, so every bucket is exact.
+                        "terms": {"field": "parent_id", "size": len(parents)},
+                        "aggs": {
+                            _MORE: {
+                                "top_hits": {
+                                    "size": 1 + MORE_CANDIDATES,
+                                    "sort": scored,
+                                    "_source": {"includes": ["source"]},
+                                }
+                            }
+                        },
+                    }
+                },
+            )
+        )
+        further: dict[str, list[dict[str, Any]]] = {}
+        for bucket in response.get("aggregations", {}).get(_MORE, {}).get("buckets", []):
+            hits = bucket[_MORE]["hits"]["hits"]
+            for hit in hits:
+                hit["_score"] = hit["sort"][score_at]
+            further[str(bucket["key"])] = hits
+        return further
 
     async def suggest(self, prefix: str, access: AccessFilter, *, limit: int = 10) -> list[Suggestion]:
         prefixes = suggest_prefixes(prefix)
