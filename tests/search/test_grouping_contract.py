@@ -7,7 +7,16 @@ from typing import Any
 
 import pytest
 
-from search.documents import AccessFilter, DocKind, SearchDocument, SearchQuery, SearchResult
+from search.documents import (
+    MORE_CANDIDATES,
+    MORE_PER_HIT,
+    AccessFilter,
+    DocKind,
+    SearchDocument,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+)
 from search.index import SearchIndex
 from tests.factories import search_document
 from tests.search.test_chinese_search_contract import STUDENT
@@ -258,3 +267,60 @@ async def test_access_rules_hold_for_every_document_of_a_group(search_index: Sea
     assert mine.id == "r" and len(mine.more) == 3
     assert {other.id for other in mine.more} < {"r:p1", "r:p2", "r:p3", "r:p4"}
     assert counts(result, "kind") == [("resource", 3), ("file_page", 2)]
+
+
+def same_hits(found: list[SearchHit], expected: list[SearchHit]) -> bool:
+    """The same documents in the same order with the same scores (up to the last float32 bit: a score
+    summed from other clauses in another order may differ there)."""
+    return [hit.id for hit in found] == [hit.id for hit in expected] and [
+        hit.score for hit in found
+    ] == pytest.approx([hit.score for hit in expected], abs=0.02)
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest", "popular"])
+async def test_more_of_a_parent_with_many_matches_is_its_next_best_documents_on_every_page(
+    search_index: SearchIndex, sort: str
+) -> None:
+    # "big" has more matching documents than are read for `more` (MORE_CANDIDATES), two of them
+    # matching by the title they carry only; "small" and "solo" share the page with it.
+    def at(minutes: int) -> datetime:
+        return _T0 + timedelta(minutes=minutes)
+
+    documents = [search_document(id="big", title="口算练习", created_at=at(0))]
+    documents += [
+        page("big", k, f"口算 第{k}页" + " 加法" * (k % 4), title="口算练习", created_at=at(k), popularity=k)
+        for k in range(1, MORE_CANDIDATES + 6)
+    ]
+    documents += [
+        page("big", k, "乘法", title="口算练习", created_at=at(k), popularity=k)
+        for k in (MORE_CANDIDATES + 6, MORE_CANDIDATES + 7)
+    ]
+    documents += [
+        search_document(id="small", title="口算 小册", created_at=at(30), popularity=3),
+        page("small", 1, "口算 小题", created_at=at(31), popularity=1),
+        search_document(id="solo", title="口算 单页", created_at=at(40), popularity=2),
+    ]
+    await load(search_index, *documents)
+
+    whole = await grouped(search_index, "口算", sort=sort)
+    assert whole.total == 3 and sorted(hit.parent_id for hit in whole.hits) == ["big", "small", "solo"]
+    # Each hit's `more`: its parent's next documents in the ungrouped order whose own text matched,
+    # with the scores they have there (grouping adds nothing to a page's score).
+    flat = await search_index.search(SearchQuery(text="口算", access=EVERYONE, sort=sort, limit=100))
+    for hit in whole.hits:
+        expected = [
+            other
+            for other in flat.hits
+            if other.parent_id == hit.parent_id
+            and other.id != hit.id
+            and (other.kind == DocKind.resource or "body" in other.highlights)
+        ][:MORE_PER_HIT]
+        assert same_hits(hit.more, expected)
+        assert all("body" in other.highlights or other.kind == DocKind.resource for other in hit.more)
+    (big,) = [hit for hit in whole.hits if hit.parent_id == "big"]
+    assert len(big.more) == MORE_PER_HIT
+    # A page of one hit carries the same `more` as the whole list does at that place.
+    for offset in range(3):
+        part = await grouped(search_index, "口算", sort=sort, offset=offset, limit=1)
+        assert len(part.hits) == 1 and same_hits(part.hits, whole.hits[offset : offset + 1])
+        assert same_hits(part.hits[0].more, whole.hits[offset].more)
