@@ -1,7 +1,7 @@
 """Elasticsearch's CPU per search on bench/load.py's corpus and search mix, in a minute.
 
     .venv/bin/python bench/es_cpu.py [--searches 600] [--concurrency 8] [--resources 300]
-        [--url http://127.0.0.1:9200 --pid ES_PID]
+        [--per-word 10] [--uploads 100] [--url http://127.0.0.1:9200 --pid ES_PID]
 
 Indexes the documents bench/load.py's seeded resources become (a resource document and its PDF's
 page each, same titles, words and subjects), then replays the load bench's search mix (its 50
@@ -9,6 +9,7 @@ searchers' words, a subject filter on every third search, a teacher's access, th
 grouped by parent and forgiving, as services/search sends them) through ElasticsearchSearchIndex,
 --concurrency at a time. Prints the Elasticsearch process's CPU per search (/proc, all its threads),
 the requests sent per search, and per word: CPU, requests and result size, each word searched alone.
+With --uploads N, also the CPU per upload as the worker's outbox drain writes it.
 
 Without --url it starts private servers (scripts/test-servers.sh; no shared server is touched), so
 nothing else runs on that Elasticsearch. With --url and --pid it uses that one: give a private one.
@@ -150,6 +151,38 @@ async def replay(index: ElasticsearchSearchIndex, queries: list[SearchQuery], co
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
+async def measure_uploads(
+    index: ElasticsearchSearchIndex,
+    es_pid: int,
+    args: argparse.Namespace,
+    school_ids: list[str],
+    owner_ids: list[str],
+) -> tuple[float, float]:
+    """ES CPU per upload as the worker's outbox drain writes one (services/indexing: upsert, then
+    delete_by_parent), applied twice (the resource when created, then with its extracted page);
+    and the same writes without delete_by_parent, whose forced refreshes are most of it."""
+    new = load_documents(args.resources + 2 * args.uploads, school_ids, owner_ids)[2 * args.resources :]
+    uploads = [new[number : number + 2] for number in range(0, len(new), 2)]
+    costs = []
+    for applied, batch in ((True, uploads[: args.uploads]), (False, uploads[args.uploads :])):
+        cpu = process_tree_cpu_s(es_pid)
+        for resource, page in batch:
+            for documents in ([resource], [resource, page]):
+                await index.upsert(documents)
+                if applied:
+                    await index.delete_by_parent([resource.parent_id], keep=[d.id for d in documents])
+        costs.append((process_tree_cpu_s(es_pid) - cpu) * 1000 / len(batch))
+    return costs[0], costs[1]
+
+
+def upload_line(costs: tuple[float, float]) -> str:
+    drained, written = costs
+    return (
+        f"ES CPU per upload as the drain writes it (2 applies): {drained:.1f} ms; "
+        f"the same upserts without delete_by_parent: {written:.1f} ms"
+    )
+
+
 async def measure(args: argparse.Namespace, url: str, es_pid: int) -> list[str]:
     client = CountingClient(AsyncElasticsearch(url, request_timeout=60))
     prefix = f"escpu-{uuid.uuid4().hex[:8]}"
@@ -200,6 +233,8 @@ async def measure(args: argparse.Namespace, url: str, es_pid: int) -> list[str]:
                     f"{text:<12}{'subject' if filtered else '-':>8}{cpu * 1000 / args.per_word:>8.1f}"
                     f"{client.requests / args.per_word:>10.2f}{result.total:>7}{result.homophones!s:>12}"
                 )
+        if args.uploads:
+            lines.append(upload_line(await measure_uploads(index, es_pid, args, school_ids, owner_ids)))
     finally:
         await client.client.indices.delete(index=f"{prefix}-search-v*", ignore_unavailable=True)
         await client.client.close()
@@ -216,6 +251,9 @@ def main() -> None:
     parser.add_argument("--resources", type=int, default=300, help="seeded resources (default 300)")
     parser.add_argument(
         "--per-word", type=int, default=0, help="also search each word of the mix alone this many times"
+    )
+    parser.add_argument(
+        "--uploads", type=int, default=0, help="also write this many uploads as the outbox drain does"
     )
     parser.add_argument("--url", help="an Elasticsearch of this run's own (default: start private servers)")
     parser.add_argument("--pid", type=int, help="that Elasticsearch's process id (with --url)")
