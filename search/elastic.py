@@ -385,6 +385,19 @@ def _facet_buckets(aggregation: dict[str, Any]) -> list[dict[str, Any]]:
     return buckets
 
 
+def _some_parent_has_further_matches(response: dict[str, Any]) -> bool:
+    """False when every matching parent has exactly one matching document, so no hit has `more`.
+
+    Below PARENT_COUNT_PRECISION the parent count is the number of distinct hashes of the parent ids
+    (linear counting): a collision can only lower it. So a count equal to the documents' proves that
+    no two documents share a parent; anything else (or a count above the threshold) may not.
+    """
+    documents = response["hits"]["total"]
+    parents = int(response.get("aggregations", {}).get(_PARENTS, {}).get("value", -1))
+    exact = documents["relation"] == "eq" and documents["value"] <= PARENT_COUNT_PRECISION
+    return not (exact and parents == documents["value"])
+
+
 def _hit(hit: dict[str, Any], highlighter: Highlighter) -> SearchHit:
     document = SearchDocument.model_validate(hit["_source"]["source"])
     return SearchHit(
@@ -702,8 +715,9 @@ class ElasticsearchSearchIndex:
                     sort=sort,
                     from_=query.offset,
                     size=query.limit,
-                    # Collapsed, hits.total still counts documents; the parents are counted by _PARENTS.
-                    track_total_hits=not group,
+                    # Collapsed, hits.total still counts documents (free beside the aggregations, which
+                    # read every match); the parents are counted by _PARENTS.
+                    track_total_hits=True,
                     track_scores=True,
                     source_includes=["source"],
                     collapse=collapse,
@@ -712,7 +726,7 @@ class ElasticsearchSearchIndex:
             )
             page = response["hits"]["hits"]
             further: dict[str, list[dict[str, Any]]] = {}
-            if group and page:
+            if group and page and _some_parent_has_further_matches(response):
                 parents = list(dict.fromkeys(hit["_source"]["source"]["parent_id"] for hit in page))
                 further = await self._further_matches(bool_query, sort, parents)
         except NotFoundError as exc:
