@@ -324,3 +324,21 @@ async def test_more_of_a_parent_with_many_matches_is_its_next_best_documents_on_
         part = await grouped(search_index, "口算", sort=sort, offset=offset, limit=1)
         assert len(part.hits) == 1 and same_hits(part.hits, whole.hits[offset : offset + 1])
         assert same_hits(part.hits[0].more, whole.hits[offset].more)
+
+
+async def test_parents_matching_once_each_have_no_more_and_one_further_match_shows(
+    search_index: SearchIndex,
+) -> None:
+    await load(
+        search_index,
+        *(search_document(id=f"r{n}", title=f"燕子 第{n}课") for n in range(4)),
+        page("r0", 1, "春天 到了", title="课件"),
+    )
+    once = await grouped(search_index, "燕子", facets=["kind"])
+    assert once.total == 4 and all(hit.more == [] for hit in once.hits)
+    assert counts(once, "kind") == [("resource", 4)]
+    # One parent matching twice among parents matching once still gets its `more`.
+    await load(search_index, page("r3", 1, "燕子 飞回来了", title="课件"))
+    twice = await grouped(search_index, "燕子")
+    assert twice.total == 4 and shape(twice)[0] == ("r3", ["r3:p1"])
+    assert all(more == [] for _, more in shape(twice)[1:])
