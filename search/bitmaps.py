@@ -113,7 +113,9 @@ class _Coded:
         return code
 
 
-_ROW_COLUMNS = ("rowid", "parent_id", *(name for name in _CODED), "tags")
+# Sort keys and boosts per rowid, beside the codes: a page of hits is picked from these (search.embedded).
+_NUMERIC = ("created_at", "popularity", "featured")
+_ROW_COLUMNS = ("rowid", "parent_id", *(name for name in _CODED), *_NUMERIC, "tags")
 
 
 class DocumentBitmaps:
@@ -131,6 +133,9 @@ class DocumentBitmaps:
         self.tags: dict[str, BitMap] = {}
         self.parents: dict[str, int] = {}
         self.parent_of = numpy.zeros(0, dtype=numpy.int32)
+        self.created_at = numpy.zeros(0, dtype=numpy.float64)
+        self.popularity = numpy.zeros(0, dtype=numpy.int64)
+        self.featured = numpy.zeros(0, dtype=numpy.bool_)
 
     # -- keeping up with the index ----------------------------------------------------------------
 
@@ -197,9 +202,11 @@ class DocumentBitmaps:
             coded.codes = numpy.concatenate(
                 [coded.codes, numpy.zeros(size - len(coded.codes), dtype=numpy.int32)]
             )
-        self.parent_of = numpy.concatenate(
-            [self.parent_of, numpy.zeros(size - len(self.parent_of), dtype=numpy.int32)]
-        )
+        grown = size - len(self.parent_of)
+        self.parent_of = numpy.concatenate([self.parent_of, numpy.zeros(grown, dtype=numpy.int32)])
+        self.created_at = numpy.concatenate([self.created_at, numpy.zeros(grown, dtype=numpy.float64)])
+        self.popularity = numpy.concatenate([self.popularity, numpy.zeros(grown, dtype=numpy.int64)])
+        self.featured = numpy.concatenate([self.featured, numpy.zeros(grown, dtype=numpy.bool_)])
 
     def _add_rows(self, rows: Iterable[Sequence[Any]]) -> None:
         numpy = _numpy()
@@ -232,6 +239,10 @@ class DocumentBitmaps:
                     coded.bitmaps[value] = added
                 else:
                     existing |= added
+        numeric = 2 + len(_CODED)
+        self.created_at[rowids] = [row[numeric] for row in rows]
+        self.popularity[rowids] = [row[numeric + 1] for row in rows]
+        self.featured[rowids] = [bool(row[numeric + 2]) for row in rows]
         tag_rows: dict[str, list[int]] = {}
         for row in rows:
             for tag in json.loads(row[-1]):
@@ -315,3 +326,43 @@ class DocumentBitmaps:
             ]
         counts.sort(key=lambda item: (-item[1], item[0]))
         return [FacetValue(value=value, count=count) for value, count in counts[:FACET_SIZE]]
+
+    # -- picking a page ---------------------------------------------------------------------------
+
+    def text_bitmap(self, rowids: Any) -> BitMap:
+        """A bitmap of these rowids (a numpy array)."""
+        return _bitmap(rowids)
+
+    def rowids(self, matched: BitMap) -> Any:
+        return _rowids(matched).astype(_numpy().int64)
+
+
+def candidates(keys: Sequence[Any], groups: Any, wanted: int) -> Any:
+    """Which documents can be on a page of the first `wanted` groups: a boolean mask over them.
+
+    keys: arrays of sort keys, primary first, each ascending (negate a DESC key); groups: each
+    document's group (its parent, or itself). A group ranks by its best document; groups whose best
+    document ties on every key with the last group of the first `wanted` are kept too, since the
+    final tie-break (the document id) is not among the keys. Every document of a kept group is kept,
+    so its further documents can be ranked as well.
+    """
+    numpy = _numpy()
+    count = len(groups)
+    if count == 0:
+        return numpy.zeros(0, dtype=numpy.bool_)
+    order = numpy.lexsort(tuple(reversed(keys)))
+    changed = numpy.zeros(count, dtype=numpy.bool_)
+    changed[0] = True
+    for key in keys:
+        ordered = key[order]
+        changed[1:] |= ordered[1:] != ordered[:-1]
+    rank = numpy.empty(count, dtype=numpy.int64)
+    rank[order] = numpy.cumsum(changed)
+    distinct, inverse = numpy.unique(groups, return_inverse=True)
+    if len(distinct) <= wanted:
+        return numpy.ones(count, dtype=numpy.bool_)
+    best = numpy.full(len(distinct), numpy.iinfo(numpy.int64).max, dtype=numpy.int64)
+    numpy.minimum.at(best, inverse, rank)
+    cutoff = numpy.partition(best, wanted - 1)[wanted - 1]
+    kept: Any = (best <= cutoff)[inverse]
+    return kept
