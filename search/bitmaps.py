@@ -124,6 +124,8 @@ class DocumentBitmaps:
     def __init__(self) -> None:
         self.generation: int | None = None
         self.seq = 0
+        # The last grouping of matched documents by parent (see _grouping), within one query.
+        self._grouped: tuple[BitMap, tuple[Any, Any, Any]] | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -141,6 +143,7 @@ class DocumentBitmaps:
 
     def sync(self, connection: sqlite3.Connection, generation: int) -> None:
         """Bring the bitmaps up to the connection's current snapshot (call inside its read transaction)."""
+        self._grouped = None
         table = changes_table(generation)
         if self.generation != generation:
             self._load(connection, generation)
@@ -293,10 +296,23 @@ class DocumentBitmaps:
             result = result & self._any("kind", [kind.value for kind in OWN_DOCUMENT_KINDS])
         return result
 
+    def _grouping(self, matched: BitMap) -> tuple[Any, Any, Any]:
+        """The matched rowids; the index of each distinct parent's first matched document among them;
+        and each document's parent as an index into those. Kept for the query's other facets counted
+        over the same documents (until the next sync)."""
+        if self._grouped is not None and self._grouped[0] is matched:
+            return self._grouped[1]
+        numpy = _numpy()
+        rowids = _rowids(matched)
+        _, first, inverse = numpy.unique(self.parent_of[rowids], return_index=True, return_inverse=True)
+        grouping = (rowids, first, inverse)
+        self._grouped = (matched, grouping)
+        return grouping
+
     def total(self, matched: BitMap, grouped: bool) -> int:
         if not grouped:
             return len(matched)
-        return len(_numpy().unique(self.parent_of[_rowids(matched)]))
+        return len(self._grouping(matched)[1])
 
     def facet(self, name: str, matched: BitMap, grouped: bool) -> list[FacetValue]:
         """Counts per value of `name` over the matched documents (grouped: the distinct parents having
@@ -312,12 +328,20 @@ class DocumentBitmaps:
                     counts.append((tag, int(count)))
         else:
             coded = self.fields[name]
-            rowids = _rowids(matched)
-            codes = coded.codes[rowids]
             if grouped:
-                width = numpy.int64(len(coded.values))
-                pairs = numpy.unique(self.parent_of[rowids].astype(numpy.int64) * width + codes)
-                codes = pairs % width
+                rowids, first, inverse = self._grouping(matched)
+                codes = coded.codes[rowids]
+                # Usually every document of a parent carries its value: then each parent counts once
+                # with it. Otherwise, the distinct (parent, value) pairs.
+                parents_codes = codes[first]
+                if numpy.array_equal(codes, parents_codes[inverse]):
+                    codes = parents_codes
+                else:
+                    width = numpy.int64(len(coded.values))
+                    pairs = numpy.unique(self.parent_of[rowids].astype(numpy.int64) * width + codes)
+                    codes = pairs % width
+            else:
+                codes = coded.codes[_rowids(matched)]
             tally = numpy.bincount(codes, minlength=len(coded.values))
             counts = [
                 (value, int(tally[code]))
