@@ -113,7 +113,9 @@ class _Coded:
         return code
 
 
-_ROW_COLUMNS = ("rowid", "parent_id", *(name for name in _CODED), "tags")
+# Sort keys and boosts per rowid, beside the codes: a page of hits is picked from these (search.embedded).
+_NUMERIC = ("created_at", "popularity", "featured")
+_ROW_COLUMNS = ("rowid", "parent_id", *(name for name in _CODED), *_NUMERIC, "tags")
 
 
 class DocumentBitmaps:
@@ -122,6 +124,8 @@ class DocumentBitmaps:
     def __init__(self) -> None:
         self.generation: int | None = None
         self.seq = 0
+        # The last grouping of matched documents by parent (see _grouping), within one query.
+        self._grouped: tuple[BitMap, tuple[Any, Any, Any]] | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -131,11 +135,15 @@ class DocumentBitmaps:
         self.tags: dict[str, BitMap] = {}
         self.parents: dict[str, int] = {}
         self.parent_of = numpy.zeros(0, dtype=numpy.int32)
+        self.created_at = numpy.zeros(0, dtype=numpy.float64)
+        self.popularity = numpy.zeros(0, dtype=numpy.int64)
+        self.featured = numpy.zeros(0, dtype=numpy.bool_)
 
     # -- keeping up with the index ----------------------------------------------------------------
 
     def sync(self, connection: sqlite3.Connection, generation: int) -> None:
         """Bring the bitmaps up to the connection's current snapshot (call inside its read transaction)."""
+        self._grouped = None
         table = changes_table(generation)
         if self.generation != generation:
             self._load(connection, generation)
@@ -197,9 +205,11 @@ class DocumentBitmaps:
             coded.codes = numpy.concatenate(
                 [coded.codes, numpy.zeros(size - len(coded.codes), dtype=numpy.int32)]
             )
-        self.parent_of = numpy.concatenate(
-            [self.parent_of, numpy.zeros(size - len(self.parent_of), dtype=numpy.int32)]
-        )
+        grown = size - len(self.parent_of)
+        self.parent_of = numpy.concatenate([self.parent_of, numpy.zeros(grown, dtype=numpy.int32)])
+        self.created_at = numpy.concatenate([self.created_at, numpy.zeros(grown, dtype=numpy.float64)])
+        self.popularity = numpy.concatenate([self.popularity, numpy.zeros(grown, dtype=numpy.int64)])
+        self.featured = numpy.concatenate([self.featured, numpy.zeros(grown, dtype=numpy.bool_)])
 
     def _add_rows(self, rows: Iterable[Sequence[Any]]) -> None:
         numpy = _numpy()
@@ -232,6 +242,10 @@ class DocumentBitmaps:
                     coded.bitmaps[value] = added
                 else:
                     existing |= added
+        numeric = 2 + len(_CODED)
+        self.created_at[rowids] = [row[numeric] for row in rows]
+        self.popularity[rowids] = [row[numeric + 1] for row in rows]
+        self.featured[rowids] = [bool(row[numeric + 2]) for row in rows]
         tag_rows: dict[str, list[int]] = {}
         for row in rows:
             for tag in json.loads(row[-1]):
@@ -282,10 +296,23 @@ class DocumentBitmaps:
             result = result & self._any("kind", [kind.value for kind in OWN_DOCUMENT_KINDS])
         return result
 
+    def _grouping(self, matched: BitMap) -> tuple[Any, Any, Any]:
+        """The matched rowids; the index of each distinct parent's first matched document among them;
+        and each document's parent as an index into those. Kept for the query's other facets counted
+        over the same documents (until the next sync)."""
+        if self._grouped is not None and self._grouped[0] is matched:
+            return self._grouped[1]
+        numpy = _numpy()
+        rowids = _rowids(matched)
+        _, first, inverse = numpy.unique(self.parent_of[rowids], return_index=True, return_inverse=True)
+        grouping = (rowids, first, inverse)
+        self._grouped = (matched, grouping)
+        return grouping
+
     def total(self, matched: BitMap, grouped: bool) -> int:
         if not grouped:
             return len(matched)
-        return len(_numpy().unique(self.parent_of[_rowids(matched)]))
+        return len(self._grouping(matched)[1])
 
     def facet(self, name: str, matched: BitMap, grouped: bool) -> list[FacetValue]:
         """Counts per value of `name` over the matched documents (grouped: the distinct parents having
@@ -301,12 +328,20 @@ class DocumentBitmaps:
                     counts.append((tag, int(count)))
         else:
             coded = self.fields[name]
-            rowids = _rowids(matched)
-            codes = coded.codes[rowids]
             if grouped:
-                width = numpy.int64(len(coded.values))
-                pairs = numpy.unique(self.parent_of[rowids].astype(numpy.int64) * width + codes)
-                codes = pairs % width
+                rowids, first, inverse = self._grouping(matched)
+                codes = coded.codes[rowids]
+                # Usually every document of a parent carries its value: then each parent counts once
+                # with it. Otherwise, the distinct (parent, value) pairs.
+                parents_codes = codes[first]
+                if numpy.array_equal(codes, parents_codes[inverse]):
+                    codes = parents_codes
+                else:
+                    width = numpy.int64(len(coded.values))
+                    pairs = numpy.unique(self.parent_of[rowids].astype(numpy.int64) * width + codes)
+                    codes = pairs % width
+            else:
+                codes = coded.codes[_rowids(matched)]
             tally = numpy.bincount(codes, minlength=len(coded.values))
             counts = [
                 (value, int(tally[code]))
@@ -315,3 +350,43 @@ class DocumentBitmaps:
             ]
         counts.sort(key=lambda item: (-item[1], item[0]))
         return [FacetValue(value=value, count=count) for value, count in counts[:FACET_SIZE]]
+
+    # -- picking a page ---------------------------------------------------------------------------
+
+    def text_bitmap(self, rowids: Any) -> BitMap:
+        """A bitmap of these rowids (a numpy array)."""
+        return _bitmap(rowids)
+
+    def rowids(self, matched: BitMap) -> Any:
+        return _rowids(matched).astype(_numpy().int64)
+
+
+def candidates(keys: Sequence[Any], groups: Any, wanted: int) -> Any:
+    """Which documents can be on a page of the first `wanted` groups: a boolean mask over them.
+
+    keys: arrays of sort keys, primary first, each ascending (negate a DESC key); groups: each
+    document's group (its parent, or itself). A group ranks by its best document; groups whose best
+    document ties on every key with the last group of the first `wanted` are kept too, since the
+    final tie-break (the document id) is not among the keys. Every document of a kept group is kept,
+    so its further documents can be ranked as well.
+    """
+    numpy = _numpy()
+    count = len(groups)
+    if count == 0:
+        return numpy.zeros(0, dtype=numpy.bool_)
+    order = numpy.lexsort(tuple(reversed(keys)))
+    changed = numpy.zeros(count, dtype=numpy.bool_)
+    changed[0] = True
+    for key in keys:
+        ordered = key[order]
+        changed[1:] |= ordered[1:] != ordered[:-1]
+    rank = numpy.empty(count, dtype=numpy.int64)
+    rank[order] = numpy.cumsum(changed)
+    distinct, inverse = numpy.unique(groups, return_inverse=True)
+    if len(distinct) <= wanted:
+        return numpy.ones(count, dtype=numpy.bool_)
+    best = numpy.full(len(distinct), numpy.iinfo(numpy.int64).max, dtype=numpy.int64)
+    numpy.minimum.at(best, inverse, rank)
+    cutoff = numpy.partition(best, wanted - 1)[wanted - 1]
+    kept: Any = (best <= cutoff)[inverse]
+    return kept

@@ -6,9 +6,14 @@ it in one transaction. Each generation also records the SCHEMA_VERSION it was bu
 generation from an older schema is rebuilt from its own stored documents by ensure_ready().
 
 Matching and ranking follow search.plan: the match is one FTS5 expression, the tier a CASE over the
-stored token columns, and the two are combined as tier * TIER_WEIGHT + BM25. Grouped by parent (a
-window function over the matches, ranked per parent), a parent's own document adds
-OWN_DOCUMENT_WEIGHT; totals and facets count DISTINCT parent_id.
+stored token columns, and the two are combined as tier * TIER_WEIGHT + BM25. Grouped by parent, a
+parent's own document adds OWN_DOCUMENT_WEIGHT.
+
+Totals, facets, filters and the read rule are counted on bitmaps (search.bitmaps). The text match
+runs once, as (rowid, BM25) pairs. A page is then picked in numpy over the matched documents' sort
+keys (created_at, popularity, kept beside the bitmaps; under relevance with text the score, its tier
+read by rowid from the FTS table's stored columns): only the documents of the groups that can be on
+the page are read from SQL, to break ties by id, and only the page's stored JSON is loaded.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any, TypeVar
 from anyio import to_thread
 from pyroaring import BitMap
 
-from search.bitmaps import DocumentBitmaps, create_changes_table, log_changes, log_changes_where
+from search.bitmaps import DocumentBitmaps, candidates, create_changes_table, log_changes, log_changes_where
 from search.documents import (
     FACET_FIELDS,
     MORE_CANDIDATES,
@@ -62,6 +67,7 @@ from search.text import chars_field, load_dictionary, words_field
 
 T = TypeVar("T")
 _KEYWORD_COLUMNS = tuple(field for field in FACET_FIELDS if field != "tags")
+_OWN_KIND_VALUES = frozenset(kind.value for kind in OWN_DOCUMENT_KINDS)
 # Bumped whenever a generation's tables change shape or what goes into them.
 # 3: Traditional script folded to Simplified, fuzzy-pinyin title column.
 # 4: latin accents folded (search.text.normalize), so every token of such text changed.
@@ -162,23 +168,6 @@ def tier_expression(plan: TextPlan, params: list[Any]) -> str:
         cases.append((Tier.pinyin_fuzzy, _any([_contains("f.title_fuzzy", p, params) for p in plan.fuzzy])))
     whens = " ".join(f"WHEN {condition} THEN {int(tier)}" for tier, condition in cases)
     return f"CASE {whens} ELSE 0 END"
-
-
-def showcase_boost_expression() -> str:
-    """search.plan's boost of exemplary and featured documents, over the columns of `d`."""
-    levels = " ".join(f"WHEN '{level}' THEN {weight!r}" for level, weight in EXEMPLARY_WEIGHTS.items())
-    featured = f"CASE WHEN d.featured THEN {FEATURED_WEIGHT!r} ELSE 0.0 END"
-    return f"(CASE d.exemplary_level {levels} ELSE 0.0 END) + ({featured})"
-
-
-def _order(query: SearchQuery, has_text: bool, table: str = "") -> str:
-    """The query's ORDER BY terms before the final id tie-break; table prefixes the stored columns."""
-    created, popularity = f"{table}created_at DESC", f"{table}popularity DESC"
-    return {
-        "relevance": f"score DESC, {created}" if has_text else created,
-        "newest": created,
-        "popular": f"{popularity}, {created}",
-    }[query.sort]
 
 
 class EmbeddedSearchIndex:
@@ -582,6 +571,146 @@ class EmbeddedSearchIndex:
             clauses.append("(" + " OR ".join(f"({clause})" for clause in visible) + ")")
         return clauses, params
 
+    @staticmethod
+    def _text_matches(connection: sqlite3.Connection, generation: int, plan: TextPlan) -> tuple[Any, Any]:
+        """The rowids the text matches, ascending, and each one's BM25 (numpy arrays)."""
+        import numpy
+
+        found = connection.execute(
+            f"SELECT rowid, bm25(fts_{generation}, {_BM25_WEIGHTS}) FROM fts_{generation} "
+            f"WHERE fts_{generation} MATCH ?",
+            (fts_match_expression(plan),),
+        ).fetchall()
+        rowids = numpy.fromiter((row[0] for row in found), dtype=numpy.int64, count=len(found))
+        bm25 = numpy.fromiter((row[1] for row in found), dtype=numpy.float64, count=len(found))
+        if len(rowids) > 1 and not bool(numpy.all(rowids[1:] > rowids[:-1])):
+            order = numpy.argsort(rowids, kind="stable")
+            rowids, bm25 = rowids[order], bm25[order]
+        return rowids, bm25
+
+    @staticmethod
+    def _tiers(connection: sqlite3.Connection, generation: int, plan: TextPlan, rowids: Any) -> Any:
+        """search.plan's Tier of each of these rowids (ascending), read from the FTS table's stored
+        columns by rowid: the text match is not run again."""
+        import numpy
+
+        params: list[Any] = []
+        tier = tier_expression(plan, params)
+        columns = ", ".join(f"c{number} AS {name}" for number, name in enumerate(_FTS_COLUMNS))
+        found = connection.execute(
+            f"SELECT f.doc, {tier} FROM json_each(?) AS j CROSS JOIN "
+            f"(SELECT id AS doc, {columns} FROM fts_{generation}_content) AS f ON f.doc = j.value",
+            [*params, json.dumps(rowids.tolist())],
+        ).fetchall()
+        tiers = numpy.zeros(len(rowids), dtype=numpy.int64)
+        docs = numpy.fromiter((row[0] for row in found), dtype=numpy.int64, count=len(found))
+        tiers[numpy.searchsorted(rowids, docs)] = [row[1] for row in found]
+        return tiers
+
+    @staticmethod
+    def _scores(query: SearchQuery, bitmaps: DocumentBitmaps, rowids: Any, tiers: Any, bm25: Any) -> Any:
+        """Each document's score, as the SQL expression of search.plan computed it, operation by
+        operation in the same order (so the same doubles): tier * TIER_WEIGHT - BM25, and under
+        relevance the showcase boost and, grouped, the own document's weight."""
+        import numpy
+
+        scores = tiers.astype(numpy.float64) * TIER_WEIGHT - bm25
+        if query.sort == "relevance":
+            levels = bitmaps.fields["exemplary_level"]
+            weights = numpy.array([EXEMPLARY_WEIGHTS.get(value or "", 0.0) for value in levels.values])
+            scores = scores + weights[levels.codes[rowids]]
+            scores = scores + numpy.where(bitmaps.featured[rowids], FEATURED_WEIGHT, 0.0)
+            if query.group_by_parent:
+                kinds = bitmaps.fields["kind"]
+                own = numpy.array([value in _OWN_KIND_VALUES for value in kinds.values])
+                scores = scores + numpy.where(own[kinds.codes[rowids]], OWN_DOCUMENT_WEIGHT, 0.0)
+        return scores
+
+    def _page(
+        self,
+        connection: sqlite3.Connection,
+        generation: int,
+        query: SearchQuery,
+        plan: TextPlan | None,
+        bitmaps: DocumentBitmaps,
+        matched: BitMap,
+        found: tuple[Any, Any] | None,
+    ) -> list[tuple[str, float]]:
+        """The stored documents of the page's rows and their scores, in order: hits by the query's
+        order then id; grouped, each parent on the page (ordered by its best document) with its best
+        1 + MORE_CANDIDATES documents.
+
+        The order's keys (created_at, popularity; and the score under relevance with text) are
+        compared in numpy over every matched document; only the documents of groups that can be on
+        the page are read, to break ties by id, and only the page's stored documents are loaded.
+        """
+        import numpy
+
+        rowids = bitmaps.rowids(matched)
+        created = -bitmaps.created_at[rowids]
+        groups = bitmaps.parent_of[rowids] if query.group_by_parent else rowids
+        bm25: Any = None
+        if plan is not None and found is not None:
+            bm25 = found[1][numpy.searchsorted(found[0], rowids)]
+        scores: Any = None
+        keys: list[Any]
+        if plan is not None and query.sort == "relevance":
+            tiers = self._tiers(connection, generation, plan, rowids)
+            scores = self._scores(query, bitmaps, rowids, tiers, bm25)
+            keys = [-scores, created]
+        elif query.sort == "popular":
+            keys = [-bitmaps.popularity[rowids], created]
+        else:
+            keys = [created]
+        kept = candidates(keys, groups, query.offset + query.limit)
+        kept_rowids: list[int] = rowids[kept].tolist()
+        ids = dict(
+            connection.execute(
+                f"SELECT rowid, id FROM docs_{generation} WHERE rowid IN (SELECT value FROM json_each(?))",
+                (json.dumps(kept_rowids),),
+            ).fetchall()
+        )
+        kept_keys = [key[kept].tolist() for key in keys]
+        entries = sorted(
+            range(len(kept_rowids)),
+            key=lambda entry: (*(key[entry] for key in kept_keys), ids[kept_rowids[entry]]),
+        )
+        end = query.offset + query.limit
+        if query.group_by_parent:
+            kept_groups: list[int] = groups[kept].tolist()
+            members: dict[int, list[int]] = {}
+            for entry in entries:
+                # Groups come in the order of their best documents.
+                members.setdefault(kept_groups[entry], []).append(entry)
+            chosen = [
+                entry
+                for group in list(members.values())[query.offset : end]
+                for entry in group[: 1 + MORE_CANDIDATES]
+            ]
+        else:
+            chosen = entries[query.offset : end]
+        page = [kept_rowids[entry] for entry in chosen]
+        if scores is not None:
+            kept_scores = scores[kept].tolist()
+            page_scores = [kept_scores[entry] for entry in chosen]
+        elif plan is not None:
+            page_rowids = numpy.array(page, dtype=numpy.int64)
+            order = numpy.argsort(page_rowids)
+            tiers = numpy.empty(len(page), dtype=numpy.int64)
+            tiers[order] = self._tiers(connection, generation, plan, page_rowids[order])
+            page_bm25 = found[1][numpy.searchsorted(found[0], page_rowids)] if found is not None else 0.0
+            page_scores = self._scores(query, bitmaps, page_rowids, tiers, page_bm25).tolist()
+        else:
+            page_scores = [0.0] * len(page)
+        sources = dict(
+            connection.execute(
+                f"SELECT rowid, source FROM docs_{generation} "
+                "WHERE rowid IN (SELECT value FROM json_each(?))",
+                (json.dumps(page),),
+            ).fetchall()
+        )
+        return [(sources[rowid], score) for rowid, score in zip(page, page_scores, strict=True)]
+
     async def search(self, query: SearchQuery) -> SearchResult:
         return await query.run(self._search, self.fuzzy)
 
@@ -599,71 +728,21 @@ class EmbeddedSearchIndex:
 
         def read(connection: sqlite3.Connection) -> SearchResult:
             generation = self._live(connection)
-            source = f"docs_{generation} AS d"
-
-            def conditions(narrowed: SearchQuery) -> tuple[str, list[Any]]:
-                clauses, params = self._where(narrowed, by_index=plan is None)
-                if plan is not None:
-                    clauses.insert(0, f"fts_{generation} MATCH ?")
-                    params.insert(0, fts_match_expression(plan))
-                return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-            where, params = conditions(query)
-            score = "0.0"
-            score_params: list[Any] = []
-            if plan is not None:
-                source += f" JOIN fts_{generation} AS f ON f.rowid = d.rowid"
-                tier = tier_expression(plan, score_params)
-                score = f"({tier}) * {TIER_WEIGHT!r} - bm25(fts_{generation}, {_BM25_WEIGHTS})"
-                if query.sort == "relevance":
-                    score += f" + {showcase_boost_expression()}"
-                if query.group_by_parent and query.sort == "relevance":
-                    kinds = ", ".join(f"'{kind.value}'" for kind in OWN_DOCUMENT_KINDS)
-                    score += f" + (CASE WHEN d.kind IN ({kinds}) THEN {OWN_DOCUMENT_WEIGHT!r} ELSE 0.0 END)"
             # Totals and facets come from the bitmaps, at this transaction's snapshot; the text match
-            # is run once for them, as the rowids it matches.
+            # runs once, giving the rowids it matches and their BM25.
             bitmaps = self._synced_bitmaps(connection, generation)
             visible = bitmaps.access(query.access)
             text: BitMap | None = None
+            found: Any = None
             if plan is not None:
-                text = BitMap(
-                    rowid
-                    for (rowid,) in connection.execute(
-                        f"SELECT rowid FROM fts_{generation} WHERE fts_{generation} MATCH ?",
-                        (fts_match_expression(plan),),
-                    )
-                )
+                found = self._text_matches(connection, generation, plan)
+                text = bitmaps.text_bitmap(found[0])
             matched = bitmaps.matching(query, visible, text)
             total = bitmaps.total(matched, query.group_by_parent)
             if query.limit == 0 or not matched:
                 rows = []  # counts and facets only, or nothing to read
-            elif query.group_by_parent:
-                # Each parent's documents ranked by the query's order; a page of parents ordered by their
-                # best document; then the best 1 + MORE_CANDIDATES documents of each parent on that page.
-                order = _order(query, plan is not None)
-                # Stored documents are read for the rows returned only.
-                rows = connection.execute(
-                    "WITH matched AS MATERIALIZED ("
-                    "SELECT d.rowid AS doc, d.id AS id, d.parent_id AS parent_id, "
-                    f"d.created_at AS created_at, d.popularity AS popularity, {score} AS score "
-                    f"FROM {source}{where}), "
-                    "ranked AS (SELECT *, row_number() OVER "
-                    f"(PARTITION BY parent_id ORDER BY {order}, id) AS rank FROM matched), "
-                    "page AS (SELECT parent_id, row_number() OVER "
-                    f"(ORDER BY {order}, id) AS position FROM ranked WHERE rank = 1 "
-                    "ORDER BY position LIMIT ? OFFSET ?) "
-                    f"SELECT stored.source, r.score FROM ranked AS r "
-                    "JOIN page ON page.parent_id = r.parent_id "
-                    f"JOIN docs_{generation} AS stored ON stored.rowid = r.doc "
-                    "WHERE r.rank <= ? ORDER BY page.position, r.rank",
-                    [*score_params, *params, query.limit, query.offset, 1 + MORE_CANDIDATES],
-                ).fetchall()
             else:
-                rows = connection.execute(
-                    f"SELECT d.source, {score} AS score FROM {source}{where} "
-                    f"ORDER BY {_order(query, plan is not None, 'd.')}, d.id LIMIT ? OFFSET ?",
-                    [*score_params, *params, query.limit, query.offset],
-                ).fetchall()
+                rows = self._page(connection, generation, query, plan, bitmaps, matched, found)
             highlighter = Highlighter(plan)
 
             def hit_of(source: dict[str, Any], score: float) -> SearchHit:
