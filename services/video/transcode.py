@@ -24,7 +24,7 @@ from av.audio.resampler import AudioResampler
 from av.audio.stream import AudioStream
 from av.container import InputContainer, OutputContainer
 from av.filter import Graph
-from av.video.frame import VideoFrame
+from av.video.frame import PictureType, VideoFrame
 from av.video.reformatter import VideoReformatter
 from av.video.stream import VideoStream
 from PIL import Image
@@ -548,6 +548,10 @@ class _Run:
         if target < self.next_index:
             return
         upright = self.upright(frame) if self.upright else frame
+        # The decoder leaves the source's picture type on the frame, and libx264 obeys it: the
+        # renditions copied the recording's I/P/B pattern (all P from a phone's H.264, a fixed
+        # BBBP from HEVC) instead of making their own (B-frames where they pay, as ffmpeg's do).
+        upright.pict_type = PictureType.NONE
         if self.observe is not None:
             self.observe(upright, float(target / self.rate))
         while self.next_index < target:

@@ -12,6 +12,8 @@ from typing import Any
 import av
 import pytest
 from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+from PIL import Image
 
 from services.video.isolated import Limits, run_transcode
 from services.video.transcode import Options, TranscodeError, plan_renditions, transcode
@@ -75,6 +77,30 @@ def test_keyframes_are_aligned_across_renditions_and_segments_last_one_gop(tmp_p
     assert 0 < int(announced["AVERAGE-BANDWIDTH"]) <= int(announced["BANDWIDTH"])
     assert result["renditions"][-1]["peak_bps"] == int(announced["BANDWIDTH"])
     assert 'CODECS="avc1.4d401f,mp4a.40.2"' in (out / "master.m3u8").read_text()
+
+
+def test_the_sources_picture_types_do_not_leak_into_the_renditions(tmp_path: Path) -> None:
+    # A phone's stream with a keyframe every 0.7 s: libx264 obeys a picture type left on the frame,
+    # so these keyframes once came through, off the two-second grid.
+    source = tmp_path / "phone.mp4"
+    with av.open(str(source), mode="w") as container:
+        video = container.add_stream("libx264", rate=10)
+        assert isinstance(video, VideoStream)
+        video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
+        video.options = {"preset": "ultrafast", "x264-params": "keyint=7:min-keyint=7:scenecut=0"}
+        for index in range(60):
+            picture = Image.new("RGB", (320, 240), (index * 4, 90, 200 - index * 3))
+            frame = VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]  # unannotated in PyAV
+            frame.pts = index
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+    transcode(source, tmp_path / "out", SMALL_LADDER)
+    times = [
+        time
+        for segment in sorted((tmp_path / "out" / "240p").glob("seg*.ts"))
+        for time in keyframe_times(segment)
+    ]
+    assert times == [0.0, 2.0, 4.0]
 
 
 def test_the_ladder_never_upscales_and_keeps_portrait_upright(tmp_path: Path) -> None:
