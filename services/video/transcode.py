@@ -231,6 +231,10 @@ class _Output:
         video.bit_rate = rendition.video_kbps * 1000
         video.time_base = 1 / rate
         video.codec_context.time_base = 1 / rate
+        # Frame threads, as ffmpeg gives libx264 (threads=3, lookahead_threads=1 on 2 CPUs): PyAV
+        # opens every codec with slice threading, which libx264 takes for sliced threads (slices=2
+        # in every picture, each frame finished before the call returns), not the command's encode.
+        video.codec_context.thread_type = "FRAME"
         video.options = {
             "preset": options.preset,
             "profile": "high" if rendition.height >= 720 else "main",
@@ -561,8 +565,8 @@ class _Run:
 
     def _write_slot(self, frame: VideoFrame) -> None:
         slot_time = float(self.next_index / self.rate)
-        frame.pts = self.next_index
-        frame.time_base = 1 / self.rate
+        # The frame's own pts is left alone: the rendition of the source's size encodes this very
+        # object on its thread (the scaler hands it back unchanged) and sets it there.
         for encoder in self.encoders:
             encoder.put(frame, self.next_index)
         if self.storyboard is not None:
