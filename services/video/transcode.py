@@ -24,7 +24,7 @@ from av.audio.resampler import AudioResampler
 from av.audio.stream import AudioStream
 from av.container import InputContainer, OutputContainer
 from av.filter import Graph
-from av.video.frame import VideoFrame
+from av.video.frame import PictureType, VideoFrame
 from av.video.reformatter import VideoReformatter
 from av.video.stream import VideoStream
 from PIL import Image
@@ -231,6 +231,10 @@ class _Output:
         video.bit_rate = rendition.video_kbps * 1000
         video.time_base = 1 / rate
         video.codec_context.time_base = 1 / rate
+        # Frame threads, as ffmpeg gives libx264 (threads=3, lookahead_threads=1 on 2 CPUs): PyAV
+        # opens every codec with slice threading, which libx264 takes for sliced threads (slices=2
+        # in every picture, each frame finished before the call returns), not the command's encode.
+        video.codec_context.thread_type = "FRAME"
         video.options = {
             "preset": options.preset,
             "profile": "high" if rendition.height >= 720 else "main",
@@ -548,6 +552,10 @@ class _Run:
         if target < self.next_index:
             return
         upright = self.upright(frame) if self.upright else frame
+        # The decoder leaves the source's picture type on the frame, and libx264 obeys it: the
+        # renditions copied the recording's I/P/B pattern (all P from a phone's H.264, a fixed
+        # BBBP from HEVC) instead of making their own (B-frames where they pay, as ffmpeg's do).
+        upright.pict_type = PictureType.NONE
         if self.observe is not None:
             self.observe(upright, float(target / self.rate))
         while self.next_index < target:
@@ -557,8 +565,8 @@ class _Run:
 
     def _write_slot(self, frame: VideoFrame) -> None:
         slot_time = float(self.next_index / self.rate)
-        frame.pts = self.next_index
-        frame.time_base = 1 / self.rate
+        # The frame's own pts is left alone: the rendition of the source's size encodes this very
+        # object on its thread (the scaler hands it back unchanged) and sets it there.
         for encoder in self.encoders:
             encoder.put(frame, self.next_index)
         if self.storyboard is not None:

@@ -4,17 +4,21 @@ no sound, damage half way, a lesson-length header: one decode feeding an aligned
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import struct
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
 import pytest
 from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+from PIL import Image
 
 from services.video.isolated import Limits, run_transcode
-from services.video.transcode import Options, TranscodeError, plan_renditions, transcode
+from services.video.transcode import MEDIA_PLAYLIST, Options, TranscodeError, plan_renditions, transcode
 from tests import samples
 
 SMALL_LADDER = Options(ladder=(120, 240), preset="ultrafast", thumbnail_interval_s=1.0)
@@ -75,6 +79,58 @@ def test_keyframes_are_aligned_across_renditions_and_segments_last_one_gop(tmp_p
     assert 0 < int(announced["AVERAGE-BANDWIDTH"]) <= int(announced["BANDWIDTH"])
     assert result["renditions"][-1]["peak_bps"] == int(announced["BANDWIDTH"])
     assert 'CODECS="avc1.4d401f,mp4a.40.2"' in (out / "master.m3u8").read_text()
+
+
+def test_the_sources_picture_types_do_not_leak_into_the_renditions(tmp_path: Path) -> None:
+    # A phone's stream with a keyframe every 0.7 s: libx264 obeys a picture type left on the frame,
+    # so these keyframes once came through, off the two-second grid.
+    source = tmp_path / "phone.mp4"
+    with av.open(str(source), mode="w") as container:
+        video = container.add_stream("libx264", rate=10)
+        assert isinstance(video, VideoStream)
+        video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
+        video.options = {"preset": "ultrafast", "x264-params": "keyint=7:min-keyint=7:scenecut=0"}
+        for index in range(60):
+            picture = Image.new("RGB", (320, 240), (index * 4, 90, 200 - index * 3))
+            frame = VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]  # unannotated in PyAV
+            frame.pts = index
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+    transcode(source, tmp_path / "out", SMALL_LADDER)
+    times = [
+        time
+        for segment in sorted((tmp_path / "out" / "240p").glob("seg*.ts"))
+        for time in keyframe_times(segment)
+    ]
+    assert times == [0.0, 2.0, 4.0]
+
+
+def test_variable_frame_rate_gets_a_constant_one_with_repeated_frames(tmp_path: Path) -> None:
+    # A phone's stream with a half-second stall: the slots it skipped repeat the frame before, the
+    # very object each rendition's thread encodes, each with a timestamp of its own.
+    source = tmp_path / "vfr.mp4"
+    instants_ms = [index * 100 for index in range(10)] + [1500 + index * 100 for index in range(15)]
+    with av.open(str(source), mode="w") as container:
+        video = container.add_stream("libx264", rate=10)
+        assert isinstance(video, VideoStream)
+        video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
+        video.time_base = Fraction(1, 1000)
+        video.options = {"preset": "ultrafast"}
+        for index, instant in enumerate(instants_ms):
+            picture = Image.new("RGB", (320, 240), (index * 8, 90, 200 - index * 6))
+            frame = VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]  # unannotated in PyAV
+            frame.pts, frame.time_base = instant, Fraction(1, 1000)
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+    result = transcode(source, tmp_path / "out", Options(ladder=(120, 240), preset="ultrafast"))
+    rate = Fraction(result.frame_rate).limit_denominator(1001)
+    for name in ("120p", "240p"):
+        with av.open(str(tmp_path / "out" / name / MEDIA_PLAYLIST)) as container:
+            stream = container.streams.video[0]
+            times = sorted(frame.time or 0.0 for frame in container.decode(stream))
+        steps = {round(b - a, 3) for a, b in itertools.pairwise(times)}
+        assert steps == {round(float(1 / rate), 3)}
+        assert len(times) == round(result.duration_s * float(rate)) == 25
 
 
 def test_the_ladder_never_upscales_and_keeps_portrait_upright(tmp_path: Path) -> None:
