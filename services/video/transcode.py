@@ -11,6 +11,7 @@ renditions at any segment boundary.
 from __future__ import annotations
 
 import math
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -48,6 +49,17 @@ FrameObserver = Callable[[VideoFrame, float], None]
 
 class TranscodeError(Exception):
     """Nothing playable could be made; the message is for the teacher."""
+
+
+# libx264's own default is 1.5 threads a CPU, and with frame threads each one holds frames of its
+# own: on a 32-CPU server three encoders would run ~150 threads and outgrow the child's address-space
+# limit. Three renditions encode side by side, so a few threads each keep every CPU busy.
+MAX_ENCODER_THREADS = 6
+
+
+def encoder_threads() -> int:
+    """libx264's automatic count (1.5 a CPU this process may use), at most MAX_ENCODER_THREADS."""
+    return max(1, min(MAX_ENCODER_THREADS, math.ceil(1.5 * len(os.sched_getaffinity(0)))))
 
 
 @dataclass(frozen=True)
@@ -240,7 +252,7 @@ class _Output:
             "profile": "high" if rendition.height >= 720 else "main",
             "maxrate": f"{int(rendition.video_kbps * 1.5)}k",
             "bufsize": f"{int(rendition.video_kbps * 3)}k",
-            "threads": str(options.threads),
+            "threads": str(options.threads or encoder_threads()),
             # Keyframes exactly every GOP, never at scene cuts: aligned across renditions.
             "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0",
         }

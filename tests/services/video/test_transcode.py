@@ -18,7 +18,15 @@ from av.video.stream import VideoStream
 from PIL import Image
 
 from services.video.isolated import Limits, run_transcode
-from services.video.transcode import MEDIA_PLAYLIST, Options, TranscodeError, plan_renditions, transcode
+from services.video.transcode import (
+    MAX_ENCODER_THREADS,
+    MEDIA_PLAYLIST,
+    Options,
+    TranscodeError,
+    encoder_threads,
+    plan_renditions,
+    transcode,
+)
 from tests import samples
 
 SMALL_LADDER = Options(ladder=(120, 240), preset="ultrafast", thumbnail_interval_s=1.0)
@@ -251,3 +259,12 @@ def test_the_time_limit_follows_the_duration_the_header_claims(tmp_path: Path) -
         )
     limits = Limits(time_s=600, memory_mb=3072, time_factor=4.0)
     assert (limits.allowing(45 * 60), limits.allowing(10)) == (4 * 45 * 60, 600)
+
+
+def test_encoder_threads_follow_the_cpus_this_process_may_use_up_to_a_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    assert encoder_threads() == 3  # libx264's own choice on 2 CPUs, as the ffmpeg reference runs it
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(32)))
+    assert encoder_threads() == MAX_ENCODER_THREADS
