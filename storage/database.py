@@ -218,10 +218,11 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
     """Sessions for requests that write nothing (see services.deps.read_only).
 
     On PostgreSQL their connections run in autocommit: no BEGIN before the first query and no COMMIT
-    after the last, two round trips of a search's four. Each query still sees one consistent
-    snapshot, as it would in a READ COMMITTED transaction, which gives a new snapshot to each query
-    too. SQLite's driver begins no transaction before a SELECT anyway, so there it is the plain engine.
-    Sessions marked read-only refuse to write (refuse_writes), so autocommit never splits a write.
+    after the last, two round trips a search made besides its two queries. Each query still sees one
+    consistent snapshot, as it would in a READ COMMITTED transaction, which gives a new snapshot to
+    each query too. SQLite's driver begins no transaction before a SELECT anyway, so there it is the
+    plain engine. Sessions marked read-only refuse to write (refuse_writes), so autocommit never
+    splits a write.
     """
     if engine.dialect.name == "sqlite":
         return create_sessionmaker(engine)
