@@ -20,7 +20,7 @@ from storage.blobs.base import BlobStore
 from storage.blobs.local import LocalBlobStore
 from storage.blobs.s3 import S3BlobStore, make_minio_client
 from storage.blobs.signing import LinkSigner
-from storage.database import create_engine, create_sessionmaker
+from storage.database import create_engine, create_read_sessionmaker, create_sessionmaker
 from storage.migrate import upgrade_to_head_async
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ class AppContext:
     link_signer: LinkSigner
     # The district's OpenID provider, when JIAOYUN_OIDC_ISSUER is set.
     oidc: OidcClient | None = None
+    # Sessions of read_only routes (services.deps); the plain sessionmaker when not set.
+    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
     async def close(self) -> None:
         if self.oidc is not None:
@@ -141,6 +143,7 @@ def build_context(settings: Settings) -> AppContext:
         search_index=build_search_index(settings),
         link_signer=signer,
         oidc=OidcClient.from_settings(settings) if settings.oidc_issuer else None,
+        read_sessionmaker=create_read_sessionmaker(engine),
     )
 
 

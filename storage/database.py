@@ -7,6 +7,7 @@ import errno
 import fcntl
 import os
 import sqlite3
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,16 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    mapped_column,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -153,9 +163,42 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
     else:
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        ping_idle_connections(engine)
     guard_text_parameters(engine)
     return engine
+
+
+# A pooled connection idle for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_S = 1.0
+_CHECKED_IN_AT = "jiaoyun_checked_in_at"
+
+
+def ping_idle_connections(engine: AsyncEngine) -> None:
+    """What pool_pre_ping is for (a connection the server closed, e.g. across a PostgreSQL restart, is
+    replaced before a request gets it), at one round trip where it is needed and none where it is not.
+
+    pool_pre_ping pings every checkout, and asyncpg's ping outside a transaction is three round trips
+    (BEGIN, an empty query, ROLLBACK): on a search, more than the queries it runs. Here a connection
+    returned to the pool less than PING_AFTER_IDLE_S ago is handed out as is (it answered just now; a
+    server restart takes longer than that), and an older one is pinged with the empty query alone.
+    A ping that fails makes the pool drop the connection and take another (DisconnectionError).
+    """
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_S:
+            return  # just connected, or in use a moment ago
+        try:
+            dbapi_connection.run_async(lambda connection: connection.fetchrow(";"))
+        except Exception as exc:
+            raise sa_exc.DisconnectionError(f"pooled connection did not answer a ping: {exc!r}") from exc
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _: Any) -> None:
@@ -169,6 +212,57 @@ def _configure_sqlite_connection(dbapi_connection: Any, _: Any) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that write nothing (see services.deps.read_only).
+
+    On PostgreSQL their connections run in autocommit: no BEGIN before the first query and no COMMIT
+    after the last, two round trips a search made besides its two queries. Each query still sees one
+    consistent snapshot, as it would in a READ COMMITTED transaction, which gives a new snapshot to
+    each query too. SQLite's driver begins no transaction before a SELECT anyway, so there it is the
+    plain engine. Sessions marked read-only refuse to write (refuse_writes), so autocommit never
+    splits a write.
+    """
+    if engine.dialect.name == "sqlite":
+        return create_sessionmaker(engine)
+    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+
+
+_READ_ONLY = "jiaoyun_read_only"
+
+
+class ReadOnlySessionWrite(RuntimeError):
+    """Code running in a read-only request tried to write: a programming error (the route is marked
+    read_only but writes), answered with a 500 before anything reaches the database."""
+
+
+def refuse_writes(session: AsyncSession) -> None:
+    session.info[_READ_ONLY] = True
+
+
+def is_read_only(session: Session) -> bool:
+    return bool(session.info.get(_READ_ONLY))
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if is_read_only(session) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlySessionWrite("this request is read-only: it may not add, change or delete rows")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_statement(state: ORMExecuteState) -> None:
+    if is_read_only(state.session) and _writes(state):
+        raise ReadOnlySessionWrite(f"this request is read-only: it may not run {state.statement}")
+
+
+def _writes(state: ORMExecuteState) -> bool:
+    if state.is_insert or state.is_update or state.is_delete:
+        return True
+    statement = state.statement
+    reads = ("SELECT", "WITH")
+    return isinstance(statement, TextClause) and not statement.text.lstrip().upper().startswith(reads)
 
 
 def sqlite_lock_file(database: str | None, name: str) -> Path | None:

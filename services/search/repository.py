@@ -15,6 +15,15 @@ from storage.models.research import Topic
 from storage.models.resources import Resource
 from storage.models.search import SearchOutbox, SynonymGroup
 
+# Every search runs this, so it is built once (building a statement costs about as much CPU as
+# running it): one row per group, or one row of NULL terms when there is none, each with "pending".
+_TERMS_AND_PENDING = (
+    select(select(SearchOutbox.id).exists().label("pending"), SynonymGroup.terms)
+    .select_from(select(literal(1).label("one")).subquery())
+    .outerjoin(SynonymGroup, true())
+    .order_by(SynonymGroup.created_at)
+)
+
 
 class SynonymRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -33,16 +42,7 @@ class SynonymRepository:
     async def terms_and_pending(self) -> tuple[list[list[str]], bool]:
         """The groups' terms, and whether any change still waits in the search outbox, in one query:
         every search needs both before it asks the index."""
-        anchor = select(literal(1).label("one")).subquery()
-        pending = select(SearchOutbox.id).exists().label("pending")
-        rows = (
-            await self.session.execute(
-                select(pending, SynonymGroup.terms)
-                .select_from(anchor)
-                .outerjoin(SynonymGroup, true())
-                .order_by(SynonymGroup.created_at)
-            )
-        ).all()
+        rows = (await self.session.execute(_TERMS_AND_PENDING)).all()
         terms = [list(row.terms) for row in rows if row.terms is not None]
         return terms, bool(rows[0].pending)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from search.documents import MAX_RESULT_WINDOW, DocKind, SortOrder
-from services.deps import SearchIndexDep, SessionDep
+from services.deps import SearchIndexDep, SessionDep, read_only
 from services.errors import AppError
 from services.identity.deps import CurrentPrincipal, OptionalPrincipal
 from services.search import service
@@ -25,6 +25,7 @@ def _values(values: list[str] | None) -> list[str]:
 
 
 @router.get("", response_model=SearchResponse)
+@read_only
 async def search(
     principal: OptionalPrincipal,
     session: SessionDep,
@@ -95,6 +96,7 @@ async def search(
 
 
 @router.get("/suggest", response_model=list[SuggestionRead])
+@read_only
 async def suggest(
     principal: OptionalPrincipal,
     session: SessionDep,
@@ -116,6 +118,7 @@ async def suggest(
 
 
 @router.get("/synonyms", response_model=list[SynonymGroupRead])
+@read_only
 async def list_synonyms(_: CurrentPrincipal, session: SessionDep) -> list[SynonymGroupRead]:
     """Built-in groups and the district's own; a query word matches every term of its group."""
     return await service.list_synonyms(session)

@@ -295,14 +295,17 @@ async def search(
         hits = await still_readable(
             session, principal, hits, lambda hit: (hit.kind, hit.document.parent_id), "hits"
         )
-    school_ids = [uuid.UUID(value.value) for value in result.facets.get("school_id", [])]
+    school_values = [value.value for value in result.facets.get("school_id", [])]
+    school_ids = [uuid.UUID(value) for value in school_values]
     names = await school_names(session, school_ids)
+    labels = {value: names.get(school_id) for value, school_id in zip(school_values, school_ids, strict=True)}
     facets = {
+        # Built without validation, as the hits below: the index's counts are typed already.
         name: [
-            FacetCount(
+            FacetCount.model_construct(
                 value=value.value,
                 count=value.count,
-                label=names.get(uuid.UUID(value.value)) if name == "school_id" else None,
+                label=labels.get(value.value) if name == "school_id" else None,
             )
             for value in values
         ]

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from services.app import create_app
 from services.context import AppContext
-from services.deps import SessionDep
+from services.deps import SessionDep, read_only
 from storage.models.identity import School
 
 pytestmark = pytest.mark.anyio
@@ -37,3 +37,26 @@ async def test_integrity_errors_from_flush_or_commit_are_409(context: AppContext
     async with context.sessionmaker() as session:
         # Rolled back: not even the first of each pair was kept.
         assert await session.scalar(select(func.count()).select_from(School)) == 0
+
+
+async def test_a_read_only_route_may_read_but_never_write(context: AppContext) -> None:
+    """Its session has no transaction to commit (services.deps.read_only): a write is refused as the
+    bug it is, before it reaches the database, rather than committed statement by statement."""
+    app = create_app(context=context)
+
+    @app.get("/api/v1/test/read-only-count")
+    @read_only
+    async def count(session: SessionDep) -> int:
+        return int(await session.scalar(select(func.count()).select_from(School)) or 0)
+
+    @app.get("/api/v1/test/read-only-write")
+    @read_only
+    async def write(session: SessionDep) -> None:
+        session.add(School(name="只读小学"))
+        await session.flush()
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        assert (await http.get("/api/v1/test/read-only-count")).json() == 0
+        assert (await http.get("/api/v1/test/read-only-write")).status_code == 500
+        assert (await http.get("/api/v1/test/read-only-count")).json() == 0

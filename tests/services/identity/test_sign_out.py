@@ -97,3 +97,17 @@ async def test_the_sign_out_page_ends_the_session_token_or_every_one(
         response = await page.post("/logout", data={"csrf_token": form_token(confirm), "everywhere": "true"})
         assert response.status_code == 303
     assert await _me(client, elsewhere) == 401
+
+
+async def test_search_refuses_a_signed_out_token_on_the_next_request(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    """Search reads the caller without a transaction of its own (a read-only route), and still reads
+    it on every request: nothing of the token is kept between requests."""
+    async with context.sessionmaker() as session, session.begin():
+        user = await make_user(session, Role.student)
+    auth = await token_for(client, user)
+    assert (await client.get("/api/v1/search", params={"q": "分数"}, headers=auth)).status_code == 200
+    assert (await client.post("/api/v1/auth/logout", headers=auth)).status_code == 204
+    assert (await client.get("/api/v1/search", params={"q": "分数"}, headers=auth)).status_code == 401
+    assert (await client.get("/api/v1/search/suggest", params={"q": "fen"}, headers=auth)).status_code == 401
