@@ -1,6 +1,6 @@
 """Loopback load test: concurrent searchers and uploaders against a real API and worker, bounded in time.
 
-    .venv/bin/python bench/load.py [--duration 120] [--searchers 50] [--uploaders 5] [--seed 300]
+    .venv/bin/python bench/load.py [--duration 120] [--warmup 0] [--searchers 50] [--uploaders 5] [--seed 300]
 
 Starts private PostgreSQL, MinIO and Elasticsearch (scripts/test-servers.sh with a run directory and
 ports of its own, so no shared test server is touched), one `jiaoyun serve` and one `jiaoyun worker`
@@ -8,7 +8,9 @@ in server mode, seeds --seed resources (a PDF each, text extracted and indexed b
 for --duration seconds runs --searchers users searching and --uploaders users uploading, each in a
 closed loop (the next request as soon as the last one is answered; every request times out after
 30 s). Prints throughput, p50/p95/p99 latency and errors per kind of request, and the API's and the
-worker's resident memory over the run. Figures only: nothing is asserted.
+worker's resident memory over the run. Figures only: nothing is asserted. With --warmup N the same
+load runs N seconds first, not counted: the servers were started a minute before, and a search
+engine node compiles its hot paths and merges its first small segments in its first minutes.
 
 Everything runs on this machine, so the client's CPU competes with the servers'; the figures say how
 busy the machine was before the run started.
@@ -263,6 +265,16 @@ def start_api_processes(env: dict[str, str], workdir: Path, workers: int) -> Api
     return api
 
 
+async def drive(
+    run: Run, args: argparse.Namespace, processes: dict[str, JiaoyunProcess], rss: dict[str, list[int]]
+) -> None:
+    """Every searcher and uploader in its closed loop until the run's deadline."""
+    tasks = [asyncio.create_task(run.searcher(n)) for n in range(args.searchers)]
+    tasks += [asyncio.create_task(run.uploader(n)) for n in range(args.uploaders)]
+    tasks.append(asyncio.create_task(sample_rss(processes, run.deadline, rss)))
+    await asyncio.gather(*tasks)
+
+
 async def main_async(args: argparse.Namespace) -> list[str]:
     busy = cpu_busy_fraction(5.0)
     load1 = os.getloadavg()[0]
@@ -294,16 +306,23 @@ async def main_async(args: argparse.Namespace) -> list[str]:
             seed_s = time.monotonic() - seeded_at
             print(f"seeded and indexed {args.seed} resources in {seed_s:.0f} s; load starts", file=sys.stderr)
 
+            if args.warmup > 0:
+                # The same load, not counted: a node serving for days has compiled its hot paths and
+                # merged the seeding's small segments; one started a minute ago is still doing both.
+                warmup = Run(client, people.teachers, time.monotonic() + args.warmup)
+                await drive(warmup, args, processes, {})
+                print(
+                    f"warm-up: {len(warmup.search.latencies_s)} searches and "
+                    f"{len(warmup.upload.latencies_s)} uploads in {args.warmup:.0f} s, not counted",
+                    file=sys.stderr,
+                )
             elasticsearch_pid = pid_from(servers.run_dir / "pids" / "elasticsearch.pid")
             api_cpu = process_tree_cpu_s(api.pid)
             es_cpu = process_tree_cpu_s(elasticsearch_pid) if elasticsearch_pid else 0.0
             started = time.monotonic()
             run = Run(client, people.teachers, started + args.duration)
             rss: dict[str, list[int]] = {}
-            tasks = [asyncio.create_task(run.searcher(n)) for n in range(args.searchers)]
-            tasks += [asyncio.create_task(run.uploader(n)) for n in range(args.uploaders)]
-            tasks.append(asyncio.create_task(sample_rss(processes, run.deadline, rss)))
-            await asyncio.gather(*tasks)
+            await drive(run, args, processes, rss)
             seconds = time.monotonic() - started
             api_cpu = process_tree_cpu_s(api.pid) - api_cpu
             es_cpu = process_tree_cpu_s(elasticsearch_pid) - es_cpu if elasticsearch_pid else 0.0
@@ -337,6 +356,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=float, default=120.0, help="seconds of load (default 120)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=0.0,
+        help="seconds of the same load before the measured run, not counted (default 0)",
+    )
     parser.add_argument("--searchers", type=int, default=50, help="concurrent searching users (default 50)")
     parser.add_argument("--uploaders", type=int, default=5, help="concurrent uploading users (default 5)")
     parser.add_argument(
