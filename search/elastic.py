@@ -411,7 +411,8 @@ def _hit(hit: dict[str, Any], highlighter: Highlighter) -> SearchHit:
 
 
 def _more(found: SearchHit, inner: list[dict[str, Any]], highlighter: Highlighter) -> list[SearchHit]:
-    """A collapsed hit's `more` from its inner hits: only those kept are validated and highlighted."""
+    """A collapsed hit's `more` from its parent's best matching documents (_further_matches): only
+    those kept are validated and highlighted."""
     kept: list[SearchHit] = []
     for other in inner:
         if worth_more(found.id, other["_source"]["source"], lambda body: highlighter.body(body) is not None):

@@ -526,16 +526,15 @@ class EmbeddedSearchIndex:
         return await self._run(read)
 
     @staticmethod
-    def _where(query: SearchQuery, *, by_index: bool) -> tuple[list[str], list[Any]]:
-        """The query's filters and access rule as SQL over `d`.
+    def _where(query: SearchQuery) -> tuple[list[str], list[Any]]:
+        """The query's filters and access rule as SQL over `d`, for the suggestions' query.
 
-        by_index=False keeps SQLite from reading rows by a column's index (unary +): with a text
-        query the FTS match is the selective way in, and starting from, say, every document of one
-        school instead is far slower.
+        The unary + keeps SQLite from reading rows by a column's index: the suggestion keys are the
+        selective way in, and starting from, say, every resource of one kind instead is far slower.
         """
         clauses: list[str] = []
         params: list[Any] = []
-        column = "d." if by_index else "+d."
+        column = "+d."
         for field, values in query.filters.items():
             if not values:
                 continue
@@ -797,9 +796,7 @@ class EmbeddedSearchIndex:
         def read(connection: sqlite3.Connection) -> list[Suggestion]:
             generation = self._live(connection)
             # The key index is the way in; the kind index would start from every resource.
-            clauses, params = self._where(
-                SearchQuery(access=access, kinds=list(SUGGEST_KINDS)), by_index=False
-            )
+            clauses, params = self._where(SearchQuery(access=access, kinds=list(SUGGEST_KINDS)))
             matches = ["(s.key >= ? AND s.key < ?)"]
             key_params: list[Any] = [prefixes.text, prefixes.text + _PREFIX_END]
             if prefixes.pinyin is not None:

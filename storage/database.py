@@ -40,6 +40,13 @@ NAMING_CONVENTION = {
 }
 
 
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere (used with escape="\\"): % and _ typed by someone are
+    the characters themselves, not wildcards (q=_ would list everyone)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -18,6 +18,7 @@ from services.authz import Principal
 from services.classes.repository import ClassRepository
 from services.classes.service import class_name
 from services.errors import Forbidden
+from storage.database import contains_pattern
 from storage.models.assignments import Submission
 from storage.models.identity import Role
 
@@ -30,12 +31,6 @@ class WordsFound:
     snippet: str
     # The file the words were read from; None for the text typed in.
     filename: str | None
-
-
-def like_pattern(needle: str) -> str:
-    """A LIKE pattern matching `needle` anywhere, its wildcards taken literally."""
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def snippet(text: str, needle: str) -> str | None:
@@ -76,7 +71,7 @@ async def words_in_work(
     if not needle:
         return {}
     rows = await SubmissionRepository(session).search(
-        like_pattern(needle), assignment_id=assignment_id, class_ids=class_ids, names=False, limit=10_000
+        contains_pattern(needle), assignment_id=assignment_id, class_ids=class_ids, names=False, limit=10_000
     )
     return await _where_found(session, needle, [submission for submission, _, _ in rows])
 
@@ -93,7 +88,7 @@ async def search_submissions(
         return []
     school_admin = principal.role == Role.school_admin and principal.school_id is not None
     rows = await SubmissionRepository(session).search(
-        like_pattern(needle),
+        contains_pattern(needle),
         teacher_id=None if school_admin else principal.user_id,
         school_id=principal.school_id if school_admin else None,
         limit=min(limit, MAX_HITS),

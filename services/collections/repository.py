@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from search.documents import AccessFilter
-from storage.database import utcnow
+from storage.database import contains_pattern, utcnow
 from storage.models.collections import Collection, CollectionFollower, CollectionItem
 from storage.models.identity import User, Visibility
 from storage.models.research import Topic
@@ -58,10 +58,6 @@ class LoadedItem:
     topic: Topic | None
 
 
-def _escaped_like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 class CollectionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -89,7 +85,7 @@ class CollectionRepository:
         """Collections the reader may open, most recently changed first, with their owner's name."""
         conditions: list[ColumnElement[bool]] = [readable_collections(access)]
         if filters.q:
-            pattern = _escaped_like(filters.q)
+            pattern = contains_pattern(filters.q)
             conditions.append(
                 or_(
                     Collection.title.ilike(pattern, escape="\\"),

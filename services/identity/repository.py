@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.database import UTCDateTime
+from storage.database import UTCDateTime, contains_pattern
 from storage.models.identity import LoginThrottle, RevokedToken, Role, School, ShareLink, User
 from storage.models.research import Topic
 from storage.models.resources import Resource
@@ -33,15 +33,8 @@ from storage.models.resources import Resource
 _SCHOOL_MEMBERS = {"users": User.school_id, "resources": Resource.school_id, "topics": Topic.school_id}
 
 
-def like_pattern(text: str) -> str:
-    """A LIKE pattern for "contains `text`" (used with escape="\\"): % and _ typed by someone are
-    the characters themselves, not wildcards (q=_ would list everyone)."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _name_contains(text: str) -> ColumnElement[bool]:
-    pattern = like_pattern(text)
+    pattern = contains_pattern(text.lower())
     return or_(
         func.lower(User.username).like(pattern, escape="\\"),
         func.lower(User.display_name).like(pattern, escape="\\"),

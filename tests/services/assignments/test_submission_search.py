@@ -10,10 +10,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from services.assignments.search import like_pattern, snippet
+from services.assignments.search import snippet
 from services.assignments.texts import bounded
 from services.context import AppContext
 from services.jobs.worker import Worker
+from storage.database import contains_pattern
 from storage.models.assignments import SubmissionFileText
 from tests import samples
 from tests.services.assignments.world import Classroom, classroom
@@ -25,7 +26,7 @@ PHOTO_LINES = ("期中考试试卷", "第三单元练习题")
 
 
 def test_patterns_snippets_and_bounds() -> None:
-    assert like_pattern("100%_a\\b") == "%100\\%\\_a\\\\b%"
+    assert contains_pattern("100%_a\\b") == "%100\\%\\_a\\\\b%"
     assert snippet("第一段。" + "字" * 50 + "植物的光合作用需要阳光", "光合作用") == (
         "…" + "字" * 27 + "植物的光合作用需要阳光"
     )
