@@ -24,9 +24,13 @@ from storage.database import refuse_writes
 logger = logging.getLogger(__name__)
 
 
-async def get_context(request: Request) -> AppContext:
+def _context_of(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
+
+
+async def get_context(request: Request) -> AppContext:
+    return _context_of(request)
 
 
 ContextDep = Annotated[AppContext, Depends(get_context)]
@@ -52,7 +56,7 @@ def _reads_only(request: Request) -> bool:
     return getattr(request.scope.get("endpoint"), _READ_ONLY_ROUTE, False)
 
 
-async def get_session(request: Request, context: ContextDep) -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, rolled back when it raises.
 
     A unique or foreign key violation, from a flush in the handler or from the commit, is a 409: the
@@ -61,6 +65,7 @@ async def get_session(request: Request, context: ContextDep) -> AsyncIterator[As
 
     A route marked read_only gets a session that may not write and has nothing to commit.
     """
+    context = _context_of(request)
     if _reads_only(request):
         async with (context.read_sessionmaker or context.sessionmaker)() as session:
             refuse_writes(session)
@@ -82,16 +87,18 @@ async def get_session(request: Request, context: ContextDep) -> AsyncIterator[As
             raise
 
 
-async def get_settings(context: ContextDep) -> Settings:
-    return context.settings
+# These take the request, not ContextDep: FastAPI solves a sub-dependency's own dependencies on
+# every request even when its value is cached, and these run on nearly every request.
+async def get_settings(request: Request) -> Settings:
+    return _context_of(request).settings
 
 
-async def get_blob_store(context: ContextDep) -> BlobStore:
-    return context.blob_store
+async def get_blob_store(request: Request) -> BlobStore:
+    return _context_of(request).blob_store
 
 
-async def get_search_index(context: ContextDep) -> SearchIndex:
-    return context.search_index
+async def get_search_index(request: Request) -> SearchIndex:
+    return _context_of(request).search_index
 
 
 # scope="function": the commit happens before the response is sent, so a failed commit is an error

@@ -122,3 +122,8 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
     # Our access line replaces uvicorn's: one per request, with the route, user and request id.
     logging.getLogger("uvicorn.access").disabled = True
+    # The Elasticsearch client logs every request it makes at INFO, two lines more per search, each
+    # formatted and written (~25 µs): its timings are in the metrics, and node failures and retries
+    # still log (WARNING). At DEBUG they stay.
+    transport = logging.getLogger("elastic_transport.transport")
+    transport.setLevel(logging.WARNING if root.level > logging.DEBUG else logging.NOTSET)

@@ -42,7 +42,10 @@ class SynonymRepository:
     async def terms_and_pending(self) -> tuple[list[list[str]], bool]:
         """The groups' terms, and whether any change still waits in the search outbox, in one query:
         every search needs both before it asks the index."""
-        rows = (await self.session.execute(_TERMS_AND_PENDING)).all()
+        # On the session's connection: a Core statement needs none of the ORM's execution path
+        # (~0.1 ms of CPU less per search).
+        connection = await self.session.connection()
+        rows = (await connection.execute(_TERMS_AND_PENDING)).all()
         terms = [list(row.terms) for row in rows if row.terms is not None]
         return terms, bool(rows[0].pending)
 

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from search.documents import MAX_RESULT_WINDOW, DocKind, SortOrder
+from search.documents import MAX_RESULT_WINDOW, DocKind
 from services.deps import SearchIndexDep, SessionDep, read_only
 from services.errors import AppError
 from services.identity.deps import CurrentPrincipal, OptionalPrincipal
 from services.search import service
-from services.search.schemas import SearchResponse, SuggestionRead, SynonymGroupCreate, SynonymGroupRead
-from storage.models.showcase import ExemplaryLevel
+from services.search.schemas import (
+    SearchParams,
+    SearchResponse,
+    SuggestionRead,
+    SynonymGroupCreate,
+    SynonymGroupRead,
+)
 
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
-
-FilterValues = Annotated[list[str] | None, Query(max_length=20)]
 
 
 def _values(values: list[str] | None) -> list[str]:
@@ -30,31 +33,7 @@ async def search(
     principal: OptionalPrincipal,
     session: SessionDep,
     index: SearchIndexDep,
-    q: Annotated[
-        str, Query(max_length=200, description="Chinese, pinyin (shuhexique) or initials (shxq)")
-    ] = "",
-    stage: FilterValues = None,
-    grade: FilterValues = None,
-    subject: FilterValues = None,
-    edition: FilterValues = None,
-    volume: FilterValues = None,
-    unit: FilterValues = None,
-    resource_type: FilterValues = None,
-    school_id: Annotated[list[uuid.UUID] | None, Query(max_length=20)] = None,
-    tags: FilterValues = None,
-    kind: Annotated[list[DocKind] | None, Query(max_length=4)] = None,
-    exemplary_level: Annotated[list[ExemplaryLevel] | None, Query(max_length=3)] = None,
-    sort: SortOrder = "relevance",
-    offset: Annotated[int, Query(ge=0, le=MAX_RESULT_WINDOW)] = 0,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    group: Annotated[
-        Literal["resource", "none"],
-        Query(
-            description="resource: one hit per resource, its best match, with up to three further "
-            "matches inside it (pages, subtitle cues) in `more`; total, paging and facet counts are "
-            "then over resources. none: every matching document is a hit of its own."
-        ),
-    ] = "resource",
+    params: Annotated[SearchParams, Query()],
 ) -> Response:
     """Resources, document pages and subtitle cues this user may open, with facets and highlights.
 
@@ -62,32 +41,32 @@ async def search(
     By default one hit per resource: its best match among the requested kinds (with kind=file_page, a
     page), the resource's next matches in `more`.
     """
-    if offset + limit > MAX_RESULT_WINDOW:
+    if params.offset + params.limit > MAX_RESULT_WINDOW:
         raise AppError(
             f"offset + limit may be at most {MAX_RESULT_WINDOW}; narrow the search with filters instead",
             422,
             code="invalid_payload",
         )
     filters = {
-        "stage": _values(stage),
-        "grade": _values(grade),
-        "subject": _values(subject),
-        "edition": _values(edition),
-        "volume": _values(volume),
-        "unit": _values(unit),
-        "resource_type": _values(resource_type),
-        "school_id": [str(value) for value in school_id or []],
-        "tags": _values(tags),
-        "exemplary_level": [level.value for level in exemplary_level or []],
+        "stage": _values(params.stage),
+        "grade": _values(params.grade),
+        "subject": _values(params.subject),
+        "edition": _values(params.edition),
+        "volume": _values(params.volume),
+        "unit": _values(params.unit),
+        "resource_type": _values(params.resource_type),
+        "school_id": [str(value) for value in params.school_id or []],
+        "tags": _values(params.tags),
+        "exemplary_level": [level.value for level in params.exemplary_level or []],
     }
     request = service.SearchRequest(
-        text=q,
+        text=params.q,
         filters=filters,
-        kinds=kind,
-        sort=sort,
-        offset=offset,
-        limit=limit,
-        group_by_parent=group == "resource",
+        kinds=params.kind,
+        sort=params.sort,
+        offset=params.offset,
+        limit=params.limit,
+        group_by_parent=params.group == "resource",
     )
     found = await service.search(session, index, principal, request)
     # Serialized once, by pydantic's own JSON writer: returned as the model, FastAPI would validate the

@@ -8,7 +8,41 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from search.documents import DocKind
+from search.documents import MAX_RESULT_WINDOW, DocKind, SortOrder
+from storage.models.showcase import ExemplaryLevel
+
+FilterValues = Annotated[list[str] | None, Field(max_length=20)]
+
+
+class SearchParams(BaseModel):
+    """GET /api/v1/search's query parameters, validated as one model: FastAPI otherwise inspects and
+    validates each of the sixteen on its own, on every request. They are listed one by one in the
+    OpenAPI document all the same, and a bad one answers the same 422 (location ["query", name])."""
+
+    q: str = Field("", max_length=200, description="Chinese, pinyin (shuhexique) or initials (shxq)")
+    stage: FilterValues = None
+    grade: FilterValues = None
+    subject: FilterValues = None
+    edition: FilterValues = None
+    volume: FilterValues = None
+    unit: FilterValues = None
+    resource_type: FilterValues = None
+    school_id: Annotated[list[uuid.UUID] | None, Field(max_length=20)] = None
+    tags: FilterValues = None
+    kind: Annotated[list[DocKind] | None, Field(max_length=4)] = None
+    exemplary_level: Annotated[list[ExemplaryLevel] | None, Field(max_length=3)] = None
+    sort: SortOrder = "relevance"
+    offset: Annotated[int, Field(ge=0, le=MAX_RESULT_WINDOW)] = 0
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    group: Annotated[
+        Literal["resource", "none"],
+        Field(
+            description="resource: one hit per resource, its best match, with up to three further "
+            "matches inside it (pages, subtitle cues) in `more`; total, paging and facet counts are "
+            "then over resources. none: every matching document is a hit of its own."
+        ),
+    ] = "resource"
+
 
 Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 

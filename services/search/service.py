@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,15 +31,7 @@ from services.errors import NotFound, ServiceUnavailable
 from services.observability import metrics
 from services.resources import curriculum
 from services.search.repository import FacetLabelRepository, ParentStateRepository, SynonymRepository
-from services.search.schemas import (
-    FacetCount,
-    MatchLocation,
-    SearchHitRead,
-    SearchMatchRead,
-    SearchResponse,
-    SynonymGroupRead,
-    UnderstoodRead,
-)
+from services.search.schemas import SearchResponse, SynonymGroupRead
 from storage.models.search import SynonymGroup
 
 logger = logging.getLogger(__name__)
@@ -150,38 +142,36 @@ async def school_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[
     return {school_id: _SCHOOL_NAMES[school_id][0] for school_id in ids if school_id in _SCHOOL_NAMES}
 
 
-def _location(document: SearchDocument) -> MatchLocation:
-    # Built with model_construct (here and below): the values come typed from validated documents,
-    # and validating every match of a page again cost more than the rest of the conversion.
+def _location(document: SearchDocument) -> dict[str, Any]:
+    # Plain dicts here and below, validated once as the whole SearchResponse: pydantic's validator
+    # (compiled) builds the models faster than model_construct (Python) does field by field.
     content = (
         f"/api/v1/resources/{document.parent_id}/files/{document.file_id}/content"
         if document.file_id
         else None
     )
     if document.kind == DocKind.file_page:
-        return MatchLocation.model_construct(
-            where="page",
-            file_id=uuid.UUID(document.file_id) if document.file_id else None,
-            page=document.page,
-            open_url=f"{content}#page={document.page}" if content else None,
-        )
+        return {
+            "where": "page",
+            "file_id": document.file_id,
+            "page": document.page,
+            "open_url": f"{content}#page={document.page}" if content else None,
+        }
     if document.kind in (DocKind.video_cue, DocKind.screen_text):
-        return MatchLocation.model_construct(
-            where="cue" if document.kind == DocKind.video_cue else "screen",
-            file_id=uuid.UUID(document.file_id) if document.file_id else None,
-            start_s=document.start_s,
-            end_s=document.end_s,
-            open_url=f"{content}#t={document.start_s:g}"
+        return {
+            "where": "cue" if document.kind == DocKind.video_cue else "screen",
+            "file_id": document.file_id,
+            "start_s": document.start_s,
+            "end_s": document.end_s,
+            "open_url": f"{content}#t={document.start_s:g}"
             if content and document.start_s is not None
             else None,
-        )
+        }
     if document.kind == DocKind.post:
         post_id = _post_id(document)
         anchor = f"#post-{post_id}" if post_id else ""
-        return MatchLocation.model_construct(
-            where="post", open_url=f"/api/v1/topics/{document.parent_id}{anchor}"
-        )
-    return MatchLocation.model_construct(where="resource")
+        return {"where": "post", "open_url": f"/api/v1/topics/{document.parent_id}{anchor}"}
+    return {"where": "resource"}
 
 
 def _post_id(document: SearchDocument) -> uuid.UUID | None:
@@ -190,40 +180,46 @@ def _post_id(document: SearchDocument) -> uuid.UUID | None:
     return uuid.UUID(post) if separator else None
 
 
-def _match(hit: SearchHit) -> SearchMatchRead:
+_TEXT_KINDS = (DocKind.file_page, DocKind.video_cue, DocKind.screen_text)
+
+
+def _match(hit: SearchHit) -> dict[str, Any]:
+    """A SearchMatchRead's fields; ids stay strings, parsed by the validation."""
     document = hit.document
-    return SearchMatchRead.model_construct(
-        id=hit.id,
-        kind=hit.kind,
-        resource_id=None if hit.kind == DocKind.post else uuid.UUID(document.parent_id),
-        topic_id=uuid.UUID(document.parent_id) if hit.kind == DocKind.post else None,
-        post_id=_post_id(document) if hit.kind == DocKind.post else None,
-        title=document.title,
-        resource_type=document.resource_type,
-        stage=document.stage,
-        grade=int(document.grade) if document.grade and document.grade.isdigit() else None,
-        subject=document.subject,
-        edition=document.edition,
-        volume=document.volume,
-        unit=document.unit,
-        tags=document.tags,
-        school_id=uuid.UUID(document.school_id) if document.school_id else None,
-        created_at=document.created_at,
-        popularity=document.popularity,
-        exemplary_level=document.exemplary_level,
-        exemplary_year=int(document.exemplary_year) if document.exemplary_year else None,
-        featured=document.featured,
-        score=hit.score,
-        highlights=hit.highlights,
-        text=document.body
-        if hit.kind in (DocKind.file_page, DocKind.video_cue, DocKind.screen_text)
-        else None,
-        location=_location(document),
-    )
+    post = hit.kind == DocKind.post
+    return {
+        "id": hit.id,
+        "kind": hit.kind,
+        "resource_id": None if post else document.parent_id,
+        "topic_id": document.parent_id if post else None,
+        "post_id": _post_id(document) if post else None,
+        "title": document.title,
+        "resource_type": document.resource_type,
+        "stage": document.stage,
+        "grade": int(document.grade) if document.grade and document.grade.isdigit() else None,
+        "subject": document.subject,
+        "edition": document.edition,
+        "volume": document.volume,
+        "unit": document.unit,
+        "tags": document.tags,
+        "school_id": document.school_id or None,
+        "created_at": document.created_at,
+        "popularity": document.popularity,
+        "exemplary_level": document.exemplary_level,
+        "exemplary_year": int(document.exemplary_year) if document.exemplary_year else None,
+        "featured": document.featured,
+        "score": hit.score,
+        "highlights": hit.highlights,
+        "text": document.body if hit.kind in _TEXT_KINDS else None,
+        "location": _location(document),
+    }
 
 
-def _hit(hit: SearchHit) -> SearchHitRead:
-    return SearchHitRead.model_construct(**dict(_match(hit)), more=[_match(other) for other in hit.more])
+def _hit(hit: SearchHit) -> dict[str, Any]:
+    """A SearchHitRead's fields."""
+    fields = _match(hit)
+    fields["more"] = [_match(other) for other in hit.more]
+    return fields
 
 
 def _parent(kind: DocKind, parent_id: str) -> tuple[str, uuid.UUID] | None:
@@ -300,28 +296,29 @@ async def search(
     names = await school_names(session, school_ids)
     labels = {value: names.get(school_id) for value, school_id in zip(school_values, school_ids, strict=True)}
     facets = {
-        # Built without validation, as the hits below: the index's counts are typed already.
         name: [
-            FacetCount.model_construct(
-                value=value.value,
-                count=value.count,
-                label=labels.get(value.value) if name == "school_id" else None,
-            )
+            {
+                "value": value.value,
+                "count": value.count,
+                "label": labels.get(value.value) if name == "school_id" else None,
+            }
             for value in values
         ]
         for name, values in result.facets.items()
     }
-    return SearchResponse(
-        # Facets keep the index's counts until the drain catches up (a moment); the total drops what
-        # this page dropped, so a page is never announced longer than it is.
-        total=max(0, result.total - (len(result.hits) - len(hits))),
-        offset=request.offset,
-        limit=request.limit,
-        hits=[_hit(hit) for hit in hits],
-        facets=facets,
-        understood=[UnderstoodRead(**part.model_dump()) for part in result.understood],
-        homophones=result.homophones,
-        did_you_mean=result.did_you_mean,
+    return SearchResponse.model_validate(
+        {
+            # Facets keep the index's counts until the drain catches up (a moment); the total drops
+            # what this page dropped, so a page is never announced longer than it is.
+            "total": max(0, result.total - (len(result.hits) - len(hits))),
+            "offset": request.offset,
+            "limit": request.limit,
+            "hits": [_hit(hit) for hit in hits],
+            "facets": facets,
+            "understood": [part.model_dump() for part in result.understood],
+            "homophones": result.homophones,
+            "did_you_mean": result.did_you_mean,
+        }
     )
 
 

@@ -290,6 +290,26 @@ async def test_bad_search_input_gets_a_clear_4xx(client: httpx.AsyncClient, cont
         assert response.status_code == 200, (query, response.text)
 
 
+async def test_search_parameters_are_listed_and_named_in_422s(client: httpx.AsyncClient) -> None:
+    # Validated as one model (services.search.schemas.SearchParams), documented and reported one by one.
+    operation = (await client.get("/openapi.json")).json()["paths"]["/api/v1/search"]["get"]
+    listed = {parameter["name"]: parameter for parameter in operation["parameters"]}
+    assert set(listed) == {
+        "q", "stage", "grade", "subject", "edition", "volume", "unit", "resource_type", "school_id",
+        "tags", "kind", "exemplary_level", "sort", "offset", "limit", "group",
+    }  # fmt: skip
+    assert all(parameter["in"] == "query" for parameter in listed.values())
+    assert listed["q"]["description"].startswith("Chinese, pinyin")
+    bad = await client.get(
+        "/api/v1/search",
+        params=[("limit", "0"), ("school_id", "00000000-0000-0000-0000-000000000001"), ("school_id", "x")],
+    )
+    assert bad.status_code == 422
+    details = bad.json()["error"]["details"]
+    assert [detail["loc"] for detail in details] == [["query", "school_id", 1], ["query", "limit"]]
+    assert details[1]["type"] == "greater_than_equal"
+
+
 async def test_paging_stops_at_the_result_window(client: httpx.AsyncClient, context: AppContext) -> None:
     world = await district(client, context)
     await library(world)
