@@ -34,6 +34,7 @@ bench: Any = importlib.util.module_from_spec(_spec)
 sys.modules["bench_search"] = bench
 _spec.loader.exec_module(bench)
 
+from search.bitmaps import TEXT_MATCHES_KEPT  # noqa: E402
 from search.documents import SearchQuery, SearchResult  # noqa: E402
 from search.embedded import EmbeddedSearchIndex  # noqa: E402
 from search.text import load_dictionary  # noqa: E402
@@ -42,7 +43,7 @@ from search.text import load_dictionary  # noqa: E402
 async def prepare(args: argparse.Namespace) -> tuple[EmbeddedSearchIndex, list[Any], list[SearchQuery]]:
     workdir = Path(args.dir)
     setup = await bench.embedded_only_setup(workdir, args.seed)
-    index = EmbeddedSearchIndex(workdir / "search.db")
+    index = EmbeddedSearchIndex(workdir / "search.db", text_matches_kept=args.text_matches_kept)
     await load_dictionary()
     if not args.built:
         documents = bench.generate_documents(args.resources, setup.school_ids, args.seed)
@@ -118,6 +119,7 @@ async def main_async(args: argparse.Namespace) -> None:
     cpu: dict[str, list[float]] = {}
     every_wall: list[float] = []
     every_cpu: list[float] = []
+    per_query: list[tuple[float, str]] = []
     for _ in range(args.repeat):
         for spec, query in chosen:
             started, cpu_started = time.perf_counter(), time.process_time()
@@ -128,6 +130,7 @@ async def main_async(args: argparse.Namespace) -> None:
             cpu.setdefault(spec.category, []).append(used)
             every_wall.append(elapsed)
             every_cpu.append(used)
+            per_query.append((used, f"{spec.category}: {spec.label()}"))
     print(f"{'category':<16}{'n':>5}{'wall p50':>10}{'CPU p50':>10}{'CPU max':>10}")
     for category in wall:
         print(
@@ -137,6 +140,10 @@ async def main_async(args: argparse.Namespace) -> None:
     for name, values in (("wall", every_wall), ("CPU", every_cpu)):
         cuts = statistics.quantiles(values, n=100, method="inclusive")
         print(f"all {name}: p50 {cuts[49]:.1f}  p95 {cuts[94]:.1f}  p99 {cuts[98]:.1f} ms")
+    if args.slowest:
+        print(f"slowest {args.slowest} by CPU (ms):")
+        for used, label in sorted(per_query, reverse=True)[: args.slowest]:
+            print(f"{used:>8.1f}  {label}")
     await index.close()
 
 
@@ -155,6 +162,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--lines", type=int, default=40)
+    parser.add_argument(
+        "--text-matches-kept",
+        type=int,
+        default=TEXT_MATCHES_KEPT,
+        help="rowids of recent text matches the index keeps until a write (0: none, every match cold)",
+    )
+    parser.add_argument("--slowest", type=int, default=0, help="time: list the N slowest queries by CPU")
     args = parser.parse_args()
     workdir = Path(args.dir)
     workdir.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,10 @@ transaction (`changes_<generation>`: the rowids written or deleted, in order), w
 wrote: before each query a reader applies the entries after the last one it saw, re-reading those
 rows. A new live generation (rebuild, schema upgrade) or a log trimmed past what a reader saw means a
 full load from the documents table.
+
+The text matches of recent queries (rowids, BM25, tiers) are kept with the bitmaps, for the state they
+were read at: any write to the live generation, by any process, moves the change log, and the next
+sync drops them all (BM25 depends on every document, so no match survives a write).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import array
 import json
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -42,6 +47,9 @@ CHANGES_KEPT = 50_000
 # More changes than this since a reader's last query: a full load is cheaper than applying them.
 MAX_CHANGES_APPLIED = 20_000
 FACET_SIZE = 50
+# Text matches kept per process, in matched rowids over all of them (~13 bytes each plus the bitmap):
+# a common word matches tens of thousands of documents, and its FTS5 match with BM25 costs 30-100 ms.
+TEXT_MATCHES_KEPT = 1_500_000
 
 
 def changes_table(generation: int) -> str:
@@ -113,6 +121,19 @@ class _Coded:
         return code
 
 
+@dataclass
+class TextMatch:
+    """One text match at the bitmaps' state: the rowids it matches (ascending), each one's BM25, the
+    same rowids as a bitmap, and each one's tier once read (-1 until then)."""
+
+    rowids: Any  # numpy int64
+    bm25: Any  # numpy float64
+    bitmap: BitMap
+    tiers: Any  # numpy int8
+    # The documents matching its title conditions (search.embedded.title_tier_expression), once read.
+    title: BitMap | None = None
+
+
 # Sort keys and boosts per rowid, beside the codes: a page of hits is picked from these (search.embedded).
 _NUMERIC = ("created_at", "popularity", "featured")
 _ROW_COLUMNS = ("rowid", "parent_id", *(name for name in _CODED), *_NUMERIC, "tags")
@@ -121,9 +142,10 @@ _ROW_COLUMNS = ("rowid", "parent_id", *(name for name in _CODED), *_NUMERIC, "ta
 class DocumentBitmaps:
     """One process's bitmaps of one generation; used under the index's connection lock only."""
 
-    def __init__(self) -> None:
+    def __init__(self, text_matches_kept: int = TEXT_MATCHES_KEPT) -> None:
         self.generation: int | None = None
         self.seq = 0
+        self.text_matches_kept = text_matches_kept
         # The last grouping of matched documents by parent (see _grouping), within one query.
         self._grouped: tuple[BitMap, tuple[Any, Any, Any]] | None = None
         self._reset()
@@ -138,6 +160,8 @@ class DocumentBitmaps:
         self.created_at = numpy.zeros(0, dtype=numpy.float64)
         self.popularity = numpy.zeros(0, dtype=numpy.int64)
         self.featured = numpy.zeros(0, dtype=numpy.bool_)
+        self._text_matches: OrderedDict[str, TextMatch] = OrderedDict()
+        self._text_rowids_kept = 0
 
     # -- keeping up with the index ----------------------------------------------------------------
 
@@ -151,6 +175,9 @@ class DocumentBitmaps:
         latest = int(connection.execute(f"SELECT coalesce(max(seq), 0) FROM {table}").fetchone()[0])
         if latest == self.seq:
             return
+        # Something was written since: every kept text match is stale (BM25 depends on every document).
+        self._text_matches.clear()
+        self._text_rowids_kept = 0
         if latest < self.seq:
             # Not the log this process followed (the index file was replaced): start again.
             self._load(connection, generation)
@@ -351,11 +378,32 @@ class DocumentBitmaps:
         counts.sort(key=lambda item: (-item[1], item[0]))
         return [FacetValue(value=value, count=count) for value, count in counts[:FACET_SIZE]]
 
-    # -- picking a page ---------------------------------------------------------------------------
+    # -- text matches of recent queries ------------------------------------------------------------
 
-    def text_bitmap(self, rowids: Any) -> BitMap:
-        """A bitmap of these rowids (a numpy array)."""
-        return _bitmap(rowids)
+    def text_match(self, key: str) -> TextMatch | None:
+        """The match kept under key at this state, if any."""
+        match = self._text_matches.get(key)
+        if match is not None:
+            self._text_matches.move_to_end(key)
+        return match
+
+    def keep_text_match(self, key: str, rowids: Any, bm25: Any) -> TextMatch:
+        """A match just read at this state, kept for the next queries until a write (least recently
+        used first out beyond text_matches_kept rowids)."""
+        numpy = _numpy()
+        match = TextMatch(
+            rowids=rowids, bm25=bm25, bitmap=_bitmap(rowids), tiers=numpy.full(len(rowids), -1, numpy.int8)
+        )
+        if len(rowids) > self.text_matches_kept:
+            return match
+        self._text_matches[key] = match
+        self._text_rowids_kept += len(rowids)
+        while self._text_rowids_kept > self.text_matches_kept:
+            _, dropped = self._text_matches.popitem(last=False)
+            self._text_rowids_kept -= len(dropped.rowids)
+        return match
+
+    # -- picking a page ---------------------------------------------------------------------------
 
     def rowids(self, matched: BitMap) -> Any:
         return _rowids(matched).astype(_numpy().int64)

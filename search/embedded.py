@@ -28,7 +28,15 @@ from typing import Any, TypeVar
 from anyio import to_thread
 from pyroaring import BitMap
 
-from search.bitmaps import DocumentBitmaps, candidates, create_changes_table, log_changes, log_changes_where
+from search.bitmaps import (
+    TEXT_MATCHES_KEPT,
+    DocumentBitmaps,
+    TextMatch,
+    candidates,
+    create_changes_table,
+    log_changes,
+    log_changes_where,
+)
 from search.documents import (
     FACET_FIELDS,
     MORE_CANDIDATES,
@@ -84,6 +92,9 @@ _FTS_COLUMNS = (
 )
 # bm25 weights per FTS column, in _FTS_COLUMNS order.
 _BM25_WEIGHTS = "4.0, 1.0, 8.0, 2.0, 4.0, 2.0, 1.0"
+# Under relevance, a match needing at least this many tiers reads first those of the documents
+# matching in their titles, then only those that can reach the page (EmbeddedSearchIndex._ranked).
+TIERS_READ_ALL = 4000
 # Sorts after every string that starts with a given prefix.
 _PREFIX_END = "\U0010ffff"
 
@@ -121,6 +132,32 @@ def fts_match_expression(plan: TextPlan) -> str:
     latin = [f"{{{field}}} : {_quote(phrase)}" for field, phrase in plan.latin_phrases]
     fuzzy = [f"{{title_fuzzy}} : {_quote(phrase)}" for phrase in plan.fuzzy]
     return _any([words, *latin, *fuzzy])
+
+
+def title_tier_expression(plan: TextPlan) -> str | None:
+    """An FTS5 expression every document of Tier.pinyin or above matches: tier_expression's conditions
+    on the title columns, each a phrase (the stored columns are space-separated tokens, so a phrase
+    inside one is an FTS5 phrase match). A document outside it is of Tier.body_phrase at most.
+    None when the plan has no whole-query phrase (an empty title would then be its exact title)."""
+    if not plan.chars:
+        return None
+    title_words = _all(
+        [
+            _any(
+                [
+                    clause
+                    for alternative in group
+                    for clause in (
+                        "{title_words} : " + _all([_quote(word) for word in alternative.words]),
+                        f"{{title_chars}} : {_quote(alternative.chars)}",
+                    )
+                ]
+            )
+            for group in plan.groups
+        ]
+    )
+    latin = [f"{{{field}}} : {_quote(phrase)}" for field, phrase in plan.latin_phrases]
+    return _any([f"{{title_chars}} : {_quote(plan.chars)}", title_words, *latin])
 
 
 def _contains(column: str, tokens: str, params: list[Any]) -> str:
@@ -173,8 +210,12 @@ def tier_expression(plan: TextPlan, params: list[Any]) -> str:
 class EmbeddedSearchIndex:
     name = "embedded"
 
-    def __init__(self, path: Path, fuzzy: FuzzyPinyin = DEFAULT_FUZZY) -> None:
+    def __init__(
+        self, path: Path, fuzzy: FuzzyPinyin = DEFAULT_FUZZY, *, text_matches_kept: int = TEXT_MATCHES_KEPT
+    ) -> None:
         self.path = path
+        # Recent queries' text matches kept until the next write (search.bitmaps); 0 keeps none.
+        self.text_matches_kept = text_matches_kept
         # Titles' fuzzy pinyin is indexed folded by these pairs; other pairs rewrite the index.
         self.fuzzy = fuzzy
         self._lock = threading.Lock()
@@ -445,7 +486,7 @@ class EmbeddedSearchIndex:
 
     def _synced_bitmaps(self, connection: sqlite3.Connection, generation: int) -> DocumentBitmaps:
         if self._bitmaps is None:
-            self._bitmaps = DocumentBitmaps()
+            self._bitmaps = DocumentBitmaps(self.text_matches_kept)
         try:
             self._bitmaps.sync(connection, generation)
         except BaseException:
@@ -571,21 +612,46 @@ class EmbeddedSearchIndex:
         return clauses, params
 
     @staticmethod
-    def _text_matches(connection: sqlite3.Connection, generation: int, plan: TextPlan) -> tuple[Any, Any]:
-        """The rowids the text matches, ascending, and each one's BM25 (numpy arrays)."""
+    def _text_match(
+        connection: sqlite3.Connection, generation: int, plan: TextPlan, bitmaps: DocumentBitmaps
+    ) -> TextMatch:
+        """The rowids the text matches, ascending, and each one's BM25: kept from an earlier query at
+        this state of the index, or matched now (and kept)."""
         import numpy
 
+        expression = fts_match_expression(plan)
+        tier_params: list[Any] = []
+        # The tiers are kept with the match, so the key holds what they are computed from too.
+        key = json.dumps([expression, tier_expression(plan, tier_params), tier_params], ensure_ascii=False)
+        kept = bitmaps.text_match(key)
+        if kept is not None:
+            return kept
         found = connection.execute(
             f"SELECT rowid, bm25(fts_{generation}, {_BM25_WEIGHTS}) FROM fts_{generation} "
             f"WHERE fts_{generation} MATCH ?",
-            (fts_match_expression(plan),),
+            (expression,),
         ).fetchall()
         rowids = numpy.fromiter((row[0] for row in found), dtype=numpy.int64, count=len(found))
         bm25 = numpy.fromiter((row[1] for row in found), dtype=numpy.float64, count=len(found))
         if len(rowids) > 1 and not bool(numpy.all(rowids[1:] > rowids[:-1])):
             order = numpy.argsort(rowids, kind="stable")
             rowids, bm25 = rowids[order], bm25[order]
-        return rowids, bm25
+        return bitmaps.keep_text_match(key, rowids, bm25)
+
+    @classmethod
+    def _match_tiers(
+        cls, connection: sqlite3.Connection, generation: int, plan: TextPlan, match: TextMatch, rowids: Any
+    ) -> Any:
+        """search.plan's Tier of each of these matched rowids (ascending): those not read yet for
+        this match are read now and kept with it."""
+        import numpy
+
+        positions = numpy.searchsorted(match.rowids, rowids)
+        known = match.tiers[positions]
+        missing = known < 0
+        if bool(missing.any()):
+            match.tiers[positions[missing]] = cls._tiers(connection, generation, plan, rowids[missing])
+        return match.tiers[positions].astype(numpy.int64)
 
     @staticmethod
     def _tiers(connection: sqlite3.Connection, generation: int, plan: TextPlan, rowids: Any) -> Any:
@@ -605,6 +671,78 @@ class EmbeddedSearchIndex:
         docs = numpy.fromiter((row[0] for row in found), dtype=numpy.int64, count=len(found))
         tiers[numpy.searchsorted(rowids, docs)] = [row[1] for row in found]
         return tiers
+
+    def _ranked(
+        self,
+        connection: sqlite3.Connection,
+        generation: int,
+        query: SearchQuery,
+        plan: TextPlan,
+        bitmaps: DocumentBitmaps,
+        found: TextMatch,
+        rowids: Any,
+        bm25: Any,
+        created: Any,
+        groups: Any,
+    ) -> tuple[Any, Any]:
+        """Under relevance: each matched document's score, exact for every document that can be on the
+        page (bounds for the others), and which documents can be (search.bitmaps.candidates).
+
+        Reading every match's tier costs ~3 µs a document, so a large match reads exact tiers only for
+        documents that can reach the page. The documents matching the title conditions
+        (title_tier_expression, one FTS5 match without BM25) are read first; any other is of
+        Tier.body_phrase at most and starts with that bound. Unread documents are then read when their
+        bound could still change which groups are kept, and when they are in a kept group; the kept
+        groups of bounds that are exact wherever kept are the kept groups of exact scores.
+        """
+        import numpy
+
+        wanted = query.offset + query.limit
+        positions = numpy.searchsorted(found.rowids, rowids)
+        tiers = found.tiers[positions].astype(numpy.int64)
+
+        def read(which: Any) -> None:
+            tiers[which] = self._match_tiers(connection, generation, plan, found, rowids[which])
+
+        unknown = tiers < 0
+        expression = title_tier_expression(plan)
+        if int(unknown.sum()) < TIERS_READ_ALL or expression is None:
+            if bool(unknown.any()):
+                read(unknown)
+            scores = self._scores(query, bitmaps, rowids, tiers, bm25)
+            return scores, candidates([-scores, created], groups, wanted)
+        if found.title is None:
+            titled = connection.execute(
+                f"SELECT rowid FROM fts_{generation} WHERE fts_{generation} MATCH ?", (expression,)
+            ).fetchall()
+            found.title = BitMap(row[0] for row in titled)
+        in_title = unknown & numpy.isin(rowids, bitmaps.rowids(found.title))
+        if bool(in_title.any()):
+            read(in_title)
+        _, group_of = numpy.unique(groups, return_inverse=True)
+        group_count = int(group_of.max()) + 1 if len(group_of) else 0
+        while True:
+            unknown = tiers < 0
+            upper = self._scores(
+                query, bitmaps, rowids, numpy.where(unknown, int(Tier.body_phrase), tiers), bm25
+            )
+            if not bool(unknown.any()):
+                return upper, candidates([-upper, created], groups, wanted)
+            if group_count > wanted:
+                # The wanted-th best group by lower bounds: no group below it can be on the page.
+                lower = self._scores(query, bitmaps, rowids, numpy.where(unknown, 0, tiers), bm25)
+                best = numpy.full(group_count, -numpy.inf)
+                numpy.maximum.at(best, group_of, lower)
+                floor = numpy.partition(best, group_count - wanted)[group_count - wanted]
+                competing = unknown & (upper >= floor)
+                if bool(competing.any()):
+                    read(competing)
+                    continue
+            kept = candidates([-upper, created], groups, wanted)
+            pending = kept & unknown
+            if not bool(pending.any()):
+                return upper, kept
+            read(pending)
 
     @staticmethod
     def _scores(query: SearchQuery, bitmaps: DocumentBitmaps, rowids: Any, tiers: Any, bm25: Any) -> Any:
@@ -633,7 +771,7 @@ class EmbeddedSearchIndex:
         plan: TextPlan | None,
         bitmaps: DocumentBitmaps,
         matched: BitMap,
-        found: tuple[Any, Any] | None,
+        found: TextMatch | None,
     ) -> list[tuple[str, float]]:
         """The stored documents of the page's rows and their scores, in order: hits by the query's
         order then id; grouped, each parent on the page (ordered by its best document) with its best
@@ -650,18 +788,17 @@ class EmbeddedSearchIndex:
         groups = bitmaps.parent_of[rowids] if query.group_by_parent else rowids
         bm25: Any = None
         if plan is not None and found is not None:
-            bm25 = found[1][numpy.searchsorted(found[0], rowids)]
+            bm25 = found.bm25[numpy.searchsorted(found.rowids, rowids)]
         scores: Any = None
         keys: list[Any]
-        if plan is not None and query.sort == "relevance":
-            tiers = self._tiers(connection, generation, plan, rowids)
-            scores = self._scores(query, bitmaps, rowids, tiers, bm25)
+        if plan is not None and found is not None and query.sort == "relevance":
+            scores, kept = self._ranked(
+                connection, generation, query, plan, bitmaps, found, rowids, bm25, created, groups
+            )
             keys = [-scores, created]
-        elif query.sort == "popular":
-            keys = [-bitmaps.popularity[rowids], created]
         else:
-            keys = [created]
-        kept = candidates(keys, groups, query.offset + query.limit)
+            keys = [-bitmaps.popularity[rowids], created] if query.sort == "popular" else [created]
+            kept = candidates(keys, groups, query.offset + query.limit)
         kept_rowids: list[int] = rowids[kept].tolist()
         ids = dict(
             connection.execute(
@@ -692,12 +829,12 @@ class EmbeddedSearchIndex:
         if scores is not None:
             kept_scores = scores[kept].tolist()
             page_scores = [kept_scores[entry] for entry in chosen]
-        elif plan is not None:
+        elif plan is not None and found is not None:
             page_rowids = numpy.array(page, dtype=numpy.int64)
             order = numpy.argsort(page_rowids)
             tiers = numpy.empty(len(page), dtype=numpy.int64)
-            tiers[order] = self._tiers(connection, generation, plan, page_rowids[order])
-            page_bm25 = found[1][numpy.searchsorted(found[0], page_rowids)] if found is not None else 0.0
+            tiers[order] = self._match_tiers(connection, generation, plan, found, page_rowids[order])
+            page_bm25 = found.bm25[numpy.searchsorted(found.rowids, page_rowids)]
             page_scores = self._scores(query, bitmaps, page_rowids, tiers, page_bm25).tolist()
         else:
             page_scores = [0.0] * len(page)
@@ -732,10 +869,10 @@ class EmbeddedSearchIndex:
             bitmaps = self._synced_bitmaps(connection, generation)
             visible = bitmaps.access(query.access)
             text: BitMap | None = None
-            found: Any = None
+            found: TextMatch | None = None
             if plan is not None:
-                found = self._text_matches(connection, generation, plan)
-                text = bitmaps.text_bitmap(found[0])
+                found = self._text_match(connection, generation, plan, bitmaps)
+                text = found.bitmap
             matched = bitmaps.matching(query, visible, text)
             total = bitmaps.total(matched, query.group_by_parent)
             if query.limit == 0 or not matched:
