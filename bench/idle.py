@@ -1,13 +1,16 @@
 """Idle memory of the API process, measured as bench/upload.py measures it (issue 19: ≤ 150 MiB).
 
-    .venv/bin/python bench/idle.py [--runs 3] [--mode s3|embedded] [--settle 2]
+    .venv/bin/python bench/idle.py [--runs 3] [--mode s3|embedded] [--settle 2] [--worker]
 
 Each run starts `jiaoyun serve` as bench/upload.py does (a district admin made by the CLI, on a
-database, bucket and index prefix of its own in s3 mode), makes the same set-up requests (the admin
-signs in, makes a school and a teacher, the teacher signs in), waits --settle seconds and reads the
-serving process's VmRSS: the figure upload.py reports as the server's RSS baseline. It also reads it
-when the server is first ready and after the admin's sign-in, the process's threads, and what
-`create_app()` alone holds in a fresh process. Figures only.
+database, bucket and index prefix of its own in s3 mode; no job worker inside the API), makes the
+same set-up requests (the admin signs in, makes a school and a teacher, the teacher signs in), waits
+--settle seconds and reads the serving process's VmRSS: the figure upload.py reports as the server's
+RSS baseline. It also reads it when the server is first ready and after the admin's sign-in, the
+process's threads, and what `create_app()` alone holds in a fresh process. Figures only.
+
+`--mode embedded` keeps embedded mode's default of a job worker inside the API (upload.py turns it
+off). `--worker` also starts `jiaoyun worker` beside the server and reads its VmRSS at the end.
 
 The `jiaoyun` that runs is the one beside this interpreter: to measure another checkout, run this
 file with that checkout's venv (e.g. `/work/main/.venv/bin/python bench/idle.py`). Runs alternate
@@ -17,6 +20,7 @@ nothing by themselves; interleave invocations to compare two checkouts in the sa
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import statistics
 import subprocess
@@ -33,15 +37,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.upload import (  # noqa: E402
-    BenchServer,
+    PASSWORD,
+    SECRET_KEY,
     create_teacher,
     progress,
     remove_tenant,
     sign_in,
-    start_bench_server,
     testinfra_servers,
 )
-from tests.live import Tenant, status_kib  # noqa: E402
+from tests.live import ApiProcess, JiaoyunProcess, Tenant, run_cli, start_api, start_worker, status_kib  # noqa: E402
 
 # A fresh interpreter, outside any checkout (so the installed `services` is the one measured).
 CREATE_APP_PROBE = """
@@ -57,25 +61,40 @@ def mib(kib: int) -> float:
     return kib / 1024
 
 
-def idle_run(mode: str, settle_s: float) -> dict[str, float]:
+def idle_run(mode: str, settle_s: float, with_worker: bool) -> dict[str, float]:
     tag = uuid.uuid4().hex[:10]
     workdir = Path(tempfile.mkdtemp(prefix=f"jiaoyun-bench-idle-{mode}-"))
     tenant = Tenant(testinfra_servers(), tag, purpose="bench") if mode == "s3" else None
-    server: BenchServer | None = None
+    api: ApiProcess | None = None
+    worker: JiaoyunProcess | None = None
     try:
-        server = start_bench_server(mode, workdir, tag, tenant)
-        figures = {"ready": mib(status_kib(server.pid, "VmRSS"))}
-        with httpx.Client(base_url=server.api.base_url, timeout=60) as client:
-            admin_token = sign_in(client, server.admin)
-            figures["signed in"] = mib(status_kib(server.pid, "VmRSS"))
+        # bench/upload.py's settings, but for the job worker in embedded mode (its default there).
+        settings = {"JIAOYUN_DATA_DIR": str(workdir / "data"), "JIAOYUN_SECRET_KEY": SECRET_KEY}
+        if tenant is not None:
+            settings |= tenant.env() | {"JIAOYUN_EMBEDDED_WORKER": "false"}
+            asyncio.run(tenant.create_database())
+        admin = f"bench-admin-{tag}"
+        run_cli(settings, workdir, "admin", "create", "--username", admin, "--password", PASSWORD)
+        api = start_api(settings, workdir, name="server")
+        pid = api.listening_pid()
+        if with_worker:
+            worker = start_worker(settings, workdir)
+        figures = {"ready": mib(status_kib(pid, "VmRSS"))}
+        with httpx.Client(base_url=api.base_url, timeout=60) as client:
+            admin_token = sign_in(client, admin)
+            figures["signed in"] = mib(status_kib(pid, "VmRSS"))
             create_teacher(client, admin_token, tag)
         time.sleep(settle_s)
-        figures["idle"] = mib(status_kib(server.pid, "VmRSS"))
-        figures["threads"] = status_kib(server.pid, "Threads")
+        figures["idle"] = mib(status_kib(pid, "VmRSS"))
+        figures["threads"] = status_kib(pid, "Threads")
+        if worker is not None:
+            figures["worker"] = mib(status_kib(worker.pid, "VmRSS"))
         return figures
     finally:
-        if server is not None:
-            server.api.stop()
+        if worker is not None:
+            worker.stop()
+        if api is not None:
+            api.stop()
         if tenant is not None:
             remove_tenant(tenant)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -102,11 +121,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--mode", choices=["s3", "embedded"], default="s3")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds idle before reading (default 2)")
+    parser.add_argument("--worker", action="store_true", help="also run `jiaoyun worker` and read its RSS")
     args = parser.parse_args()
 
     rows = []
     for run in range(1, args.runs + 1):
-        figures = idle_run(args.mode, args.settle)
+        figures = idle_run(args.mode, args.settle, args.worker)
         figures["create_app"] = create_app_mib()
         rows.append(figures)
         measured = ", ".join(f"{name} {value:.1f}" for name, value in figures.items())
