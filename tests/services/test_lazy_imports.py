@@ -36,6 +36,7 @@ HEAVY = (
     "joserfc",
     "markdown_it",  # with the first rendering
     "opencc",  # with the first Traditional → Simplified folding (~4 MiB with its phrase tables)
+    "jinja2",  # with the first web page rendered
 )
 # Modules of our own that only the other backend needs.
 OWN = ("search.embedded", "search.elastic", "storage.blobs.s3")
