@@ -114,13 +114,16 @@ def merge_groups(*sources: Iterable[Iterable[str]]) -> list[list[str]]:
     return [terms for terms in merged.values() if len(terms) >= 2]
 
 
-_EDITIONS = {term_key(term): group[0] for group in EDITION_GROUPS for term in group}
+@lru_cache(maxsize=1)
+def _editions() -> dict[str, str]:
+    """Built on first use, not at import: term keys load OpenCC's converter (~4 MiB, issue 19)."""
+    return {term_key(term): group[0] for group in EDITION_GROUPS for term in group}
 
 
 def normalize_edition(value: str) -> str:
     """The canonical edition name for an alias (人民教育出版社 → 人教版); others come back NFKC-trimmed."""
     cleaned = unicodedata.normalize("NFKC", value).strip()
-    return _EDITIONS.get(term_key(cleaned), cleaned)
+    return _editions().get(term_key(cleaned), cleaned)
 
 
 GroupsKey = tuple[tuple[str, ...], ...]

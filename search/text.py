@@ -20,7 +20,6 @@ import unicodedata
 from functools import lru_cache
 from typing import Protocol, cast
 
-import opencc
 from anyio import to_thread
 
 _segmenter_lock = threading.Lock()
@@ -78,6 +77,9 @@ def to_simplified(text: str) -> str:
     # One converter per thread: the C++ converter is not documented as thread-safe.
     converter = getattr(_converters, "t2s", None)
     if converter is None:
+        # Imported here: a process that never folds text (an idle API) need not load it.
+        import opencc
+
         converter = _converters.t2s = opencc.OpenCC("t2s")
     converted: str = converter.convert(text)
     return converted

@@ -1,4 +1,9 @@
-"""Builds the clients the app, the worker and the CLI share, from settings. Nothing here runs at import."""
+"""Builds the clients the app, the worker and the CLI share, from settings. Nothing here runs at import.
+
+Each backend's modules are imported when it is built: a server-mode process never loads the embedded
+index (SQLite FTS, roaring bitmaps), an embedded one never loads the Elasticsearch client, aiohttp or
+minio (issue 19: the idle API's memory; tests/services/test_lazy_imports.py).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch
-from elasticsearch.serializer import OrjsonSerializer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from search.elastic import ElasticsearchSearchIndex
-from search.embedded import EmbeddedSearchIndex
 from search.index import SearchIndex
 from services.oidc.client import OidcClient
 from services.settings import Settings
 from storage.blobs.base import BlobStore
 from storage.blobs.local import LocalBlobStore
-from storage.blobs.s3 import S3BlobStore, make_minio_client
 from storage.blobs.signing import LinkSigner
 from storage.database import create_engine, create_read_sessionmaker, create_sessionmaker
 from storage.migrate import upgrade_to_head_async
@@ -46,13 +46,19 @@ class AppContext:
             await self.oidc.close()
         await self.search_index.close()
         await self.engine.dispose()
-        if isinstance(self.blob_store, S3BlobStore):
-            await self.blob_store.close()
+        if not isinstance(self.blob_store, LocalBlobStore):
+            # Imported only now: an S3 store has loaded it already, and a fake store needs no closing.
+            from storage.blobs.s3 import S3BlobStore
+
+            if isinstance(self.blob_store, S3BlobStore):
+                await self.blob_store.close()
 
 
 def build_blob_store(settings: Settings, signer: LinkSigner) -> BlobStore:
     if not settings.s3_endpoint:
         return LocalBlobStore(settings.blob_dir, signer=signer, public_base_url=settings.public_base_url)
+    from storage.blobs.s3 import S3BlobStore, make_minio_client
+
     secret = settings.s3_secret_key.get_secret_value()
     client = make_minio_client(settings.s3_endpoint, settings.s3_access_key, secret, settings.s3_region)
     presign_client = None
@@ -70,7 +76,13 @@ def build_blob_store(settings: Settings, signer: LinkSigner) -> BlobStore:
 
 def build_search_index(settings: Settings) -> SearchIndex:
     if not settings.elasticsearch_url:
+        from search.embedded import EmbeddedSearchIndex
+
         return EmbeddedSearchIndex(settings.search_db_path, settings.fuzzy_pinyin)
+    from elasticsearch import AsyncElasticsearch
+
+    from search.elastic import ElasticsearchSearchIndex
+
     client = AsyncElasticsearch(**elasticsearch_options(settings))
     return ElasticsearchSearchIndex(
         client,
@@ -84,6 +96,8 @@ def build_search_index(settings: Settings) -> SearchIndex:
 def elasticsearch_options(settings: Settings) -> dict[str, Any]:
     """The client's nodes (comma-separated URLs: requests go round them, and a dead node is retried
     on another), credentials (an API key, or user and password) and CA bundle for TLS."""
+    from elasticsearch.serializer import OrjsonSerializer
+
     options: dict[str, Any] = {
         "hosts": [url.strip() for url in settings.elasticsearch_url.split(",") if url.strip()],
         "request_timeout": 10,

@@ -2,20 +2,26 @@
 
 Raw HTML in the source is escaped, not passed through, and markdown-it's link validation refuses
 javascript:, vbscript:, file: and data: (but images) URLs; links open with rel="nofollow noopener".
+
+markdown-it is imported with the first rendering, not at start (issue 19: idle memory of the API).
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.\-]{3,64})")
 
 
 @lru_cache(maxsize=1)
 def _renderer() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
         ["table", "strikethrough"]
     )

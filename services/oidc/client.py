@@ -4,6 +4,9 @@ exchange, ID token validation against the provider's JWKS, userinfo and the end-
 Signatures are checked by joserfc (the JOSE library of authlib's author, which authlib's own OpenID
 clients use) and the claims (issuer, audience, authorized party, expiry, issue time, nonce, at_hash)
 by authlib's CodeIDToken: nothing about the JWT is checked by hand here.
+
+authlib and joserfc (~5 MiB resident) are imported where they are used, so an API process of a
+district without OpenID Connect never loads them (issue 19; tests/services/test_lazy_imports.py).
 """
 
 from __future__ import annotations
@@ -11,18 +14,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from authlib.common.urls import add_params_to_uri
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from authlib.oidc.core import CodeIDToken
-from joserfc import jwt
-from joserfc.errors import InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet
-from joserfc.jws import JWSRegistry
 
 from services.settings import Settings
+
+if TYPE_CHECKING:
+    from joserfc.jwk import KeySet
 
 # Discovery and keys are fetched again after this long (a provider rotating keys is also noticed
 # at once: an unknown key id fetches the keys again).
@@ -87,12 +86,17 @@ class OidcClient:
         return self._metadata.value
 
     async def _key_set(self, *, refresh: bool = False) -> KeySet:
+        from joserfc.jwk import KeySet
+
         if refresh or self._keys is None or time.monotonic() - self._keys.fetched_at > METADATA_TTL_S:
             metadata = await self.metadata()
             self._keys = _Cached(await self._get_json(metadata["jwks_uri"]), time.monotonic())
         return KeySet.import_key_set(self._keys.value)  # type: ignore[arg-type]
 
     async def authorization_url(self, *, state: str, nonce: str, code_verifier: str) -> str:
+        from authlib.common.urls import add_params_to_uri
+        from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
         metadata = await self.metadata()
         url: str = add_params_to_uri(
             metadata["authorization_endpoint"],
@@ -139,6 +143,11 @@ class OidcClient:
     ) -> dict[str, Any]:
         """The ID token's claims once its signature (a key of the provider's JWKS) and its claims
         check out; InvalidIdToken otherwise. `now` is for checking a token as of another moment."""
+        from authlib.oidc.core import CodeIDToken
+        from joserfc import jwt
+        from joserfc.errors import InvalidKeyIdError, JoseError
+        from joserfc.jws import JWSRegistry
+
         metadata = await self.metadata()
         algorithms = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
         registry = JWSRegistry(algorithms=[a for a in algorithms if a != "none"])
@@ -177,6 +186,8 @@ class OidcClient:
 
     async def end_session_url(self) -> str | None:
         """Where the browser ends its session at the provider too, coming back to our home page."""
+        from authlib.common.urls import add_params_to_uri
+
         try:
             endpoint = (await self.metadata()).get("end_session_endpoint")
         except ProviderError:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import functools
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from services.markdown import render as render_markdown
 from services.web import presenters
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATE_DIR = WEB_DIR / "templates"
@@ -41,7 +43,12 @@ def query_string(params: list[tuple[str, str]] | dict[str, Any]) -> str:
     return urlencode([(key, str(value)) for key, value in items if value is not None and value != ""])
 
 
+@functools.cache
 def _environment() -> Environment:
+    """Made with the first page rendered: an API process that serves no page never imports Jinja2
+    (issue 19: idle memory)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
     environment = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=True,
@@ -78,8 +85,5 @@ def _environment() -> Environment:
     return environment
 
 
-templates = _environment()
-
-
 def render(name: str, context: dict[str, Any]) -> str:
-    return templates.get_template(name).render(context)
+    return _environment().get_template(name).render(context)

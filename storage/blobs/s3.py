@@ -95,10 +95,19 @@ class S3BlobStore:
         # running out of connections or memory.
         self._part_slots = asyncio.Semaphore(max_concurrent_parts)
         self._relaying = 0
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=3.0))
+        self._http_client: httpx.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """Made with the first part relayed: an API process that receives no upload does not keep its
+        TLS context (~2 MiB with certifi's CAs; issue 19: idle memory)."""
+        if self._http_client is None:
+            self._http_client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=3.0))
+        return self._http_client
 
     async def close(self) -> None:
-        await self._http.aclose()
+        if self._http_client is not None:
+            await self._http_client.aclose()
 
     @property
     def relaying_parts(self) -> bool:
