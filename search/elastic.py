@@ -637,8 +637,8 @@ class ElasticsearchSearchIndex:
             await self._delete_stale(target, parent_ids, keep, refresh="true")
 
     async def replace_parents(self, parent_ids: Sequence[str], documents: Sequence[SearchDocument]) -> None:
-        """The drain's write, without forcing a refresh (issue 19: each forced refresh cost ~18 ms of
-        Elasticsearch's CPU and made the next searches rebuild their caches on a new searcher).
+        """The drain's write, without forcing a refresh (issue 19: the old way forced two per upload,
+        each a tiny segment to merge and a new searcher whose caches the next searches rebuild).
 
         Every write here waits for the scheduled refresh (`refresh=wait_for`; SETTINGS sets
         refresh_interval explicitly, so shards never go search-idle and skip it). So when this returns
