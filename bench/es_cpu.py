@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -37,7 +38,9 @@ from elasticsearch import AsyncElasticsearch
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT))  # before bench/, whose search.py would shadow the package
+# PYTHONPATH first again, so older code there is what runs (bench/README: old and new side by side).
+sys.path[:0] = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
 
 from load import SUBJECTS, WORDS, process_tree_cpu_s  # noqa: E402
 
