@@ -16,6 +16,7 @@ document.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterable, Iterator, Sequence
@@ -356,6 +357,8 @@ def _parent_count() -> dict[str, Any]:
 # Bulk requests are cut to this size: Elasticsearch refuses bodies over http.max_content_length
 # (100 MB by default), and a batch of long documents (a 300-page PDF per resource) can reach that.
 MAX_BULK_BYTES = 8 * 2**20
+# Stale documents found per search by the drain (a replaced file's pages, a removed subtitle's cues).
+STALE_PAGE = 1000
 
 
 def bulk_entry(action: dict[str, Any], source: dict[str, Any] | None = None) -> bytes:
@@ -570,20 +573,37 @@ class ElasticsearchSearchIndex:
         return targets
 
     async def _bulk(
-        self, entries: Sequence[bytes], *, index: str | None = None, tolerated: tuple[int, ...] = (404,)
+        self,
+        entries: Sequence[bytes],
+        *,
+        index: str | None = None,
+        tolerated: tuple[int, ...] = (404,),
+        refresh: str | None = None,
     ) -> None:
-        for chunk in bulk_chunks(entries, MAX_BULK_BYTES):
-            # Pre-serialized NDJSON passes through the client's serializer as it is.
-            response = await self._call(self.client.bulk(index=index, operations=cast(Any, chunk)))
-            if response.get("errors"):
-                failures = [
-                    item
-                    for item in response["items"]
-                    for action in item.values()
-                    if action.get("error") and action.get("status") not in tolerated
-                ]
-                if failures:
-                    raise SearchUnavailable(f"bulk write failed: {failures[:3]}")
+        chunks = list(bulk_chunks(entries, MAX_BULK_BYTES))
+        if refresh == "wait_for" and len(chunks) > 1:
+            # Each chunk waits for a refresh: sent one after another they would wait for one each.
+            await asyncio.gather(*(self._bulk_chunk(chunk, index, tolerated, refresh) for chunk in chunks))
+            return
+        for chunk in chunks:
+            await self._bulk_chunk(chunk, index, tolerated, refresh)
+
+    async def _bulk_chunk(
+        self, chunk: bytes, index: str | None, tolerated: tuple[int, ...], refresh: str | None
+    ) -> None:
+        # Pre-serialized NDJSON passes through the client's serializer as it is.
+        response = await self._call(
+            self.client.bulk(index=index, operations=cast(Any, chunk), refresh=cast(Any, refresh))
+        )
+        if response.get("errors"):
+            failures = [
+                item
+                for item in response["items"]
+                for action in item.values()
+                if action.get("error") and action.get("status") not in tolerated
+            ]
+            if failures:
+                raise SearchUnavailable(f"bulk write failed: {failures[:3]}")
 
     async def _index_entries(self, documents: Sequence[SearchDocument]) -> list[bytes]:
         """Analysed and serialized once, off the event loop (jieba is CPU-bound), for every target."""
@@ -609,30 +629,56 @@ class ElasticsearchSearchIndex:
             await self._bulk(entries, index=target)
 
     async def delete_by_parent(self, parent_ids: Sequence[str], keep: Sequence[str] = ()) -> None:
-        # Found by search and bulk-deleted: server-core Elasticsearch has no _delete_by_query.
         if not parent_ids:
             return
+        for target in await self._write_targets():
+            # Sees every write so far, whoever made it, at the cost of refreshes (new searchers).
+            await self._call(self.client.indices.refresh(index=target))
+            await self._delete_stale(target, parent_ids, keep, refresh="true")
+
+    async def replace_parents(self, parent_ids: Sequence[str], documents: Sequence[SearchDocument]) -> None:
+        """The drain's write, without forcing a refresh (issue 19: the old way forced two per upload,
+        each a tiny segment to merge and a new searcher whose caches the next searches rebuild).
+
+        Every write here waits for the scheduled refresh (`refresh=wait_for`; SETTINGS sets
+        refresh_interval explicitly, so shards never go search-idle and skip it). So when this returns
+        its writes are visible, and the search for stale documents sees every earlier write of these
+        parents: they were made here too, by a drain that held the parent's lock until they were
+        visible (services.indexing), or by a rebuild, whose index is refreshed before it goes live.
+        """
+        if not parent_ids:
+            return
+        entries = await self._index_entries(documents) if documents else []
+        keep = [document.id for document in documents]
+        for target in await self._write_targets():
+            if entries:
+                await self._bulk(entries, index=target, refresh="wait_for")
+            if target == self.building_alias:
+                # A rebuild in progress writes its batches without waiting: make them visible here.
+                await self._call(self.client.indices.refresh(index=target))
+            await self._delete_stale(target, parent_ids, keep, refresh="wait_for")
+
+    async def _delete_stale(
+        self, target: str, parent_ids: Sequence[str], keep: Sequence[str], *, refresh: str
+    ) -> None:
+        """Delete these parents' documents but `keep`, as far as search sees them now. Found by search
+        and bulk-deleted: server-core Elasticsearch has no _delete_by_query."""
         query: dict[str, Any] = {"bool": {"filter": [{"terms": {"parent_id": list(parent_ids)}}]}}
         if keep:
             query["bool"]["must_not"] = [{"ids": {"values": list(keep)}}]
-        for target in await self._write_targets():
-            await self._call(self.client.indices.refresh(index=target))
-            while True:
-                response = await self._call(
-                    self.client.search(
-                        index=target,
-                        query=query,
-                        size=1000,
-                        source=False,
-                    )
-                )
-                hits = response["hits"]["hits"]
-                if not hits:
-                    break
+        while True:
+            response = await self._call(
+                self.client.search(index=target, query=query, size=STALE_PAGE, source=False)
+            )
+            hits = response["hits"]["hits"]
+            if hits:
+                # The deletes are visible before the next search (refresh), so it finds the rest.
                 await self._bulk(
-                    [bulk_entry({"delete": {"_index": hit["_index"], "_id": hit["_id"]}}) for hit in hits]
+                    [bulk_entry({"delete": {"_index": hit["_index"], "_id": hit["_id"]}}) for hit in hits],
+                    refresh=refresh,
                 )
-                await self._call(self.client.indices.refresh(index=target))
+            if len(hits) < STALE_PAGE:
+                return
 
     async def refresh(self) -> None:
         targets = await self._write_targets()

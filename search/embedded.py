@@ -554,6 +554,11 @@ class EmbeddedSearchIndex:
     async def delete_by_parent(self, parent_ids: Sequence[str], keep: Sequence[str] = ()) -> None:
         await self._delete_where("parent_id", parent_ids, keep)
 
+    async def replace_parents(self, parent_ids: Sequence[str], documents: Sequence[SearchDocument]) -> None:
+        # Each write is a committed transaction, visible at once: written first, then the rest deleted.
+        await self.upsert(documents)
+        await self.delete_by_parent(parent_ids, keep=[document.id for document in documents])
+
     async def refresh(self) -> None:
         # Writes are committed synchronously; nothing to wait for.
         return None

@@ -33,6 +33,15 @@ class SearchIndex(Protocol):
         ids in `keep`: a parent is replaced by writing its new documents first and then deleting what
         they no longer include, so searches never see it missing meanwhile."""
 
+    async def replace_parents(self, parent_ids: Sequence[str], documents: Sequence[SearchDocument]) -> None:
+        """Make these parents' documents exactly `documents` (the outbox drain's one write).
+
+        The documents are written first and only then is what they no longer include deleted (a
+        replaced file's pages, a removed subtitle's cues), so a parent never drops out of search
+        meanwhile. Everything is visible to search when this returns. Stale documents are found among
+        what earlier `replace_parents` calls wrote, and among other writes once `refresh()` has run.
+        """
+
     async def refresh(self) -> None:
         """Make every write so far visible to search."""
 

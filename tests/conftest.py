@@ -95,7 +95,9 @@ async def context(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         async with (
             stacks.postgres_database(request.getfixturevalue("postgres_url")) as db,
             stacks.s3_blob_store() as s3_store,
-            stacks.elasticsearch_index() as es_index,
+            # Whole-app tests drain the outbox often; each drain waits for a scheduled refresh. The
+            # contract tests (the search_index fixture) keep the 1 s of production.
+            stacks.elasticsearch_index(refresh_interval="200ms") as es_index,
         ):
             yield stacks.make_context(settings, db, s3_store, es_index)
 

@@ -117,10 +117,14 @@ async def embedded_search_index(path: Path) -> AsyncIterator[EmbeddedSearchIndex
 
 
 @asynccontextmanager
-async def elasticsearch_index() -> AsyncIterator[ElasticsearchSearchIndex]:
+async def elasticsearch_index(refresh_interval: str | None = None) -> AsyncIterator[ElasticsearchSearchIndex]:
+    """A live index of the test's own; `refresh_interval` shortens the scheduled refresh the outbox
+    drain's writes wait for (1 s, search.elastic.SETTINGS), so tests that drain often wait less."""
     client = AsyncElasticsearch(backends.ELASTICSEARCH_URL, request_timeout=30)
     index = ElasticsearchSearchIndex(client, f"test-{uuid.uuid4().hex[:12]}")
     await index.ensure_ready()
+    if refresh_interval is not None:
+        await client.indices.put_settings(index=index.alias, settings={"refresh_interval": refresh_interval})
     try:
         yield index
     finally:

@@ -83,18 +83,25 @@ def _observe_drained(entries: Sequence[SearchOutbox]) -> None:
 async def _apply(
     context: AppContext, session: AsyncSession, parents: Sequence[tuple[str, uuid.UUID]]
 ) -> None:
+    await _write(context, parents, await _load(session, parents))
+
+
+async def _load(session: AsyncSession, parents: Sequence[tuple[str, uuid.UUID]]) -> list[SearchDocument]:
     documents: list[SearchDocument] = []
     for parent_type, parent_id in parents:
         loaded = await PARENT_LOADERS[parent_type](session, parent_id)
         documents.extend(loaded or [])
-    # Replace, not merge: pages of a replaced file or cues of a removed subtitle must go. The new
-    # documents are written first and only what they no longer include is deleted, so a parent being
-    # refreshed never drops out of search meanwhile.
-    if documents:
-        await context.search_index.upsert(documents)
-    await context.search_index.delete_by_parent(
-        [str(parent_id) for _, parent_id in parents], keep=[document.id for document in documents]
-    )
+    return documents
+
+
+async def _write(
+    context: AppContext, parents: Sequence[tuple[str, uuid.UUID]], documents: Sequence[SearchDocument]
+) -> None:
+    # Replace, not merge: pages of a replaced file or cues of a removed subtitle must go, and the
+    # parent stays in search meanwhile. Visible to search when it returns; on Elasticsearch that waits
+    # for the next scheduled refresh (at most refresh_interval, 1 s) while this drain holds its
+    # parents' locks, which is what lets the next drain of a parent find its stale documents.
+    await context.search_index.replace_parents([str(parent_id) for _, parent_id in parents], documents)
 
 
 async def _apply_one_by_one(
@@ -103,15 +110,29 @@ async def _apply_one_by_one(
     repository: OutboxRepository,
     parents: dict[tuple[str, uuid.UUID], list[int]],
 ) -> int:
-    applied: list[int] = []
+    loaded: dict[tuple[str, uuid.UUID], list[SearchDocument]] = {}
     for parent, entry_ids in parents.items():
         try:
             async with session.begin_nested():
-                await _apply(context, session, [parent])
+                loaded[parent] = await _load(session, [parent])
         except Exception as exc:
             await _postpone(repository, entry_ids, exc)
-        else:
-            applied.extend(entry_ids)
+    # The parents that loaded are written together first: on Elasticsearch each write waits for a
+    # refresh (up to 1 s), so one by one only when a document of theirs is what failed.
+    applied: list[int] = []
+    try:
+        await _write(
+            context, list(loaded), [document for documents in loaded.values() for document in documents]
+        )
+        applied = [entry_id for parent in loaded for entry_id in parents[parent]]
+    except Exception:
+        for parent, documents in loaded.items():
+            try:
+                await _write(context, [parent], documents)
+            except Exception as exc:
+                await _postpone(repository, parents[parent], exc)
+            else:
+                applied.extend(parents[parent])
     await repository.remove(applied)
     return len(applied)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
@@ -265,6 +266,62 @@ async def test_delete_by_parent_keeps_the_documents_a_refresh_wrote_again(search
     await search_index.delete_by_parent(["r", "s"], keep=["r", "r:p2"])
     await search_index.refresh()
     assert sorted(await ids(search_index)) == ["r", "r:p2"]
+
+
+def lesson(*pages: int) -> list[SearchDocument]:
+    """Parent r (a resource) with these pages."""
+    return [search_document(id="r", parent_id="r", title="课件")] + [
+        search_document(
+            id=f"r:p{page}",
+            parent_id="r",
+            kind=DocKind.file_page,
+            title="课件",
+            body=f"第{page}页",
+            page=page,
+        )
+        for page in pages
+    ]
+
+
+async def test_replace_parents_is_visible_when_it_returns_and_removes_stale_children(
+    search_index: SearchIndex,
+) -> None:
+    """The outbox drain's write. Each call follows the last at once, well inside Elasticsearch's refresh
+    interval, and must still find the children the last one wrote; no refresh() in between."""
+    await load(search_index, search_document(id="s", parent_id="s", title="课件 二"))
+    await search_index.replace_parents(["r"], lesson(1, 2, 3))
+    assert sorted(await ids(search_index)) == ["r", "r:p1", "r:p2", "r:p3", "s"]
+    await search_index.replace_parents(["r"], lesson(2))
+    assert sorted(await ids(search_index)) == ["r", "r:p2", "s"]
+    await search_index.replace_parents(["r"], lesson(2, 4))
+    await search_index.replace_parents(["r", "s"], [])
+    assert await ids(search_index) == []
+    assert await search_index.count() == 0
+
+
+async def test_replace_parents_never_drops_the_parent_out_of_search(search_index: SearchIndex) -> None:
+    await search_index.replace_parents(["r"], lesson(1, 2))
+    seen: list[list[str]] = []
+    replacing = asyncio.create_task(search_index.replace_parents(["r"], lesson(3)))
+    while not replacing.done():
+        seen.append(await ids(search_index, "课件"))
+    await replacing
+    assert all("r" in found for found in seen)
+    assert sorted(await ids(search_index, "课件")) == ["r", "r:p3"]
+
+
+async def test_replace_parents_during_a_rebuild_reaches_both_indexes(search_index: SearchIndex) -> None:
+    await search_index.replace_parents(["r"], lesson(1, 2))
+
+    async def batches() -> AsyncIterator[Sequence[SearchDocument]]:
+        yield lesson(1, 2)
+        # A drain between two batches: the rebuild's own copy of the pages must go too.
+        await search_index.replace_parents(["r"], lesson(2))
+        yield [search_document(id="s", parent_id="s", title="课件 二")]
+
+    await search_index.rebuild(batches())
+    await search_index.refresh()
+    assert sorted(await ids(search_index)) == ["r", "r:p2", "s"]
 
 
 async def test_kind_filter(search_index: SearchIndex) -> None:
