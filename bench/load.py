@@ -208,6 +208,41 @@ def cpu_line(api_cpu: float, es_cpu: float, seconds: float, run: Run) -> str:
     )
 
 
+def accounting_line(machine_cpu: float, api_cpu: float, es_cpu: float, es_jit: float, run: Run) -> str:
+    """Where the machine's CPU went: a JVM started minutes ago still compiles its hot paths, which a
+    node serving for days has long done, so Elasticsearch's compiler threads are shown apart."""
+    searches = max(len(run.search.latencies_s), 1)
+    rest = machine_cpu - api_cpu - es_cpu
+    return (
+        f"machine CPU during the load: {machine_cpu:.1f} s = {machine_cpu * 1000 / searches:.1f} ms per "
+        f"search; of Elasticsearch's {es_cpu:.1f} s, {es_jit:.1f} s in its JIT compiler threads "
+        f"(search work without them: {(es_cpu - es_jit) * 1000 / searches:.1f} ms per search); "
+        f"worker, PostgreSQL, MinIO and this client: {rest:.1f} s"
+    )
+
+
+def machine_cpu_s() -> float:
+    """CPU seconds all CPUs spent busy since boot (from /proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def jit_compiler_cpu_s(pid: int) -> float:
+    """CPU seconds of a JVM's JIT compiler threads (HotSpot names them "C1/C2 CompilerThreadN")."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            if "CompilerThre" not in (task / "comm").read_text():
+                continue
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def rss_line(name: str, samples_kib: list[int]) -> str:
     start, end, peak = samples_kib[0] / 1024, samples_kib[-1] / 1024, max(samples_kib) / 1024
     # Second half against first half: a leak keeps climbing, a working set levels off.
@@ -319,6 +354,8 @@ async def main_async(args: argparse.Namespace) -> list[str]:
             elasticsearch_pid = pid_from(servers.run_dir / "pids" / "elasticsearch.pid")
             api_cpu = process_tree_cpu_s(api.pid)
             es_cpu = process_tree_cpu_s(elasticsearch_pid) if elasticsearch_pid else 0.0
+            es_jit = jit_compiler_cpu_s(elasticsearch_pid) if elasticsearch_pid else 0.0
+            machine_cpu = machine_cpu_s()
             started = time.monotonic()
             run = Run(client, people.teachers, started + args.duration)
             rss: dict[str, list[int]] = {}
@@ -326,6 +363,8 @@ async def main_async(args: argparse.Namespace) -> list[str]:
             seconds = time.monotonic() - started
             api_cpu = process_tree_cpu_s(api.pid) - api_cpu
             es_cpu = process_tree_cpu_s(elasticsearch_pid) - es_cpu if elasticsearch_pid else 0.0
+            es_jit = jit_compiler_cpu_s(elasticsearch_pid) - es_jit if elasticsearch_pid else 0.0
+            machine_cpu = machine_cpu_s() - machine_cpu
             backlog = await pending_index_changes(context)
         crashed = [name for name, process in processes.items() if not process.running]
     finally:
@@ -345,6 +384,7 @@ async def main_async(args: argparse.Namespace) -> list[str]:
         report(run.upload, seconds),
         *(rss_line(name, values) for name, values in rss.items()),
         cpu_line(api_cpu, es_cpu, seconds, run),
+        accounting_line(machine_cpu, api_cpu, es_cpu, es_jit, run),
         f"index backlog when the load stopped: {backlog} outbox entries; "
         f"processes that died: {', '.join(crashed) or 'none'}",
     ]
