@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.web.site import Site
@@ -14,6 +16,15 @@ DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 # The worker processes uploads in the background; a page waits this long for it.
 PROCESSING_TIMEOUT_MS = 90_000
+
+
+def wait_until_searchable(api: httpx.Client, text: str) -> None:
+    """Until a search for `text` finds something: the worker indexes a change after it is stored,
+    and on Elasticsearch its write becomes searchable with the index's next scheduled refresh."""
+    deadline = time.monotonic() + PROCESSING_TIMEOUT_MS / 1000
+    while api.get("/api/v1/search", params={"q": text}).json()["total"] == 0:
+        assert time.monotonic() < deadline, f"nothing found for {text!r} in time"
+        time.sleep(0.3)
 
 
 def open_page(browser: Browser, site: Site, *, viewport: ViewportSize = DESKTOP) -> Page:

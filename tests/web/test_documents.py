@@ -9,7 +9,13 @@ import time
 from playwright.sync_api import Browser, expect
 
 from tests.services.documents import generated
-from tests.web.browsing import PROCESSING_TIMEOUT_MS, screenshot, signed_in_page, wait_for_video_time
+from tests.web.browsing import (
+    PROCESSING_TIMEOUT_MS,
+    screenshot,
+    signed_in_page,
+    wait_for_video_time,
+    wait_until_searchable,
+)
 from tests.web.site import Site
 
 LINES = ("期中考试试卷", "第三单元练习题")
@@ -33,6 +39,7 @@ def test_a_photographed_exam_is_found_by_its_words_and_says_its_text_was_recogni
         while api.get(f"/api/v1/resources/{resource_id}").json()["processing_status"] == "pending":
             assert time.monotonic() < deadline, "the photo was not processed in time"
             time.sleep(0.5)
+        wait_until_searchable(api, "第三单元练习题")
 
     student = signed_in_page(browser, site, "student")
     student.goto("/search?q=第三单元练习题")
@@ -68,6 +75,7 @@ def test_a_slide_recording_lists_its_screens_and_search_opens_the_second_a_slide
         while len(api.get(screens_url).json()) < 2:
             assert time.monotonic() < deadline, "the screens were not read in time"
             time.sleep(0.5)
+        wait_until_searchable(api, "青蛙的成长过程")
 
     student = signed_in_page(browser, site, "student")
     student.goto("/search?q=青蛙的成长过程")

@@ -19,6 +19,7 @@ from tests.web.browsing import (
     signed_in_page,
     video_time,
     wait_for_video_time,
+    wait_until_searchable,
 )
 from tests.web.site import Site
 
@@ -103,6 +104,8 @@ def test_a_lesson_goes_from_upload_to_a_colleagues_timed_comment_and_back(
     expect(teacher.get_by_role("heading", name=TITLE)).to_be_visible()
     expect(teacher.locator("[data-transcript] li")).to_have_count(len(CUES))
     draft_id = _draft_through_the_api(site)
+    with site.api("teacher") as api:
+        wait_until_searchable(api, "搭了一个窝")
 
     # A colleague finds it by pinyin: initials complete it, the full pinyin searches for it.
     colleague = signed_in_page(browser, site, "colleague")
