@@ -228,18 +228,18 @@ def machine_cpu_s() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def jit_compiler_cpu_s(pid: int) -> float:
-    """CPU seconds of a JVM's JIT compiler threads (HotSpot names them "C1/C2 CompilerThreadN")."""
-    tick = os.sysconf("SC_CLK_TCK")
+def jit_compiler_cpu_s(root: int) -> float:
+    """CPU seconds of the JIT compiler threads (HotSpot names them "C1/C2 CompilerThreadN") of a JVM
+    and its descendants: Elasticsearch's pid file names the launcher, whose child is the node."""
     total = 0.0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            if "CompilerThre" not in (task / "comm").read_text():
+    for pid in _process_tree(root):
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                compiler = "CompilerThre" in (task / "comm").read_text()
+            except OSError:
                 continue
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
+            if compiler:
+                total += _cpu_s(task / "stat")
     return total
 
 
@@ -257,18 +257,18 @@ def rss_line(name: str, samples_kib: list[int]) -> str:
 def process_tree_cpu_s(root: int) -> float:
     """CPU seconds (user + system) of a process and every live descendant: `serve --workers N` runs
     its API in child processes."""
+    return sum(_cpu_s(Path(f"/proc/{pid}/stat")) for pid in _process_tree(root))
+
+
+def _process_tree(root: int) -> set[int]:
     parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
         except OSError:
             continue
-        parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
     tree = {root}
     grew = True
     while grew:
@@ -277,7 +277,16 @@ def process_tree_cpu_s(root: int) -> float:
             if parent in tree and pid not in tree:
                 tree.add(pid)
                 grew = True
-    return sum(times.get(pid, 0.0) for pid in tree)
+    return tree
+
+
+def _cpu_s(stat: Path) -> float:
+    """User + system CPU seconds from a /proc stat file (a process's or a thread's); 0 once gone."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pid_from(path: Path) -> int | None:
