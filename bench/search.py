@@ -1049,27 +1049,22 @@ async def measure(
             result.raw.add(spec.category, elapsed)
             result.took.add(spec.category, float(took))
 
-    async def run_embedded(number: int, spec: QuerySpec, record: bool) -> None:
-        assert embedded is not None
-        cpu = time.process_time()
-        started = clock()
-        await embedded.search(queries[number])
-        elapsed = (clock() - started) * 1000
-        cpu = time.process_time() - cpu
-        if record:
-            result.embedded.add(spec.category, elapsed)
-            result.embedded_cpu.add(spec.category, cpu * 1000)
+    def embedded_path(
+        index: EmbeddedSearchIndex, latency: Latencies, cpu_time: Latencies
+    ) -> Callable[[int, QuerySpec, bool], Any]:
+        """Times one embedded index in-process: wall and CPU, into the given series."""
 
-    async def run_embedded_cold(number: int, spec: QuerySpec, record: bool) -> None:
-        assert embedded_cold is not None
-        cpu = time.process_time()
-        started = clock()
-        await embedded_cold.search(queries[number])
-        elapsed = (clock() - started) * 1000
-        cpu = time.process_time() - cpu
-        if record:
-            result.embedded_cold.add(spec.category, elapsed)
-            result.embedded_cold_cpu.add(spec.category, cpu * 1000)
+        async def run(number: int, spec: QuerySpec, record: bool) -> None:
+            cpu = time.process_time()
+            started = clock()
+            await index.search(queries[number])
+            elapsed = (clock() - started) * 1000
+            cpu = time.process_time() - cpu
+            if record:
+                latency.add(spec.category, elapsed)
+                cpu_time.add(spec.category, cpu * 1000)
+
+        return run
 
     async def run_recheck(number: int, spec: QuerySpec, record: bool) -> None:
         started = clock()
@@ -1091,9 +1086,10 @@ async def measure(
     if "es" in modes:
         paths += [run_api, run_raw]
     if "embedded" in modes:
-        paths.append(run_embedded)
+        assert embedded is not None
+        paths.append(embedded_path(embedded, result.embedded, result.embedded_cpu))
         if embedded_cold is not None:
-            paths.append(run_embedded_cold)
+            paths.append(embedded_path(embedded_cold, result.embedded_cold, result.embedded_cold_cpu))
     paths.append(run_recheck)
     try:
         order = [(number, False) for number in range(min(WARMUP, len(specs)))]

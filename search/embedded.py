@@ -112,23 +112,29 @@ def _all(clauses: list[str]) -> str:
     return "(" + " AND ".join(f"({clause})" for clause in clauses) + ")"
 
 
-def fts_match_expression(plan: TextPlan) -> str:
-    """search.plan's match as one FTS5 expression."""
-    words = _all(
+def _word_groups(plan: TextPlan, word_columns: str, char_columns: str) -> str:
+    """Every group of the plan, each matched by any of its alternatives: its words in word_columns or
+    its characters as one phrase in char_columns."""
+    return _all(
         [
             _any(
                 [
                     clause
                     for alternative in group
                     for clause in (
-                        "{title_words body_words} : " + _all([_quote(word) for word in alternative.words]),
-                        f"{{title_chars body_chars}} : {_quote(alternative.chars)}",
+                        f"{{{word_columns}}} : " + _all([_quote(word) for word in alternative.words]),
+                        f"{{{char_columns}}} : {_quote(alternative.chars)}",
                     )
                 ]
             )
             for group in plan.groups
         ]
     )
+
+
+def fts_match_expression(plan: TextPlan) -> str:
+    """search.plan's match as one FTS5 expression."""
+    words = _word_groups(plan, "title_words body_words", "title_chars body_chars")
     latin = [f"{{{field}}} : {_quote(phrase)}" for field, phrase in plan.latin_phrases]
     fuzzy = [f"{{title_fuzzy}} : {_quote(phrase)}" for phrase in plan.fuzzy]
     return _any([words, *latin, *fuzzy])
@@ -141,21 +147,7 @@ def title_tier_expression(plan: TextPlan) -> str | None:
     None when the plan has no whole-query phrase (an empty title would then be its exact title)."""
     if not plan.chars:
         return None
-    title_words = _all(
-        [
-            _any(
-                [
-                    clause
-                    for alternative in group
-                    for clause in (
-                        "{title_words} : " + _all([_quote(word) for word in alternative.words]),
-                        f"{{title_chars}} : {_quote(alternative.chars)}",
-                    )
-                ]
-            )
-            for group in plan.groups
-        ]
-    )
+    title_words = _word_groups(plan, "title_words", "title_chars")
     latin = [f"{{{field}}} : {_quote(phrase)}" for field, phrase in plan.latin_phrases]
     return _any([f"{{title_chars}} : {_quote(plan.chars)}", title_words, *latin])
 
