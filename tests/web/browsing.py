@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
+from tests.live_district import wait_for
 from tests.web.site import Site
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,10 +21,12 @@ PROCESSING_TIMEOUT_MS = 90_000
 def wait_until_searchable(api: httpx.Client, text: str) -> None:
     """Until a search for `text` finds something: the worker indexes a change after it is stored,
     and on Elasticsearch its write becomes searchable with the index's next scheduled refresh."""
-    deadline = time.monotonic() + PROCESSING_TIMEOUT_MS / 1000
-    while api.get("/api/v1/search", params={"q": text}).json()["total"] == 0:
-        assert time.monotonic() < deadline, f"nothing found for {text!r} in time"
-        time.sleep(0.3)
+    wait_for(
+        lambda: api.get("/api/v1/search", params={"q": text}).json()["total"] > 0,
+        PROCESSING_TIMEOUT_MS / 1000,
+        f"a search finding {text!r}",
+        interval_s=0.3,
+    )
 
 
 def open_page(browser: Browser, site: Site, *, viewport: ViewportSize = DESKTOP) -> Page:

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from typing import Any
 
 from playwright.sync_api import Browser, expect
 
 from tests import samples
+from tests.live_district import wait_for
 from tests.web.axe import serious_violations
 from tests.web.browsing import screenshot, signed_in_page
 from tests.web.site import Site
 
+# How long the worker may take to bring a change to search.
+TIMEOUT_S = 60
 TITLES = ("时钟王国 第一课 认识整时", "时钟王国 第二课 认识半时")
 
 
@@ -41,17 +42,13 @@ def _lessons(site: Site) -> list[str]:
             created.raise_for_status()
             ids.append(created.json()["id"])
         site.approve_publishing(ids)
-        _until(lambda: api.get("/api/v1/search", params={"q": "时钟王国"}).json()["total"] >= 2)
+        wait_for(
+            lambda: api.get("/api/v1/search", params={"q": "时钟王国"}).json()["total"] >= 2,
+            TIMEOUT_S,
+            "both lessons in search",
+            interval_s=0.3,
+        )
     return ids
-
-
-def _until(check: Any, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    raise AssertionError("the condition never held")
 
 
 def test_exemplary_badge_facet_and_a_collection_built_and_played(browser: Browser, site: Site) -> None:
@@ -69,13 +66,16 @@ def test_exemplary_badge_facet_and_a_collection_built_and_played(browser: Browse
     admin.get_by_role("button", name="设为精选").click()
     expect(admin.locator("[data-showcase-badge]")).to_contain_text("精选")
     with site.api("teacher") as api:
-        _until(
+        wait_for(
             lambda: any(
                 value["value"] == "district"
                 for value in api.get("/api/v1/search", params={"q": "时钟王国"}).json()["facets"][
                     "exemplary_level"
                 ]
-            )
+            ),
+            TIMEOUT_S,
+            "the district level among the facets",
+            interval_s=0.3,
         )
 
     # A colleague sees the badge and the facet in search, and the lesson on the home page.

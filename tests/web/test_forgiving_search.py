@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Browser, expect
 
 from tests import samples
+from tests.live_district import wait_for
 from tests.web.browsing import screenshot, signed_in_page
 from tests.web.site import Site
 from tests.web.test_accessibility import _serious_violations
@@ -41,13 +41,12 @@ def _lessons(site: Site) -> None:
                     "file": ("课件.pdf", samples.pdf_bytes([title]), "application/pdf"),
                 },
             ).raise_for_status()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            found = api.get("/api/v1/search", params={"q": "七年级上册"}).json()
-            if found["total"] >= len(LESSONS):
-                return
-            time.sleep(0.5)
-    raise AssertionError("the lessons never reached the search index")
+        wait_for(
+            lambda: api.get("/api/v1/search", params={"q": "七年级上册"}).json()["total"] >= len(LESSONS),
+            60,
+            "the lessons in the search index",
+            interval_s=0.5,
+        )
 
 
 def test_did_you_mean_and_understood_chips(browser: Browser, site: Site) -> None:

@@ -4,12 +4,12 @@ was typed in its address and lose it)."""
 
 from __future__ import annotations
 
-import json
 import re
 
 from playwright.sync_api import Browser, expect
 
 from tests import samples
+from tests.factories import upload_form
 from tests.web.browsing import signed_in_page
 from tests.web.site import Site
 
@@ -23,11 +23,7 @@ def test_a_form_sent_before_the_scripts_have_loaded_is_sent_once_they_have(
     metadata = {"title": "慢网络 收藏测试", "resource_type": "courseware", "status": "published"}
     with site.api("teacher") as api:
         created = api.post(
-            "/api/v1/resources",
-            files={
-                "metadata": (None, json.dumps(metadata, ensure_ascii=False), "application/json"),
-                "file": ("课件.pdf", samples.pdf_bytes(["慢网络"]), "application/pdf"),
-            },
+            "/api/v1/resources", files=upload_form(metadata, "课件.pdf", samples.pdf_bytes(["慢网络"]))
         )
         created.raise_for_status()
         resource_id = created.json()["id"]
