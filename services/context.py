@@ -46,12 +46,7 @@ class AppContext:
             await self.oidc.close()
         await self.search_index.close()
         await self.engine.dispose()
-        if not isinstance(self.blob_store, LocalBlobStore):
-            # Imported only now: an S3 store has loaded it already, and a fake store needs no closing.
-            from storage.blobs.s3 import S3BlobStore
-
-            if isinstance(self.blob_store, S3BlobStore):
-                await self.blob_store.close()
+        await self.blob_store.close()
 
 
 def build_blob_store(settings: Settings, signer: LinkSigner) -> BlobStore:

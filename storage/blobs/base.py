@@ -142,6 +142,9 @@ class BlobStore(Protocol):
     async def ping(self) -> None:
         """Raise BlobStoreUnavailable if the store cannot be reached."""
 
+    async def close(self) -> None:
+        """Release what the store holds between calls (connections); it is not used afterwards."""
+
     async def put(
         self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = "application/octet-stream"
     ) -> StoredBlob:

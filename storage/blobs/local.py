@@ -78,6 +78,10 @@ class LocalBlobStore:
     async def ping(self) -> None:
         await self.ensure_ready()
 
+    async def close(self) -> None:
+        # Every file is opened and closed within its call: nothing is held between calls.
+        return None
+
     def _commit_file(self, tmp_path: Path, key: str, content_type: str, etag: str) -> None:
         target = self._object_path(key)
         target.parent.mkdir(parents=True, exist_ok=True)

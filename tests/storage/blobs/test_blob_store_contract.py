@@ -191,6 +191,17 @@ async def test_multipart_out_of_order_with_retries(blob_store: BlobStore) -> Non
     assert hashlib.sha256(await read_all(blob_store, key)).digest() == hashlib.sha256(whole).digest()
 
 
+async def test_close_after_relaying_a_part_and_again(blob_store: BlobStore) -> None:
+    """The app closes its store once at shutdown (AppContext.close), whatever it held by then; a second
+    close does nothing."""
+    key = new_blob_key("test")
+    upload_id = await blob_store.create_multipart_upload(key, content_type="video/mp4")
+    await blob_store.upload_part(key, upload_id, 1, chunks_of(b"part"), size=4)
+    await blob_store.abort_multipart_upload(key, upload_id)
+    await blob_store.close()
+    await blob_store.close()
+
+
 async def test_multipart_through_presigned_part_urls(blob_store: BlobStore, tmp_path: Path) -> None:
     parts_data = [os.urandom(MIN_PART_SIZE), os.urandom(777)]
     key = new_blob_key("test")
